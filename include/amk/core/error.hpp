@@ -1,0 +1,21 @@
+#pragma once
+// amk::Error: every user-facing failure is one of these, with a one-line message naming
+// the problem (the program prints "amk: error: <what>" and exits non-zero).
+#include <stdexcept>
+#include <string>
+
+namespace amk
+{
+class Error : public std::runtime_error
+{
+public:
+  explicit Error(const std::string &what) : std::runtime_error(what) {}
+};
+
+/// Throws amk::Error(message) unless cond holds.
+inline void require(bool cond, const std::string &message)
+{
+  if (!cond)
+    throw Error(message);
+}
+} // namespace amk

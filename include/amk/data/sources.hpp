@@ -1,0 +1,180 @@
+#pragma once
+// Where training samples come from: a source draws x ~ q_t for given normalised times t
+// on the device. Two kinds: snapshots of a data set (the nearest snapshot to t; for equally
+// spaced snapshots this is the reference code's round(t·(K−1))) and the closed-form
+// Gaussian path (exact x_t for any t). Coordinates inside are normalised:
+//   x̃ = (x − shift) / scale   (one isotropic scale keeps ∇s a gradient field).
+#include <amk/core/random.hpp>
+#include <amk/core/types.hpp>
+#include <amk/data/gaussian_path.hpp>
+#include <amk/io/snapshot_file.hpp>
+#include <memory>
+#include <vector>
+
+namespace amk::data
+{
+/// Physical ↔ normalised coordinates: T = t0 + t·span, x = shift + scale·x̃.
+struct Normalisation
+{
+  double t0 = 0, span = 1;
+  std::vector<double> shift; ///< d
+  double scale = 1;
+  double time(double t) const { return t0 + t * span; }
+  double normalised_time(double T) const { return (T - t0) / span; }
+};
+
+template <class Scalar, class ExecutionSpace = DefaultExec> class Source
+{
+public:
+  virtual ~Source() = default;
+  virtual int dim() const = 0;
+  virtual const Normalisation &normalisation() const = 0;
+  /// x̃_c ~ q_{t(c)} into rows 0…d−1 of u (input_size × n); ids(c) names the draw.
+  virtual void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
+                    const Kokkos::View<std::uint64_t *, typename ExecutionSpace::memory_space> &ids,
+                    RandomKey key, const Matrix<Scalar, ExecutionSpace> &u) const = 0;
+};
+
+/// Samples of K snapshots held on the device.
+template <class Scalar, class ExecutionSpace = DefaultExec> class SnapshotSource : public Source<Scalar, ExecutionSpace>
+{
+public:
+  using memory_space = typename ExecutionSpace::memory_space;
+
+  /// \param normalise [in] centre and scale x (else shift 0, scale 1)
+  SnapshotSource(const ExecutionSpace &space, const io::SnapshotData &data, bool normalise) : m_dim(int(data.dim))
+  {
+    const std::int64_t K = data.snapshots(), N = data.samples(), d = data.dim;
+    m_norm.t0 = data.times.front();
+    m_norm.span = data.times.back() - data.times.front();
+    m_norm.shift.assign(d, 0.0);
+    if (normalise)
+    { // per-dimension mean, one isotropic scale: the RMS standard deviation
+      double var = 0;
+      for (std::int64_t r = 0; r < d; ++r)
+      {
+        double m = 0, m2 = 0;
+        for (std::int64_t i = 0; i < N; ++i)
+          m += data.x[i * d + r];
+        m /= double(N);
+        for (std::int64_t i = 0; i < N; ++i)
+          m2 += (data.x[i * d + r] - m) * (data.x[i * d + r] - m);
+        m_norm.shift[r] = m;
+        var += m2 / double(N);
+      }
+      m_norm.scale = var > 0 ? std::sqrt(var / double(d)) : 1.0;
+    }
+    auto x_host = Kokkos::View<Scalar **, Kokkos::LayoutRight, Kokkos::HostSpace>("x", N, d);
+    for (std::int64_t i = 0; i < N; ++i)
+      for (std::int64_t r = 0; r < d; ++r)
+        x_host(i, r) = Scalar((data.x[i * d + r] - m_norm.shift[r]) / m_norm.scale);
+    auto off_host = Kokkos::View<std::int64_t *, Kokkos::HostSpace>("offsets", K + 1);
+    auto t_host = Kokkos::View<double *, Kokkos::HostSpace>("times", K);
+    for (std::int64_t k = 0; k <= K; ++k)
+      off_host(k) = data.offsets[k];
+    for (std::int64_t k = 0; k < K; ++k)
+      t_host(k) = m_norm.normalised_time(data.times[k]);
+    m_x = Kokkos::create_mirror_view_and_copy(memory_space(), x_host);
+    m_offsets = Kokkos::create_mirror_view_and_copy(memory_space(), off_host);
+    m_times = Kokkos::create_mirror_view_and_copy(memory_space(), t_host);
+    space.fence();
+  }
+
+  int dim() const override { return m_dim; }
+  const Normalisation &normalisation() const override { return m_norm; }
+
+  void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
+            const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,
+            const Matrix<Scalar, ExecutionSpace> &u) const override
+  {
+    const auto x = m_x;
+    const auto offsets = m_offsets;
+    const auto times = m_times;
+    const int d = m_dim;
+    const int K = int(times.extent(0));
+    Kokkos::parallel_for(
+        "amk::SnapshotSource::draw", policy(space, u.extent(1)), KOKKOS_LAMBDA(std::int64_t c) {
+          const double tc = t(c);
+          // nearest snapshot: first k with times(k) >= t, then compare with k−1
+          int lo = 0, hi = K - 1;
+          while (lo < hi)
+          {
+            const int mid = (lo + hi) / 2;
+            if (times(mid) < tc)
+              lo = mid + 1;
+            else
+              hi = mid;
+          }
+          int k = lo;
+          if (k > 0 && tc - times(k - 1) <= times(k) - tc)
+            k = k - 1;
+          const std::int64_t n = offsets(k + 1) - offsets(k);
+          const std::int64_t row = offsets(k) + key(ids(c)).index(0, n);
+          for (int r = 0; r < d; ++r)
+            u(r, c) = x(row, r);
+        });
+  }
+
+  /// The device copy of the normalised samples (N × d) and offsets.
+  auto samples() const { return m_x; }
+  auto offsets() const { return m_offsets; }
+
+private:
+  int m_dim;
+  Normalisation m_norm;
+  Kokkos::View<Scalar **, Kokkos::LayoutRight, memory_space> m_x;
+  Kokkos::View<std::int64_t *, memory_space> m_offsets;
+  Kokkos::View<double *, memory_space> m_times;
+};
+
+/// Exact draws from the Gaussian path (no normalisation: its scale is already O(1)).
+template <class Scalar, class ExecutionSpace = DefaultExec> class GaussianSource : public Source<Scalar, ExecutionSpace>
+{
+public:
+  using memory_space = typename ExecutionSpace::memory_space;
+
+  GaussianSource(const ExecutionSpace &space, const GaussianPath &path) : m_path(path)
+  {
+    m_norm.t0 = path.t0;
+    m_norm.span = path.t1 - path.t0;
+    m_norm.shift.assign(path.dim, 0.0);
+    auto host = Kokkos::View<double **, Kokkos::LayoutRight, Kokkos::HostSpace>("path", 4, path.dim);
+    for (int r = 0; r < path.dim; ++r)
+    {
+      host(0, r) = path.mean0[r];
+      host(1, r) = path.mean1[r];
+      host(2, r) = path.std0[r];
+      host(3, r) = path.std1[r];
+    }
+    m_params = Kokkos::create_mirror_view_and_copy(memory_space(), host);
+    space.fence();
+  }
+  int dim() const override { return m_path.dim; }
+  const Normalisation &normalisation() const override { return m_norm; }
+  const GaussianPath &path() const { return m_path; }
+
+  void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
+            const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,
+            const Matrix<Scalar, ExecutionSpace> &u) const override
+  {
+    const auto p = m_params;
+    const int d = m_path.dim;
+    Kokkos::parallel_for(
+        "amk::GaussianSource::draw", policy(space, u.extent(1)), KOKKOS_LAMBDA(std::int64_t c) {
+          const double tc = t(c);
+          const RandomKey k = key(ids(c));
+          for (int r = 0; r < d; ++r)
+          {
+            const double mean = (1 - tc) * p(0, r) + tc * p(1, r);
+            const double sd = (1 - tc) * p(2, r) + tc * p(3, r);
+            u(r, c) = Scalar(mean + sd * k.normal(std::uint64_t(r) + 1));
+          }
+        });
+  }
+
+private:
+  GaussianPath m_path;
+  Normalisation m_norm;
+  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> m_params;
+};
+} // namespace amk::data

@@ -1,0 +1,146 @@
+#pragma once
+// Smooth activations with closed-form σ, σ', σ'', σ''' (the derivative engine needs σ''
+// for parameter gradients and σ''' for Laplacians). ReLU is deliberately absent: the
+// action's ∇ₓs must be differentiable in θ.
+#include <amk/core/error.hpp>
+#include <amk/core/kokkos_compat.hpp>
+#include <string>
+
+namespace amk::nn
+{
+struct SiLU
+{
+  static constexpr const char *name = "silu";
+  template <class T> KOKKOS_INLINE_FUNCTION static T sigmoid(T x) { return T(1) / (T(1) + math::exp(-x)); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T f(T x) { return x * sigmoid(x); }
+  // σ' = s (1 + x(1 − s))
+  template <class T> KOKKOS_INLINE_FUNCTION static T d1(T x)
+  {
+    const T s = sigmoid(x);
+    return s * (T(1) + x * (T(1) - s));
+  }
+  // σ'' = s(1−s) (2 + x(1 − 2s))
+  template <class T> KOKKOS_INLINE_FUNCTION static T d2(T x)
+  {
+    const T s = sigmoid(x);
+    return s * (T(1) - s) * (T(2) + x * (T(1) - T(2) * s));
+  }
+  // σ''' = p[(1 − 2s)(3 + x(1 − 2s)) − 2xp],  p = s(1−s)
+  template <class T> KOKKOS_INLINE_FUNCTION static T d3(T x)
+  {
+    const T s = sigmoid(x), p = s * (T(1) - s), q = T(1) - T(2) * s;
+    return p * (q * (T(3) + x * q) - T(2) * x * p);
+  }
+};
+
+struct Tanh
+{
+  static constexpr const char *name = "tanh";
+  template <class T> KOKKOS_INLINE_FUNCTION static T f(T x) { return math::tanh(x); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d1(T x)
+  {
+    const T t = math::tanh(x);
+    return T(1) - t * t;
+  }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d2(T x)
+  {
+    const T t = math::tanh(x);
+    return T(-2) * t * (T(1) - t * t);
+  }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d3(T x)
+  {
+    const T t = math::tanh(x);
+    return (T(1) - t * t) * (T(6) * t * t - T(2));
+  }
+};
+
+struct Softplus
+{
+  static constexpr const char *name = "softplus";
+  // log(1 + eˣ) without overflow: max(x, 0) + log1p(e^{−|x|})
+  template <class T> KOKKOS_INLINE_FUNCTION static T f(T x)
+  {
+    const T ax = x < T(0) ? -x : x;
+    return (x > T(0) ? x : T(0)) + math::log1p(math::exp(-ax));
+  }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d1(T x) { return SiLU::sigmoid(x); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d2(T x)
+  {
+    const T s = SiLU::sigmoid(x);
+    return s * (T(1) - s);
+  }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d3(T x)
+  {
+    const T s = SiLU::sigmoid(x);
+    return s * (T(1) - s) * (T(1) - T(2) * s);
+  }
+};
+
+struct Gelu // exact (erf) form: x Φ(x)
+{
+  static constexpr const char *name = "gelu";
+  template <class T> KOKKOS_INLINE_FUNCTION static T phi(T x) // standard normal density
+  {
+    return T(0.3989422804014327) * math::exp(T(-0.5) * x * x);
+  }
+  template <class T> KOKKOS_INLINE_FUNCTION static T Phi(T x)
+  {
+    return T(0.5) * (T(1) + math::erf(x * T(0.7071067811865476)));
+  }
+  template <class T> KOKKOS_INLINE_FUNCTION static T f(T x) { return x * Phi(x); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d1(T x) { return Phi(x) + x * phi(x); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d2(T x) { return phi(x) * (T(2) - x * x); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d3(T x) { return phi(x) * (x * x * x - T(4) * x); }
+};
+
+/// The output layer: no activation.
+struct Identity
+{
+  static constexpr const char *name = "identity";
+  template <class T> KOKKOS_INLINE_FUNCTION static T f(T x) { return x; }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d1(T) { return T(1); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d2(T) { return T(0); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T d3(T) { return T(0); }
+};
+
+enum class Activation
+{
+  silu,
+  tanh,
+  softplus,
+  gelu
+};
+
+inline const char *to_string(Activation a)
+{
+  switch (a)
+  {
+  case Activation::silu: return SiLU::name;
+  case Activation::tanh: return Tanh::name;
+  case Activation::softplus: return Softplus::name;
+  case Activation::gelu: return Gelu::name;
+  }
+  return "?";
+}
+
+inline Activation parse_activation(const std::string &name)
+{
+  for (Activation a : {Activation::silu, Activation::tanh, Activation::softplus, Activation::gelu})
+    if (name == to_string(a))
+      return a;
+  throw Error("unknown activation '" + name + "' (use silu, tanh, softplus or gelu)");
+}
+
+/// Calls f(SiLU{}) etc. for the runtime choice `a`: kernels are compiled per activation.
+template <class F> decltype(auto) visit(Activation a, F &&f)
+{
+  switch (a)
+  {
+  case Activation::tanh: return f(Tanh{});
+  case Activation::softplus: return f(Softplus{});
+  case Activation::gelu: return f(Gelu{});
+  case Activation::silu: break;
+  }
+  return f(SiLU{});
+}
+} // namespace amk::nn
