@@ -2,26 +2,18 @@
 // Where training samples come from: a source draws x ~ q_t for given normalised times t
 // on the device. Two kinds: snapshots of a data set (the nearest snapshot to t; for equally
 // spaced snapshots this is the reference code's round(t·(K−1))) and the closed-form
-// Gaussian path (exact x_t for any t). Coordinates inside are normalised:
-//   x̃ = (x − shift) / scale   (one isotropic scale keeps ∇s a gradient field).
+// Gaussian path (exact x_t for any t). Coordinates inside are normalised
+// (data/normalisation.hpp).
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
 #include <amk/data/gaussian_path.hpp>
+#include <amk/data/normalisation.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <memory>
 #include <vector>
 
 namespace amk::data
 {
-/// Physical ↔ normalised coordinates: T = t0 + t·span, x = shift + scale·x̃.
-struct Normalisation
-{
-  double t0 = 0, span = 1;
-  std::vector<double> shift; ///< d
-  double scale = 1;
-  double time(double t) const { return t0 + t * span; }
-  double normalised_time(double T) const { return (T - t0) / span; }
-};
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class Source
 {

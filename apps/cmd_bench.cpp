@@ -1,0 +1,89 @@
+// amk bench: times full training steps (batch, forward, double backprop, Adam) on the
+// built-in Gaussian path and prints one JSON line with the fields of
+// shared/perf-ref/torch_am.py, plus the achieved GFLOP/s of the matrix products.
+#include "commands.hpp"
+#include <algorithm>
+#include <amk/dist/comm.hpp>
+#include <amk/train/trainer.hpp>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace amk::app
+{
+namespace
+{
+struct BenchOptions
+{
+  train::TrainConfig config;
+  std::string activation = "silu";
+  int steps = 20, warmup = 3;
+};
+
+template <class Scalar> nlohmann::json bench(const BenchOptions &o)
+{
+  train::TrainConfig c = o.config;
+  c.path = "gaussian";
+  c.out = "(bench)";
+  c.network.activation = nn::parse_activation(o.activation);
+  c.adam.lr = 1e-4;
+  c.validate();
+  const DefaultExec space;
+  const auto comm = dist::Comm::world();
+  auto source = std::make_shared<data::GaussianSource<Scalar>>(space, data::GaussianPath::preset(c.network.dim));
+  train::Trainer<Scalar> trainer(space, c, source, comm);
+  for (int i = 0; i < o.warmup; ++i)
+    trainer.step();
+  std::vector<double> times;
+  for (int i = 0; i < o.steps; ++i)
+  {
+    space.fence();
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.step();
+    space.fence();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  // FLOP model (DESIGN.md §2): 6 forward-equivalents per interior sample (forward, input
+  // gradient, tangent, reverse: h̄ and the two halves of dW) and 3 per boundary sample.
+  const double equivalents = 6.0 * c.batch + 3.0 * 2 * c.boundary();
+  const double flops = 2.0 * double(c.network.forward_macs()) * equivalents;
+  return {{"impl", std::string("amk-kokkos-") + DefaultExec::name()},
+          {"dim", c.network.dim},
+          {"width", c.network.width},
+          {"depth", c.network.depth},
+          {"batch", c.batch},
+          {"dtype", c.dtype},
+          {"ranks", comm.size()},
+          {"threads", DefaultExec::concurrency()},
+          {"median_step_s", median},
+          {"min_step_s", times.front()},
+          {"samples_per_s", c.batch / median},
+          {"gflops", flops / median * 1e-9}};
+}
+} // namespace
+
+Action add_bench(CLI::App &app)
+{
+  auto *cmd = app.add_subcommand("bench", "Time full training steps on synthetic data (JSON line on stdout)");
+  auto o = std::make_shared<BenchOptions>();
+  o->config.network.width = 256;
+  o->config.batch = 1024;
+  cmd->add_option("--dim", o->config.network.dim, "Space dimension d")->capture_default_str();
+  cmd->add_option("--width", o->config.network.width, "Hidden layer width")->capture_default_str();
+  cmd->add_option("--depth", o->config.network.depth, "Hidden layers")->capture_default_str();
+  cmd->add_option("--batch", o->config.batch, "Interior samples per step")->capture_default_str();
+  cmd->add_option("--steps", o->steps, "Timed steps")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "Untimed steps first")->capture_default_str();
+  cmd->add_option("--activation", o->activation, "silu, tanh, softplus or gelu")->capture_default_str();
+  cmd->add_option("--dtype", o->config.dtype, "float or double")->capture_default_str();
+  return [o]() {
+    require(o->steps >= 1 && o->warmup >= 0, "bench: --steps must be at least 1 and --warmup non-negative");
+    const auto result = o->config.dtype == "double" ? bench<double>(*o) : bench<float>(*o);
+    if (dist::Comm::world().root())
+      std::cout << result.dump() << std::endl;
+    return 0;
+  };
+}
+} // namespace amk::app

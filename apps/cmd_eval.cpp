@@ -1,0 +1,93 @@
+// amk eval: energy distance and MMD between sampled trajectories and the data snapshots
+// at the same times.
+#include "commands.hpp"
+#include <amk/dist/comm.hpp>
+#include <amk/io/hdf5.hpp>
+#include <amk/io/snapshot_file.hpp>
+#include <amk/metrics/distances.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace amk::app
+{
+namespace
+{
+struct EvalOptions
+{
+  std::string data, samples, out;
+  std::int64_t max_samples = 2000;
+};
+
+/// The first `max` rows of an (n × d) row-major block as a device sample set.
+metrics::Samples<> to_device(const double *rows, std::int64_t n, std::int64_t d, std::int64_t max)
+{
+  const std::int64_t m = std::min(n, max);
+  Kokkos::View<double **, Kokkos::LayoutRight, Kokkos::HostSpace> h("amk::eval::host", m, d);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t r = 0; r < d; ++r)
+      h(i, r) = rows[i * d + r];
+  return Kokkos::create_mirror_view_and_copy(DefaultExec::memory_space(), h);
+}
+
+int run_eval(const EvalOptions &o)
+{
+  const DefaultExec space;
+  const auto data = io::read_snapshots(o.data);
+  io::H5Reader in(o.samples);
+  require(in.has("/times") && in.has("/x"), o.samples + ": needs /times [M] and /x [M, n, d] (amk sample output)");
+  const auto ts = in.shape("/times"), xs = in.shape("/x");
+  require(ts.size() == 1 && xs.size() == 3 && xs[0] == ts[0],
+          o.samples + ": /x must have shape [M, n, d] with M = length of /times");
+  require(xs[2] == data.dim, fmt::format("{}: d = {} but {} has d = {}", o.samples, xs[2], o.data, data.dim));
+  require(xs[1] >= 2, o.samples + ": needs at least 2 samples per time");
+  const auto times = in.read_f64("/times");
+  const auto x = in.read_f64("/x");
+  const std::int64_t n = xs[1], d = xs[2];
+  const double tol = 1e-9 * (data.times.back() - data.times.front());
+
+  nlohmann::json results = nlohmann::json::array();
+  for (std::size_t i = 0; i < times.size(); ++i)
+    for (std::int64_t k = 0; k < data.snapshots(); ++k)
+      if (std::abs(times[i] - data.times[k]) <= tol)
+      {
+        const auto X = to_device(x.data() + i * n * d, n, d, o.max_samples);
+        const std::int64_t begin = data.offsets[k], nk = data.offsets[k + 1] - begin;
+        require(nk >= 2, fmt::format("{}: snapshot {} has fewer than 2 samples", o.data, k));
+        const auto Y = to_device(data.x.data() + begin * d, nk, d, o.max_samples);
+        results.push_back({{"time", times[i]},
+                           {"snapshot", k},
+                           {"samples", X.extent(0)},
+                           {"reference_samples", Y.extent(0)},
+                           {"energy_distance", metrics::energy_distance(space, X, Y)},
+                           {"mmd2", metrics::mmd2(space, X, Y)}});
+      }
+  require(!results.empty(), o.samples + ": none of its /times matches a snapshot time of " + o.data);
+  const nlohmann::json report = {{"data", o.data}, {"samples", o.samples}, {"results", results}};
+  std::cout << report.dump() << std::endl;
+  if (!o.out.empty())
+  {
+    std::ofstream f(o.out + ".tmp");
+    f << report.dump(2) << '\n';
+    f.close();
+    require(bool(f), "eval: cannot write " + o.out);
+    std::filesystem::rename(o.out + ".tmp", o.out);
+  }
+  return 0;
+}
+} // namespace
+
+Action add_eval(CLI::App &app)
+{
+  auto *cmd = app.add_subcommand("eval", "Energy distance and MMD of sampled trajectories against the data snapshots");
+  auto o = std::make_shared<EvalOptions>();
+  cmd->add_option("--data", o->data, "HDF5 snapshot file (the reference)")->required();
+  cmd->add_option("--samples", o->samples, "Output of amk sample (/times, /x)")->required();
+  cmd->add_option("--max-samples", o->max_samples, "Use at most this many samples per set")->capture_default_str();
+  cmd->add_option("--out", o->out, "Also write the JSON report to this file");
+  return [o]() { return dist::Comm::world().root() ? run_eval(*o) : 0; };
+}
+} // namespace amk::app

@@ -1,0 +1,113 @@
+// amk sample: move samples of one snapshot along the learned velocity ∇ₓs.
+#include "commands.hpp"
+#include <amk/core/random.hpp>
+#include <amk/dist/comm.hpp>
+#include <amk/io/hdf5.hpp>
+#include <amk/io/snapshot_file.hpp>
+#include <amk/sample/model.hpp>
+#include <cmath>
+#include <fmt/format.h>
+#include <numeric>
+
+namespace amk::app
+{
+namespace
+{
+struct SampleOptions
+{
+  std::string checkpoint, data, out, method = "rk4", weights = "ema";
+  std::int64_t from_snapshot = 0, n = 0;
+  double to_time = 0;
+  int steps = 100, record_every = 1;
+  std::uint64_t seed = 0;
+};
+
+template <class Scalar> void run_sample(const SampleOptions &o)
+{
+  using Exec = DefaultExec;
+  const DefaultExec space;
+  const auto checkpoint = io::read_checkpoint(o.checkpoint);
+  const auto data = io::read_snapshots(o.data);
+  const auto method = sample::parse_method(o.method);
+  require(o.weights == "ema" || o.weights == "raw", "sample: --weights must be ema or raw");
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
+  const auto &norm = model.normalisation();
+  const int d = model.shape().dim;
+  require(data.dim == d, fmt::format("sample: {} has d = {} but the checkpoint was trained with d = {}", o.data,
+                                     data.dim, d));
+  require(o.from_snapshot >= 0 && o.from_snapshot < data.snapshots(),
+          fmt::format("sample: --from-snapshot must be in 0…{}", data.snapshots() - 1));
+  require(std::isfinite(o.to_time), "sample: --to-time must be a finite number");
+  const std::int64_t begin = data.offsets[o.from_snapshot], available = data.offsets[o.from_snapshot + 1] - begin;
+  const std::int64_t n = o.n > 0 ? std::min(o.n, available) : available;
+  require(o.record_every >= 1, "sample: --record-every must be at least 1");
+
+  // a uniformly random subset of n rows (partial Fisher–Yates from the seed)
+  std::vector<std::int64_t> rows(available);
+  std::iota(rows.begin(), rows.end(), begin);
+  const RandomKey key = RandomKey(o.seed)(0x5a3b);
+  for (std::int64_t i = 0; i < n; ++i)
+    std::swap(rows[i], rows[i + key.index(i, available - i)]);
+
+  auto x = uninitialized<Matrix<Scalar, Exec>>(space, "amk::sample::x", d, n);
+  auto xh = Kokkos::create_mirror_view(x);
+  for (std::int64_t c = 0; c < n; ++c)
+    for (int r = 0; r < d; ++r)
+      xh(r, c) = Scalar((data.x[rows[c] * d + r] - norm.shift[r]) / norm.scale);
+  Kokkos::deep_copy(space, x, xh);
+
+  const double T0 = data.times[o.from_snapshot];
+  std::vector<double> times, out; // out: [records, n, d] in physical units
+  auto record = [&](int i, Scalar t, const Matrix<Scalar, Exec> &state) {
+    if (i % o.record_every != 0 && i != o.steps)
+      return;
+    Kokkos::deep_copy(space, xh, state);
+    space.fence();
+    times.push_back(i == o.steps ? o.to_time : norm.time(double(t)));
+    for (std::int64_t c = 0; c < n; ++c)
+      for (int r = 0; r < d; ++r)
+        out.push_back(norm.shift[r] + norm.scale * double(xh(r, c)));
+  };
+  model.integrate(space, method, x, Scalar(norm.normalised_time(T0)), Scalar(norm.normalised_time(o.to_time)),
+                  o.steps, record);
+  for (double v : out)
+    require(std::isfinite(v), "sample: the trajectories left the finite range (NaN/Inf); use more --steps");
+  io::H5Writer w(o.out);
+  w.write_f64("/times", times.data(), {std::int64_t(times.size())});
+  w.write_f64("/x", out.data(), {std::int64_t(times.size()), n, d});
+  w.write_string_attr("checkpoint", o.checkpoint);
+  w.write_string_attr("method", o.method);
+  w.write_i64_attr("from_snapshot", o.from_snapshot);
+  w.commit();
+  fmt::print("amk sample: moved {} samples of snapshot {} (t = {}) to t = {} with {} x {}; wrote {}\n", n,
+             o.from_snapshot, T0, o.to_time, o.steps, o.method, o.out);
+}
+} // namespace
+
+Action add_sample(CLI::App &app)
+{
+  auto *cmd = app.add_subcommand("sample", "Integrate samples of a snapshot along the learned velocity");
+  auto o = std::make_shared<SampleOptions>();
+  cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train")->required();
+  cmd->add_option("--data", o->data, "HDF5 snapshot file holding the start samples")->required();
+  cmd->add_option("--from-snapshot", o->from_snapshot, "Index of the start snapshot")->capture_default_str();
+  cmd->add_option("--to-time", o->to_time, "Physical end time")->required();
+  cmd->add_option("--steps", o->steps, "Integration steps")->capture_default_str();
+  cmd->add_option("--method", o->method, "euler, heun or rk4")->capture_default_str();
+  cmd->add_option("--n", o->n, "Number of samples (0: the whole snapshot)")->capture_default_str();
+  cmd->add_option("--record-every", o->record_every, "Record the state every k steps")->capture_default_str();
+  cmd->add_option("--weights", o->weights, "ema or raw")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the sample subset")->capture_default_str();
+  cmd->add_option("--out", o->out, "Output HDF5 file: /times [M], /x [M, n, d]")->required();
+  return [o]() {
+    if (!dist::Comm::world().root())
+      return 0;
+    const auto dtype = io::read_checkpoint(o->checkpoint).config.value("dtype", std::string("float"));
+    if (dtype == "double")
+      run_sample<double>(*o);
+    else
+      run_sample<float>(*o);
+    return 0;
+  };
+}
+} // namespace amk::app

@@ -1,0 +1,52 @@
+// amk train: learn the action s(x,t) from a snapshot file (runs under mpirun).
+#include "commands.hpp"
+#include <amk/dist/comm.hpp>
+#include <amk/train/trainer.hpp>
+
+namespace amk::app
+{
+Action add_train(CLI::App &app)
+{
+  auto *cmd = app.add_subcommand("train", "Train the action network on snapshot data (MPI data-parallel)");
+  cmd->set_config("--config", "", "Read options from a TOML file (keys are option names without --)");
+  auto c = std::make_shared<train::TrainConfig>();
+  auto resume = std::make_shared<bool>(false);
+  auto activation = std::make_shared<std::string>("silu");
+  auto head = std::make_shared<std::string>("scalar");
+  cmd->add_option("--data", c->data, "HDF5 snapshot file (see README: /times, /x, /offsets)");
+  cmd->add_option("--path", c->path, "Train on a built-in path instead of --data: gaussian");
+  cmd->add_option("--dim", c->network.dim, "Dimension of the built-in --path")->capture_default_str();
+  cmd->add_option("--t0", c->path_t0, "Start time of the built-in --path")->capture_default_str();
+  cmd->add_option("--t1", c->path_t1, "End time of the built-in --path")->capture_default_str();
+  cmd->add_option("--out", c->out, "Output directory (checkpoint.h5, metrics.jsonl)")->required();
+  cmd->add_option("--steps", c->steps, "Training steps")->capture_default_str();
+  cmd->add_option("--batch", c->batch, "Interior samples per step (global)")->capture_default_str();
+  cmd->add_option("--boundary-batch", c->boundary_batch, "Samples of q0 and of q1 per step (0: --batch)")
+      ->capture_default_str();
+  cmd->add_option("--width", c->network.width, "Hidden layer width")->capture_default_str();
+  cmd->add_option("--depth", c->network.depth, "Hidden layers")->capture_default_str();
+  cmd->add_option("--activation", *activation, "silu, tanh, softplus or gelu")->capture_default_str();
+  cmd->add_option("--time-features", c->network.time_features, "Fourier time feature pairs")->capture_default_str();
+  cmd->add_option("--head", *head, "scalar (s = net) or quadratic (s = |x - net|^2/2)")->capture_default_str();
+  cmd->add_option("--lr", c->adam.lr, "Adam learning rate")->capture_default_str();
+  cmd->add_option("--warmup", c->adam.warmup, "Linear warm-up steps")->capture_default_str();
+  cmd->add_option("--clip", c->adam.clip, "Global gradient-norm clip (0: off)")->capture_default_str();
+  cmd->add_option("--ema", c->adam.ema, "EMA decay of the weights")->capture_default_str();
+  cmd->add_option("--beta1", c->adam.beta1, "Adam beta1")->capture_default_str();
+  cmd->add_option("--beta2", c->adam.beta2, "Adam beta2")->capture_default_str();
+  cmd->add_option("--time-sampling", c->time_sampling, "low-discrepancy, stratified or uniform")
+      ->capture_default_str();
+  cmd->add_option("--dtype", c->dtype, "float or double")->capture_default_str();
+  cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--log-every", c->log_every, "Steps between log lines")->capture_default_str();
+  cmd->add_option("--checkpoint-every", c->checkpoint_every, "Steps between checkpoints")->capture_default_str();
+  cmd->add_flag("--no-normalise", [c](std::int64_t) { c->normalise = false; }, "Do not centre and scale x");
+  cmd->add_flag("--resume", *resume, "Continue from OUT/checkpoint.h5");
+  return [c, resume, activation, head]() {
+    c->network.activation = nn::parse_activation(*activation);
+    c->network.head = nn::parse_head(*head);
+    train::run_training(*c, dist::Comm::world(), *resume);
+    return 0;
+  };
+}
+} // namespace amk::app

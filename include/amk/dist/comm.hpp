@@ -1,0 +1,44 @@
+#pragma once
+// The MPI communicator of a training run, or a one-rank stand-in when amk is built
+// without MPI. Data parallelism needs only: rank/size, a sum over ranks of the flat
+// gradient and of a few loss parts, and a broadcast of a string (errors, configs).
+#include <amk/config.hpp>
+#include <string>
+#include <vector>
+
+namespace amk::dist
+{
+class Comm
+{
+public:
+  /// The world communicator (MPI must be initialised when built with MPI).
+  static Comm world();
+  /// This process alone (rank 0 of 1), e.g. to compare a P-rank result with one rank.
+  static Comm self() { return Comm(); }
+  int rank() const { return m_rank; }
+  int size() const { return m_size; }
+  bool root() const { return m_rank == 0; }
+  /// In-place sum over ranks of n doubles or floats (host or GPU-aware device memory).
+  void sum(double *data, std::size_t n) const;
+  void sum(float *data, std::size_t n) const;
+  /// Logical OR over ranks (used to agree on an error before anyone writes).
+  bool any(bool flag) const;
+  void barrier() const;
+
+private:
+  int m_rank = 0, m_size = 1;
+};
+
+/// RAII MPI_Init/MPI_Finalize (no-op without MPI or when already initialised).
+class Environment
+{
+public:
+  Environment(int &argc, char **&argv);
+  ~Environment();
+  Environment(const Environment &) = delete;
+  Environment &operator=(const Environment &) = delete;
+
+private:
+  bool m_owns = false;
+};
+} // namespace amk::dist

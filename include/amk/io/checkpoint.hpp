@@ -1,0 +1,26 @@
+#pragma once
+// Checkpoints (HDF5, readable with h5py): raw and EMA weights, Adam moments, the step,
+// the normalisation and the full configuration as JSON. Written to a temporary name and
+// renamed, so a crash never leaves a broken latest checkpoint.
+//   /params /ema /adam_m /adam_v  float64[P]      /shift float64[d]
+//   attributes: format, amk_version, config (JSON), step, t0, span, scale
+#include <amk/data/normalisation.hpp>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace amk::io
+{
+struct Checkpoint
+{
+  nlohmann::json config; ///< train::to_json(TrainConfig)
+  std::int64_t step = 0;
+  std::vector<double> params, ema, adam_m, adam_v;
+  data::Normalisation normalisation;
+};
+
+void write_checkpoint(const std::string &path, const Checkpoint &checkpoint);
+/// Reads and checks a checkpoint (one-line amk::Error on anything missing or inconsistent).
+Checkpoint read_checkpoint(const std::string &path);
+} // namespace amk::io

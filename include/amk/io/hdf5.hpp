@@ -1,0 +1,91 @@
+#pragma once
+// A small RAII layer over the HDF5 C API: whole-dataset reads and writes of flat, root-level
+// datasets ("/x") and scalar attributes on the root group. Every failure is an amk::Error
+// with one line naming the file, the dataset or attribute and the problem; HDF5's own error
+// stack printing is switched off. H5Writer writes to "<path>.tmp" and renames on commit(),
+// so an exception or a crash never leaves a half-written file at the final path.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace amk::io
+{
+/// Read-only view of an HDF5 file.
+class H5Reader
+{
+public:
+  /// Opens path read-only; amk::Error if it does not exist or is not an HDF5 file.
+  explicit H5Reader(const std::string &path);
+  ~H5Reader();
+  H5Reader(const H5Reader &) = delete;
+  H5Reader &operator=(const H5Reader &) = delete;
+  H5Reader(H5Reader &&other) noexcept;
+  H5Reader &operator=(H5Reader &&other) noexcept;
+
+  /// The path given to the constructor.
+  const std::string &path() const { return m_path; }
+  /// True when name (e.g. "/x") is a dataset in the file.
+  bool has(const std::string &name) const;
+  /// Extent of each dimension of dataset name (empty for a scalar dataset).
+  std::vector<std::int64_t> shape(const std::string &name) const;
+  /// True when dataset name holds floating-point values.
+  bool is_float(const std::string &name) const;
+  /// True when dataset name holds integers (signed or unsigned).
+  bool is_integer(const std::string &name) const;
+  /// Whole dataset as double, row-major; any float or integer type is converted.
+  std::vector<double> read_f64(const std::string &name) const;
+  /// Whole dataset as int64, row-major; amk::Error unless it is an integer dataset.
+  std::vector<std::int64_t> read_i64(const std::string &name) const;
+  /// True when the root group has an attribute called name.
+  bool has_attr(const std::string &name) const;
+  /// String attribute on the root group (variable or fixed length); amk::Error if missing.
+  std::string read_string_attr(const std::string &name) const;
+  /// Numeric (float or integer) single-value attribute on the root group, as double.
+  double read_f64_attr(const std::string &name) const;
+
+private:
+  std::string m_path;
+  std::int64_t m_file = -1; ///< hid_t of the open file
+};
+
+/// Writes a new HDF5 file atomically: to final_path + ".tmp", renamed onto final_path by
+/// commit(). Without commit() the temporary file is removed when the writer is destroyed.
+class H5Writer
+{
+public:
+  /// Creates (truncating) final_path + ".tmp"; amk::Error if that is not possible.
+  explicit H5Writer(const std::string &final_path);
+  /// Closes and removes the temporary file unless commit() succeeded.
+  ~H5Writer();
+  H5Writer(const H5Writer &) = delete;
+  H5Writer &operator=(const H5Writer &) = delete;
+
+  /// Dataset name (e.g. "/x") of float64 values with the given shape, data row-major.
+  void write_f64(const std::string &name, const double *data, const std::vector<std::int64_t> &shape);
+  /// As write_f64, but stored as float32 (values rounded to nearest).
+  void write_f32(const std::string &name, const double *data, const std::vector<std::int64_t> &shape);
+  /// Dataset name of int64 values with the given shape, data row-major.
+  void write_i64(const std::string &name, const std::int64_t *data, const std::vector<std::int64_t> &shape);
+  /// Variable-length UTF-8 string attribute on the root group (h5py reads it as str).
+  void write_string_attr(const std::string &name, const std::string &value);
+  /// Scalar float64 attribute on the root group.
+  void write_f64_attr(const std::string &name, double value);
+  /// Scalar int64 attribute on the root group.
+  void write_i64_attr(const std::string &name, std::int64_t value);
+  /// Closes the file and renames it onto the final path (replacing any file there).
+  void commit();
+
+  /// The final path given to the constructor.
+  const std::string &path() const { return m_path; }
+
+private:
+  void write_dataset(const std::string &name, std::int64_t file_type, std::int64_t mem_type, const void *data,
+                     const std::vector<std::int64_t> &shape);
+  void write_attr(const std::string &name, std::int64_t type, const void *data);
+  void require_open(const std::string &what) const;
+
+  std::string m_path, m_tmp;
+  std::int64_t m_file = -1; ///< hid_t of the open temporary file
+  bool m_committed = false;
+};
+} // namespace amk::io

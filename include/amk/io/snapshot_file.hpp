@@ -1,0 +1,42 @@
+#pragma once
+// The snapshot data format (HDF5, readable with h5py without amk):
+//   /times    float64[K]        strictly increasing, finite, K >= 2
+//   /x        float32|float64 [N, d]  all samples, grouped by snapshot, d >= 1, finite
+//   /offsets  int64[K+1]        offsets[0] = 0, strictly increasing, offsets[K] = N;
+//                               snapshot k is rows offsets[k] .. offsets[k+1]-1 of /x
+//   /mass     float64[N]        optional, finite, non-negative sample weights
+//   root string attributes      optional provenance (e.g. amk_source)
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace amk::io
+{
+/// One data set of K snapshots held in memory, laid out as in the file.
+struct SnapshotData
+{
+  std::vector<double> times;         ///< K, strictly increasing, finite
+  std::int64_t dim = 0;              ///< d
+  std::vector<std::int64_t> offsets; ///< K+1, offsets[0] = 0, strictly increasing, offsets[K] = N
+  std::vector<double> x;             ///< N*d, row-major (sample-major)
+  std::vector<double> mass;          ///< N, or empty when the file has no /mass
+
+  /// Number of snapshots K.
+  std::int64_t snapshots() const { return std::int64_t(times.size()); }
+  /// Total number of samples N over all snapshots.
+  std::int64_t samples() const { return offsets.empty() ? 0 : offsets.back(); }
+};
+
+/// Reads and validates a snapshot file; amk::Error with a one-line message naming the file,
+/// the dataset and the problem on anything malformed.
+SnapshotData read_snapshots(const std::string &path);
+
+/// Validates data, then writes it atomically (temporary file, renamed) to path; /x is stored
+/// as float32 when x_as_float32, and string_attrs become root string attributes.
+void write_snapshots(const std::string &path, const SnapshotData &data, bool x_as_float32 = false,
+                     const std::vector<std::pair<std::string, std::string>> &string_attrs = {});
+
+/// The checks read_snapshots applies, for data in memory; where names the source in messages.
+void validate(const SnapshotData &data, const std::string &where);
+} // namespace amk::io

@@ -1,0 +1,43 @@
+#pragma once
+// The full configuration of a training run. It is stored (as JSON) in every checkpoint,
+// so that `amk sample`, `amk field` and `--resume` rebuild exactly the same network.
+#include <amk/nn/mlp.hpp>
+#include <amk/optim/adam.hpp>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace amk::train
+{
+struct TrainConfig
+{
+  // what to learn from: a snapshot file, or a built-in path
+  std::string data;       ///< HDF5 snapshot file
+  std::string path;       ///< built-in path instead of data: "gaussian"
+  double path_t0 = 0, path_t1 = 1;
+  bool normalise = true;  ///< centre and scale x (isotropically)
+
+  nn::MlpShape network;   ///< network.dim comes from the data
+
+  std::int64_t steps = 2000;
+  int batch = 1024;          ///< interior samples per step (global, over all ranks)
+  int boundary_batch = 0;    ///< samples of q0 and of q1 per step (0: same as batch)
+  optim::AdamOptions adam;
+  std::string time_sampling = "low-discrepancy";
+  std::string dtype = "float"; ///< float or double
+  std::uint64_t seed = 0;
+
+  std::string out;           ///< output directory
+  int log_every = 100;
+  int checkpoint_every = 1000;
+
+  int boundary() const { return boundary_batch > 0 ? boundary_batch : batch; }
+  /// Throws amk::Error naming the first bad option.
+  void validate() const;
+};
+
+nlohmann::json to_json(const nn::MlpShape &shape);
+nn::MlpShape shape_from_json(const nlohmann::json &j);
+nlohmann::json to_json(const TrainConfig &config);
+TrainConfig config_from_json(const nlohmann::json &j);
+} // namespace amk::train

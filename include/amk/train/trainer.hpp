@@ -1,0 +1,146 @@
+#pragma once
+// One data-parallel Action Matching training step, and the state it advances:
+//   batch → forward → input gradient → loss seeds → parameter gradient
+//   → Σ over ranks (one MPI call on the flat gradient) → Adam (one kernel).
+// Every rank applies the same update to the same weights, so weights never diverge.
+#include <amk/am/batch.hpp>
+#include <amk/am/loss.hpp>
+#include <amk/data/sources.hpp>
+#include <amk/dist/comm.hpp>
+#include <amk/io/checkpoint.hpp>
+#include <amk/nn/engine.hpp>
+#include <amk/optim/adam.hpp>
+#include <amk/train/config.hpp>
+#include <memory>
+#include <vector>
+
+namespace amk::train
+{
+/// Sums a View over ranks: in place where the host can see it, else through a mirror.
+template <class View> void sum_over_ranks(const dist::Comm &comm, const View &v)
+{
+  if (comm.size() == 1)
+    return;
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename View::memory_space>::accessible)
+    comm.sum(v.data(), v.size());
+  else
+  {
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+    comm.sum(h.data(), h.size());
+    Kokkos::deep_copy(v, h);
+  }
+}
+
+template <class Scalar, class ExecutionSpace = DefaultExec> class Trainer
+{
+public:
+  using vector = Vector<Scalar, ExecutionSpace>;
+
+  Trainer(const ExecutionSpace &space, const TrainConfig &config,
+          std::shared_ptr<const data::Source<Scalar, ExecutionSpace>> source, const dist::Comm &comm)
+      : m_space(space), m_config(config), m_source(std::move(source)), m_comm(comm),
+        m_builder(space, config.batch, config.boundary(), comm.rank(), comm.size(),
+                  am::parse_time_sampling(config.time_sampling), config.seed),
+        m_engine(space, config.network, m_builder.layout().interior, m_builder.layout().primal()),
+        m_params(zeroed<vector>(space, "amk::Trainer::params", config.network.param_count())),
+        m_grad(zeroed<vector>(space, "amk::Trainer::grad", config.network.param_count())),
+        m_adam(space, config.network.param_count())
+  {
+    require(m_source->dim() == config.network.dim, "train: network dimension does not match the data");
+    nn::initialize(space, config.network, m_params, config.seed);
+    Kokkos::deep_copy(space, m_adam.ema, m_params);
+  }
+
+  /// One training step; returns the global loss parts of the batch it trained on.
+  am::LossParts step()
+  {
+    Region region("amk::Trainer::step");
+    m_builder.build(m_space, *m_source, m_engine, m_adam.step);
+    m_engine.forward(m_space, m_params);
+    m_engine.input_gradient(m_space, m_params);
+    am::LossParts parts = am::plain_seeds(m_space, m_engine, m_builder.times(), m_builder.layout());
+    m_engine.parameter_gradient(m_space, m_params, m_grad);
+    if (m_comm.size() > 1)
+    {
+      m_space.fence();
+      sum_over_ranks(m_comm, m_grad);
+      double p[2] = {parts.boundary, parts.interior};
+      m_comm.sum(p, 2);
+      parts.boundary = p[0];
+      parts.interior = p[1];
+    }
+    m_grad_norm = optim::adam_step(m_space, m_config.adam, m_adam, m_params, m_grad);
+    return parts;
+  }
+
+  std::int64_t completed_steps() const { return m_adam.step; }
+  double last_gradient_norm() const { return m_grad_norm; }
+  const vector &params() const { return m_params; }
+  const vector &ema() const { return m_adam.ema; }
+  const vector &gradient() const { return m_grad; }
+  const nn::GemmEngine<Scalar, ExecutionSpace> &engine() const { return m_engine; }
+
+  /// The whole state as a checkpoint (host copies in double).
+  io::Checkpoint checkpoint() const
+  {
+    io::Checkpoint c;
+    c.config = to_json(m_config);
+    c.step = m_adam.step;
+    c.params = host(m_params);
+    c.ema = host(m_adam.ema);
+    c.adam_m = host(m_adam.m);
+    c.adam_v = host(m_adam.v);
+    c.normalisation = m_source->normalisation();
+    return c;
+  }
+
+  /// Continues from a checkpoint of the same network.
+  void restore(const io::Checkpoint &c)
+  {
+    require(std::int64_t(c.params.size()) == m_config.network.param_count(),
+            "resume: the checkpoint's network differs from this configuration");
+    device(c.params, m_params);
+    device(c.ema, m_adam.ema);
+    device(c.adam_m, m_adam.m);
+    device(c.adam_v, m_adam.v);
+    m_adam.step = c.step;
+  }
+
+private:
+  static std::vector<double> host(const vector &v)
+  {
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+    return std::vector<double>(h.data(), h.data() + h.extent(0));
+  }
+  static void device(const std::vector<double> &src, const vector &dst)
+  {
+    auto h = Kokkos::create_mirror_view(dst);
+    for (std::size_t i = 0; i < src.size(); ++i)
+      h(i) = Scalar(src[i]);
+    Kokkos::deep_copy(dst, h);
+  }
+
+  ExecutionSpace m_space;
+  TrainConfig m_config;
+  std::shared_ptr<const data::Source<Scalar, ExecutionSpace>> m_source;
+  dist::Comm m_comm;
+  am::BatchBuilder<Scalar, ExecutionSpace> m_builder;
+  nn::GemmEngine<Scalar, ExecutionSpace> m_engine;
+  vector m_params, m_grad;
+  optim::AdamState<Scalar, ExecutionSpace> m_adam;
+  double m_grad_norm = 0;
+};
+
+/// What a finished run reports.
+struct RunSummary
+{
+  std::int64_t steps = 0; ///< completed steps (the total, resumed ones included)
+  double loss = 0;        ///< last logged loss
+  double wall_s = 0;      ///< this process's training time
+};
+
+/// The `amk train` driver: loads the data (or built-in path), trains for config.steps,
+/// logs to stdout and OUT/metrics.jsonl and checkpoints to OUT/checkpoint.h5 (rank 0).
+/// \param resume [in] continue from OUT/checkpoint.h5
+RunSummary run_training(const TrainConfig &config, const dist::Comm &comm, bool resume, bool quiet = false);
+} // namespace amk::train

@@ -1,0 +1,105 @@
+// The AM training step and its sweeps, next to the GEMM ceiling measured in the same run.
+//   BM_gemm_ceiling/width:W/batch:B      KokkosBlas::gemm of one (W×W)·(W×3B) product
+//   BM_sweeps/width:W/batch:B            forward + input gradient + parameter gradient
+//   BM_train_step/width:W/batch:B        a full step: batch, sweeps, loss, Adam
+// Counters: FLOPS (matrix-product FLOPs of DESIGN.md §2 per second) and samples/s.
+#include <amk/train/trainer.hpp>
+#include <benchmark/benchmark.h>
+#include <chrono>
+
+namespace
+{
+using namespace amk;
+using Exec = DefaultExec;
+using Scalar = float;
+
+train::TrainConfig config(int width, int batch, int dim = 2, int depth = 3)
+{
+  train::TrainConfig c;
+  c.path = "gaussian";
+  c.out = "(bench)";
+  c.network.dim = dim;
+  c.network.width = width;
+  c.network.depth = depth;
+  c.batch = batch;
+  c.adam.lr = 1e-4;
+  return c;
+}
+
+double step_flops(const train::TrainConfig &c)
+{
+  return 2.0 * double(c.network.forward_macs()) * (6.0 * c.batch + 3.0 * 2 * c.boundary());
+}
+
+template <class F> void timed(benchmark::State &state, F &&f)
+{
+  const Exec space;
+  for (auto _ : state)
+  {
+    space.fence();
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    space.fence();
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+}
+
+void BM_gemm_ceiling(benchmark::State &state)
+{
+  const int W = int(state.range(0)), B = int(state.range(1));
+  Matrix<Scalar, Exec> A("A", W, W), X("X", W, 3 * B), C("C", W, 3 * B);
+  Kokkos::deep_copy(A, 0.01f);
+  Kokkos::deep_copy(X, 0.02f);
+  timed(state, [&] { gemm(Exec(), "N", "N", 1.0f, A, X, 0.0f, C); });
+  state.counters["FLOPS"] = benchmark::Counter(2.0 * W * W * 3.0 * B, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_sweeps(benchmark::State &state)
+{
+  const auto c = config(int(state.range(0)), int(state.range(1)));
+  auto source = std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2));
+  am::BatchBuilder<Scalar, Exec> builder(Exec(), c.batch, c.boundary(), 0, 1, am::TimeSampling::low_discrepancy, 0);
+  nn::GemmEngine<Scalar, Exec> engine(Exec(), c.network, builder.layout().interior, builder.layout().primal());
+  Vector<Scalar, Exec> params("params", c.network.param_count()), grad("grad", c.network.param_count());
+  nn::initialize(Exec(), c.network, params, 0);
+  builder.build(Exec(), *source, engine, 0);
+  timed(state, [&] {
+    engine.forward(Exec(), params);
+    engine.input_gradient(Exec(), params);
+    am::plain_seeds(Exec(), engine, builder.times(), builder.layout());
+    engine.parameter_gradient(Exec(), params, grad);
+  });
+  state.counters["FLOPS"] = benchmark::Counter(step_flops(c), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_train_step(benchmark::State &state)
+{
+  const auto c = config(int(state.range(0)), int(state.range(1)));
+  auto source = std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2));
+  train::Trainer<Scalar, Exec> trainer(Exec(), c, source, dist::Comm::self());
+  timed(state, [&] { trainer.step(); });
+  state.counters["FLOPS"] = benchmark::Counter(step_flops(c), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void shapes(benchmark::internal::Benchmark *b)
+{
+  b->ArgNames({"width", "batch"});
+  for (int w : {64, 256, 1024})
+    b->Args({w, 1024});
+  b->UseManualTime()->Unit(benchmark::kMillisecond);
+}
+} // namespace
+
+BENCHMARK(BM_gemm_ceiling)->Apply(shapes);
+BENCHMARK(BM_sweeps)->Apply(shapes);
+BENCHMARK(BM_train_step)->Apply(shapes);
+
+int main(int argc, char **argv)
+{
+  Kokkos::ScopeGuard kokkos(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine (as root): install, build, then learn the
+# dynamics of the built-in 2-D Gaussian path from 10 snapshots, move samples of the first
+# snapshot to the last, evaluate them, and draw the picture.
+#   ./run-example.sh          → example-out/{data.h5, run/, samples.h5, eval.json, field.h5, dynamics.png}
+set -euo pipefail
+cd "$(dirname "$0")"
+./install-deps.sh
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DAMK_ENABLE_TESTS=OFF -DAMK_ENABLE_BENCHMARKS=OFF >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target amk_cli
+AMK="$BUILD_DIR/apps/amk"
+OUT=${OUT:-example-out}
+mkdir -p "$OUT"
+"$AMK" datagen gaussian --dim 2 --snapshots 10 --samples 2000 --t0 0 --t1 10 --out "$OUT/data.h5"
+"$AMK" train --data "$OUT/data.h5" --out "$OUT/run" --steps 3000 --batch 512 --width 128 --depth 3 --lr 2e-3 \
+  --log-every 250 --checkpoint-every 1000
+"$AMK" sample --checkpoint "$OUT/run/checkpoint.h5" --data "$OUT/data.h5" --from-snapshot 0 --to-time 10 \
+  --steps 90 --record-every 10 --n 1000 --out "$OUT/samples.h5"
+"$AMK" eval --data "$OUT/data.h5" --samples "$OUT/samples.h5" --out "$OUT/eval.json" >/dev/null
+/usr/bin/python3 apps/plot_dynamics.py grid --out "$OUT/grid.h5" --data "$OUT/data.h5" --times 0 5 10
+"$AMK" field --checkpoint "$OUT/run/checkpoint.h5" --points "$OUT/grid.h5" --out "$OUT/field.h5"
+/usr/bin/python3 apps/plot_dynamics.py plot --data "$OUT/data.h5" --samples "$OUT/samples.h5" \
+  --grid "$OUT/grid.h5" --field "$OUT/field.h5" --eval "$OUT/eval.json" --out "$OUT/dynamics.png"
+echo "run-example: results in $OUT/ (eval.json, dynamics.png)"

@@ -1,0 +1,89 @@
+#include <amk/dist/comm.hpp>
+#if AMK_ENABLE_MPI
+#include <mpi.h>
+#endif
+
+namespace amk::dist
+{
+Comm Comm::world()
+{
+  Comm c;
+#if AMK_ENABLE_MPI
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (initialised)
+  {
+    MPI_Comm_rank(MPI_COMM_WORLD, &c.m_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &c.m_size);
+  }
+#endif
+  return c;
+}
+
+void Comm::sum(double *data, std::size_t n) const
+{
+#if AMK_ENABLE_MPI
+  if (m_size > 1)
+    MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+#else
+  (void)data;
+  (void)n;
+#endif
+}
+
+void Comm::sum(float *data, std::size_t n) const
+{
+#if AMK_ENABLE_MPI
+  if (m_size > 1)
+    MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+#else
+  (void)data;
+  (void)n;
+#endif
+}
+
+bool Comm::any(bool flag) const
+{
+#if AMK_ENABLE_MPI
+  if (m_size > 1)
+  {
+    int v = flag ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
+    return v != 0;
+  }
+#endif
+  return flag;
+}
+
+void Comm::barrier() const
+{
+#if AMK_ENABLE_MPI
+  if (m_size > 1)
+    MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
+Environment::Environment(int &argc, char **&argv)
+{
+#if AMK_ENABLE_MPI
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (!initialised)
+  {
+    MPI_Init(&argc, &argv);
+    m_owns = true;
+  }
+#else
+  (void)argc;
+  (void)argv;
+#endif
+}
+
+Environment::~Environment()
+{
+#if AMK_ENABLE_MPI
+  if (m_owns)
+    MPI_Finalize();
+#endif
+}
+} // namespace amk::dist

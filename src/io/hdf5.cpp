@@ -1,0 +1,420 @@
+#include <amk/core/error.hpp>
+#include <amk/io/hdf5.hpp>
+
+#include <hdf5.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <type_traits>
+#include <utility>
+
+namespace amk::io
+{
+// The header stores hid_t as std::int64_t so that it need not include hdf5.h.
+static_assert(std::is_same_v<hid_t, std::int64_t>, "amk::io expects hid_t to be int64_t (HDF5 >= 1.10)");
+
+namespace
+{
+/// Switches off HDF5's automatic error-stack printing once, before the first HDF5 call, so
+/// that users see only our one-line amk::Error.
+void quiet_hdf5()
+{
+  static const bool done = []
+  {
+    H5open();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+/// Owns one HDF5 identifier and releases it with the matching close function.
+class Handle
+{
+public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : m_id(id), m_close(close) {}
+  ~Handle()
+  {
+    if (m_id >= 0)
+      m_close(m_id);
+  }
+  Handle(const Handle &) = delete;
+  Handle &operator=(const Handle &) = delete;
+  Handle(Handle &&other) noexcept : m_id(other.m_id), m_close(other.m_close) { other.m_id = -1; }
+  Handle &operator=(Handle &&) = delete;
+  hid_t get() const { return m_id; }
+  bool valid() const { return m_id >= 0; }
+
+private:
+  hid_t m_id;
+  herr_t (*m_close)(hid_t);
+};
+
+/// File-access properties shared by reader and writer.
+Handle file_access()
+{
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  // Strong close: H5Fclose really closes the file, so commit() can rename it at once.
+  H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
+#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7)
+  // Lock where the file system supports it, but do not fail where it does not (NFS, Lustre).
+  H5Pset_file_locking(fapl.get(), true, true);
+#endif
+  return fapl;
+}
+
+std::int64_t element_count(const std::vector<std::int64_t> &shape)
+{
+  std::int64_t n = 1;
+  for (std::int64_t s : shape)
+    n *= s;
+  return n;
+}
+
+std::string shape_string(const std::vector<std::int64_t> &shape)
+{
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// Opens dataset name of file, or throws "<path>: missing dataset <name>".
+Handle open_dataset(hid_t file, const std::string &path, const std::string &name)
+{
+  // H5Lexists fails (negative) when an intermediate group is missing; treat that as absent.
+  if (H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0)
+    throw Error(path + ": missing dataset " + name);
+  Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid())
+    throw Error(path + ": " + name + " is not a dataset");
+  return ds;
+}
+
+H5T_class_t dataset_class(hid_t file, const std::string &path, const std::string &name)
+{
+  Handle ds = open_dataset(file, path, name);
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  if (!type.valid())
+    throw Error(path + ": cannot read the type of " + name);
+  return H5Tget_class(type.get());
+}
+
+std::vector<std::int64_t> dataspace_shape(hid_t space)
+{
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0)
+    return {};
+  std::vector<hsize_t> dims(std::size_t(rank) + 1);
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  std::vector<std::int64_t> shape(static_cast<std::size_t>(rank));
+  for (int i = 0; i < rank; ++i)
+    shape[std::size_t(i)] = std::int64_t(dims[std::size_t(i)]);
+  return shape;
+}
+
+/// Reads the whole of dataset name converted to mem_type into out (sized to fit).
+template <class T>
+std::vector<T> read_dataset(hid_t file, const std::string &path, const std::string &name, hid_t mem_type)
+{
+  Handle ds = open_dataset(file, path, name);
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  if (!space.valid())
+    throw Error(path + ": cannot read the shape of " + name);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0)
+    throw Error(path + ": cannot read the shape of " + name);
+  std::vector<T> out(static_cast<std::size_t>(n));
+  // A zero-sized dataset has nothing to read (and out.data() may be null).
+  if (n > 0 && H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    throw Error(path + ": cannot read " + name + " (corrupt file or unconvertible values)");
+  return out;
+}
+
+Handle open_root(hid_t file, const std::string &path)
+{
+  Handle root(H5Gopen2(file, "/", H5P_DEFAULT), H5Gclose);
+  if (!root.valid())
+    throw Error(path + ": cannot open the root group");
+  return root;
+}
+
+/// Opens root attribute name, checks it holds exactly one value, and returns it with its type.
+std::pair<Handle, Handle> open_scalar_attr(hid_t file, const std::string &path, const std::string &name)
+{
+  Handle root = open_root(file, path);
+  if (H5Aexists(root.get(), name.c_str()) <= 0)
+    throw Error(path + ": missing attribute " + name);
+  Handle attr(H5Aopen(root.get(), name.c_str(), H5P_DEFAULT), H5Aclose);
+  if (!attr.valid())
+    throw Error(path + ": cannot open attribute " + name);
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  const hssize_t n = space.valid() ? H5Sget_simple_extent_npoints(space.get()) : -1;
+  if (n != 1)
+    throw Error(path + ": attribute " + name + " holds " + std::to_string(n) + " values; expected one");
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  if (!type.valid())
+    throw Error(path + ": cannot read the type of attribute " + name);
+  return {std::move(attr), std::move(type)};
+}
+} // namespace
+
+// ---------------------------------------------------------------------------------------
+// H5Reader
+
+H5Reader::H5Reader(const std::string &path) : m_path(path)
+{
+  quiet_hdf5();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw Error(path + ": no such file");
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(path + ": is a directory, not an HDF5 file");
+  if (!std::ifstream(path, std::ios::binary))
+    throw Error(path + ": cannot be opened for reading (permission denied?)");
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw Error(path + ": not an HDF5 file");
+  Handle fapl = file_access();
+  m_file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+  if (m_file < 0)
+    throw Error(path + ": cannot open as HDF5 (corrupt, truncated or locked by a writer)");
+}
+
+H5Reader::~H5Reader()
+{
+  if (m_file >= 0)
+    H5Fclose(m_file);
+}
+
+H5Reader::H5Reader(H5Reader &&other) noexcept : m_path(std::move(other.m_path)), m_file(other.m_file)
+{
+  other.m_file = -1;
+}
+
+H5Reader &H5Reader::operator=(H5Reader &&other) noexcept
+{
+  if (this != &other)
+  {
+    if (m_file >= 0)
+      H5Fclose(m_file);
+    m_path = std::move(other.m_path);
+    m_file = other.m_file;
+    other.m_file = -1;
+  }
+  return *this;
+}
+
+bool H5Reader::has(const std::string &name) const
+{
+  if (H5Lexists(m_file, name.c_str(), H5P_DEFAULT) <= 0)
+    return false;
+  Handle obj(H5Oopen(m_file, name.c_str(), H5P_DEFAULT), H5Oclose);
+  return obj.valid() && H5Iget_type(obj.get()) == H5I_DATASET;
+}
+
+std::vector<std::int64_t> H5Reader::shape(const std::string &name) const
+{
+  Handle ds = open_dataset(m_file, m_path, name);
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  if (!space.valid())
+    throw Error(m_path + ": cannot read the shape of " + name);
+  return dataspace_shape(space.get());
+}
+
+bool H5Reader::is_float(const std::string &name) const
+{
+  return dataset_class(m_file, m_path, name) == H5T_FLOAT;
+}
+
+bool H5Reader::is_integer(const std::string &name) const
+{
+  return dataset_class(m_file, m_path, name) == H5T_INTEGER;
+}
+
+std::vector<double> H5Reader::read_f64(const std::string &name) const
+{
+  const H5T_class_t c = dataset_class(m_file, m_path, name);
+  if (c != H5T_FLOAT && c != H5T_INTEGER)
+    throw Error(m_path + ": " + name + " is not numeric (expected floating-point or integer values)");
+  return read_dataset<double>(m_file, m_path, name, H5T_NATIVE_DOUBLE);
+}
+
+std::vector<std::int64_t> H5Reader::read_i64(const std::string &name) const
+{
+  if (dataset_class(m_file, m_path, name) != H5T_INTEGER)
+    throw Error(m_path + ": " + name + " must hold integers");
+  return read_dataset<std::int64_t>(m_file, m_path, name, H5T_NATIVE_INT64);
+}
+
+bool H5Reader::has_attr(const std::string &name) const
+{
+  Handle root = open_root(m_file, m_path);
+  return H5Aexists(root.get(), name.c_str()) > 0;
+}
+
+std::string H5Reader::read_string_attr(const std::string &name) const
+{
+  auto [attr, type] = open_scalar_attr(m_file, m_path, name);
+  if (H5Tget_class(type.get()) != H5T_STRING)
+    throw Error(m_path + ": attribute " + name + " is not a string");
+  if (H5Tis_variable_str(type.get()) > 0)
+  {
+    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    char *p = nullptr;
+    if (H5Aread(attr.get(), mem.get(), &p) < 0)
+      throw Error(m_path + ": cannot read attribute " + name);
+    std::string s = p ? p : "";
+    H5free_memory(p);
+    return s;
+  }
+  // Fixed length: read the raw bytes, then cut at the first NUL (null-terminated or
+  // null-padded) or strip trailing blanks (space-padded).
+  const std::size_t size = H5Tget_size(type.get());
+  std::vector<char> buf(size + 1, '\0');
+  if (size > 0 && H5Aread(attr.get(), type.get(), buf.data()) < 0)
+    throw Error(m_path + ": cannot read attribute " + name);
+  std::string s(buf.data());
+  if (H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD)
+    s.erase(s.find_last_not_of(' ') + 1);
+  return s;
+}
+
+double H5Reader::read_f64_attr(const std::string &name) const
+{
+  auto [attr, type] = open_scalar_attr(m_file, m_path, name);
+  const H5T_class_t c = H5Tget_class(type.get());
+  if (c != H5T_FLOAT && c != H5T_INTEGER)
+    throw Error(m_path + ": attribute " + name + " is not numeric");
+  double v = 0;
+  if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v) < 0)
+    throw Error(m_path + ": cannot read attribute " + name);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------
+// H5Writer
+
+H5Writer::H5Writer(const std::string &final_path) : m_path(final_path), m_tmp(final_path + ".tmp")
+{
+  quiet_hdf5();
+  Handle fapl = file_access();
+  m_file = H5Fcreate(m_tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  if (m_file < 0)
+    throw Error(m_path + ": cannot create the temporary file " + m_tmp +
+                " (does the directory exist and is it writable?)");
+}
+
+H5Writer::~H5Writer()
+{
+  if (m_file >= 0)
+    H5Fclose(m_file);
+  // Never leave a half-written file behind: without commit() the temporary goes.
+  if (!m_committed)
+    std::remove(m_tmp.c_str());
+}
+
+void H5Writer::require_open(const std::string &what) const
+{
+  if (m_file < 0)
+    throw Error(m_path + ": cannot write " + what + ": the file was already committed or failed");
+}
+
+void H5Writer::write_dataset(const std::string &name, std::int64_t file_type, std::int64_t mem_type,
+                             const void *data, const std::vector<std::int64_t> &shape)
+{
+  require_open(name);
+  std::vector<hsize_t> dims;
+  for (std::int64_t s : shape)
+  {
+    if (s < 0)
+      throw Error(m_path + ": cannot write " + name + " with negative extent " + shape_string(shape));
+    dims.push_back(hsize_t(s));
+  }
+  const std::int64_t n = element_count(shape);
+  if (n > 0 && data == nullptr)
+    throw Error(m_path + ": cannot write " + name + ": no data for shape " + shape_string(shape));
+  Handle space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr),
+               H5Sclose);
+  // Writing a name twice replaces the earlier dataset.
+  if (H5Lexists(m_file, name.c_str(), H5P_DEFAULT) > 0)
+    H5Ldelete(m_file, name.c_str(), H5P_DEFAULT);
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Handle ds(H5Dcreate2(m_file, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+            H5Dclose);
+  if (!space.valid() || !ds.valid())
+    throw Error(m_path + ": cannot create dataset " + name + " " + shape_string(shape));
+  if (n > 0 && H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    throw Error(m_path + ": cannot write dataset " + name + " (disk full?)");
+}
+
+void H5Writer::write_f64(const std::string &name, const double *data, const std::vector<std::int64_t> &shape)
+{
+  write_dataset(name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data, shape);
+}
+
+void H5Writer::write_f32(const std::string &name, const double *data, const std::vector<std::int64_t> &shape)
+{
+  const std::int64_t n = element_count(shape);
+  std::vector<float> f(data ? std::size_t(n > 0 ? n : 0) : 0);
+  for (std::size_t i = 0; i < f.size(); ++i)
+    f[i] = float(data[i]);
+  write_dataset(name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data ? f.data() : nullptr, shape);
+}
+
+void H5Writer::write_i64(const std::string &name, const std::int64_t *data, const std::vector<std::int64_t> &shape)
+{
+  write_dataset(name, H5T_STD_I64LE, H5T_NATIVE_INT64, data, shape);
+}
+
+void H5Writer::write_attr(const std::string &name, std::int64_t type, const void *data)
+{
+  require_open("attribute " + name);
+  Handle root = open_root(m_file, m_path);
+  if (H5Aexists(root.get(), name.c_str()) > 0)
+    H5Adelete(root.get(), name.c_str());
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate2(root.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attr.valid() || H5Awrite(attr.get(), type, data) < 0)
+    throw Error(m_path + ": cannot write attribute " + name);
+}
+
+void H5Writer::write_string_attr(const std::string &name, const std::string &value)
+{
+  // Variable length: h5py reads it as str, and long values (JSON configurations) do not
+  // hit the 64 KiB limit on attributes stored in the object header.
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  const char *p = value.c_str();
+  write_attr(name, type.get(), &p);
+}
+
+void H5Writer::write_f64_attr(const std::string &name, double value)
+{
+  write_attr(name, H5T_NATIVE_DOUBLE, &value);
+}
+
+void H5Writer::write_i64_attr(const std::string &name, std::int64_t value)
+{
+  write_attr(name, H5T_NATIVE_INT64, &value);
+}
+
+void H5Writer::commit()
+{
+  require_open("the file");
+  const herr_t closed = H5Fclose(m_file);
+  m_file = -1;
+  if (closed < 0)
+    throw Error(m_path + ": cannot close the temporary file " + m_tmp + " (disk full?)");
+  // rename() replaces an existing file atomically on POSIX file systems.
+  if (std::rename(m_tmp.c_str(), m_path.c_str()) != 0)
+    throw Error(m_path + ": cannot rename " + m_tmp + " onto it (" + std::strerror(errno) + ")");
+  m_committed = true;
+}
+} // namespace amk::io

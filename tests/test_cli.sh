@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The amk program end to end: the datagen → train → sample → field → eval pipeline on a
+# tiny problem, --resume, and bad input (each must fail with ONE line "amk: error: …",
+# a non-zero exit and no output file).
+# usage: test_cli.sh path/to/amk workdir
+set -u
+AMK=$1
+WORK=$2
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
+PY=/usr/bin/python3
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok: $1"; }
+bad() { failed=$((failed + 1)); echo "FAILED: $1"; }
+
+# expect_error NAME OUTFILE PATTERN -- command...: non-zero exit, one stderr line
+# "amk: error: ..." matching PATTERN, and OUTFILE (if not -) not created.
+expect_error() {
+  local name=$1 out=$2 pattern=$3
+  shift 4
+  "$@" >stdout.txt 2>stderr.txt
+  local rc=$?
+  local lines
+  lines=$(wc -l <stderr.txt)
+  if [ $rc -eq 0 ]; then bad "$name: exit 0"; return; fi
+  if [ "$lines" -ne 1 ] || ! grep -q "^amk: error: .*$pattern" stderr.txt; then
+    bad "$name: stderr was: $(cat stderr.txt)"; return
+  fi
+  if [ "$out" != "-" ] && { [ -e "$out" ] || [ -e "$out.tmp" ]; }; then bad "$name: left $out behind"; return; fi
+  ok "$name ($(cat stderr.txt))"
+}
+
+# --- the pipeline ---------------------------------------------------------------------
+if "$AMK" datagen gaussian --dim 2 --snapshots 5 --samples 300 --t0 0 --t1 50 --out data.h5 >/dev/null; then
+  ok "datagen"
+else bad "datagen"; fi
+if "$AMK" train --data data.h5 --out run --steps 40 --batch 64 --width 16 --depth 2 --log-every 10 \
+  --checkpoint-every 20 >train.log 2>&1 && [ -f run/checkpoint.h5 ] && [ "$(wc -l <run/metrics.jsonl)" -eq 4 ]; then
+  ok "train writes checkpoint.h5 and 4 metrics lines"
+else bad "train: $(cat train.log)"; fi
+if "$AMK" train --data data.h5 --out run --steps 60 --resume --log-every 10 >resume.log 2>&1 &&
+  [ "$(tail -n 1 run/metrics.jsonl | $PY -c 'import json,sys; print(json.load(sys.stdin)["step"])')" = 60 ]; then
+  ok "resume continues to step 60"
+else bad "resume: $(cat resume.log)"; fi
+if "$AMK" sample --checkpoint run/checkpoint.h5 --data data.h5 --from-snapshot 0 --to-time 50 --steps 8 \
+  --record-every 2 --n 100 --out samples.h5 >/dev/null; then ok "sample"; else bad "sample"; fi
+if "$AMK" eval --data data.h5 --samples samples.h5 --out eval.json >eval.out &&
+  $PY -c 'import json; r = json.load(open("eval.json"))["results"]; assert len(r) == 1 and r[0]["time"] == 50.0'; then
+  ok "eval reports the snapshot at t = 50"
+else bad "eval: $(cat eval.out)"; fi
+$PY - <<'PY' && ok "sample output shape [5, 100, 2], times 0..50" || bad "sample output"
+import h5py
+f = h5py.File("samples.h5", "r")
+assert f["x"].shape == (5, 100, 2), f["x"].shape
+assert list(f["times"][:]) == [0.0, 12.5, 25.0, 37.5, 50.0], list(f["times"][:])
+g = h5py.File("points.h5", "w"); g["x"] = [[0.0, 0.0], [1.0, -1.0]]; g["t"] = [10.0, 20.0]; g.close()
+PY
+if "$AMK" field --checkpoint run/checkpoint.h5 --points points.h5 --out field.h5 >/dev/null &&
+  $PY -c 'import h5py; f = h5py.File("field.h5"); assert f["grad_x"].shape == (2, 2) and f["s"].shape == (2,) and f["ds_dt"].shape == (2,)'; then
+  ok "field"
+else bad "field"; fi
+
+# --- bad input ----------------------------------------------------------------------------
+echo "not hdf5" >text.h5
+$PY - <<'PY'
+import h5py, numpy as np
+def write(name, **ds):
+    with h5py.File(name, "w") as f:
+        for k, v in ds.items():
+            f[k] = v
+x = np.zeros((6, 2)); t = np.array([0.0, 1.0]); off = np.array([0, 3, 6], dtype=np.int64)
+write("no_offsets.h5", times=t, x=x)
+write("rank1_x.h5", times=t, x=np.zeros(6), offsets=off)
+write("decreasing.h5", times=t, x=x, offsets=np.array([0, 4, 3], dtype=np.int64))
+write("short_end.h5", times=t, x=x, offsets=np.array([0, 3, 5], dtype=np.int64))
+xn = x.copy(); xn[4, 1] = np.nan
+write("nan.h5", times=t, x=xn, offsets=off)
+xi = x.copy(); xi[0, 0] = np.inf
+write("inf.h5", times=t, x=xi, offsets=off)
+write("empty_snapshot.h5", times=t, x=x, offsets=np.array([0, 0, 6], dtype=np.int64))
+write("one_snapshot.h5", times=np.array([0.0]), x=x, offsets=np.array([0, 6], dtype=np.int64))
+write("times_not_increasing.h5", times=np.array([1.0, 1.0]), x=x, offsets=off)
+PY
+T="train --out bad_run --steps 2 --batch 4 --width 4 --depth 1 --data"
+expect_error "missing file" bad_run/checkpoint.h5 "missing.h5" -- "$AMK" $T missing.h5
+expect_error "not HDF5" bad_run/checkpoint.h5 "text.h5" -- "$AMK" $T text.h5
+expect_error "missing /offsets" bad_run/checkpoint.h5 "offsets" -- "$AMK" $T no_offsets.h5
+expect_error "x of rank 1" bad_run/checkpoint.h5 "/x" -- "$AMK" $T rank1_x.h5
+expect_error "offsets not increasing" bad_run/checkpoint.h5 "offsets" -- "$AMK" $T decreasing.h5
+expect_error "offsets not ending at N" bad_run/checkpoint.h5 "offsets" -- "$AMK" $T short_end.h5
+expect_error "NaN in x" bad_run/checkpoint.h5 "NaN" -- "$AMK" $T nan.h5
+expect_error "Inf in x" bad_run/checkpoint.h5 "Inf" -- "$AMK" $T inf.h5
+expect_error "empty snapshot" bad_run/checkpoint.h5 "empty" -- "$AMK" $T empty_snapshot.h5
+expect_error "one snapshot" bad_run/checkpoint.h5 "2 snapshots" -- "$AMK" $T one_snapshot.h5
+expect_error "times not increasing" bad_run/checkpoint.h5 "increasing" -- "$AMK" $T times_not_increasing.h5
+expect_error "bad activation" bad_run/checkpoint.h5 "relu" -- "$AMK" $T data.h5 --activation relu
+expect_error "bad lr" bad_run/checkpoint.h5 "lr" -- "$AMK" $T data.h5 --lr -1
+expect_error "no data" bad_run/checkpoint.h5 "--data" -- "$AMK" train --out bad_run --steps 2
+expect_error "bad snapshot index" out_bad.h5 "from-snapshot" -- "$AMK" sample --checkpoint run/checkpoint.h5 \
+  --data data.h5 --from-snapshot 9 --to-time 1 --out out_bad.h5
+expect_error "checkpoint is not one" out_bad.h5 "checkpoint" -- "$AMK" sample --checkpoint data.h5 \
+  --data data.h5 --to-time 1 --out out_bad.h5
+"$AMK" datagen gaussian --dim 2 --snapshots 3 --samples 10 --t0 100 --t1 200 --out other.h5 >/dev/null
+expect_error "eval without matching times" - "matches" -- "$AMK" eval --data other.h5 --samples samples.h5
+expect_error "resume without checkpoint" - "resume" -- "$AMK" train --data data.h5 --out nowhere --resume
+if "$AMK" train --bogus-option >/dev/null 2>&1; then bad "unknown option accepted"; else ok "unknown option rejected"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,216 @@
+// Training end to end on the closed-form Gaussian path, plus the optimiser, the time
+// samplers and exact resumption.
+#include <amk/data/gaussian_path.hpp>
+#include <amk/io/checkpoint.hpp>
+#include <amk/sample/model.hpp>
+#include <amk/train/trainer.hpp>
+#include <cmath>
+#include <filesystem>
+#include <gtest/gtest.h>
+
+namespace
+{
+using namespace amk;
+using Exec = DefaultExec;
+
+TEST(Optim, AdamFirstStepIsLrTimesSignAndClipBoundsTheNorm)
+{
+  // After one step from m = v = 0, bias correction gives m̂ = g, v̂ = g², so the update is
+  // −lr·g/(|g| + ε) = −lr·sign(g) up to ε/|g|; clipping rescales g but not the sign.
+  const int n = 5;
+  Vector<double, Exec> p("p", n), g("g", n);
+  auto gh = Kokkos::create_mirror_view(g);
+  const double grads[n] = {3.0, -0.5, 1e-3, -40.0, 2.0};
+  for (int i = 0; i < n; ++i)
+    gh(i) = grads[i];
+  Kokkos::deep_copy(g, gh);
+  optim::AdamOptions o;
+  o.lr = 0.01;
+  o.warmup = 0;
+  o.clip = 1.0;
+  o.eps = 1e-12;
+  optim::AdamState<double, Exec> s(Exec(), n);
+  const double norm = optim::adam_step(Exec(), o, s, p, g);
+  double expect_norm = 0;
+  for (double v : grads)
+    expect_norm += v * v;
+  EXPECT_NEAR(norm, std::sqrt(expect_norm), 1e-12);
+  auto ph = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), p);
+  for (int i = 0; i < n; ++i)
+    EXPECT_NEAR(ph(i), -o.lr * (grads[i] > 0 ? 1 : -1), 1e-8) << i;
+  auto mh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), s.m);
+  EXPECT_NEAR(mh(3), 0.1 * (-40.0 / std::sqrt(expect_norm)), 1e-12); // m = (1−β₁)·clipped g
+}
+
+TEST(Batch, LowDiscrepancyTimesFollowTheSqrt2SequenceAcrossSteps)
+{
+  const int B = 16;
+  am::BatchBuilder<double, Exec> builder(Exec(), B, B, 0, 1, am::TimeSampling::low_discrepancy, 3);
+  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(2));
+  nn::MlpShape shape;
+  shape.width = 4;
+  shape.depth = 1;
+  nn::GemmEngine<double, Exec> engine(Exec(), shape, B, 3 * B);
+  std::vector<double> first;
+  for (int step = 0; step < 2; ++step)
+  {
+    builder.build(Exec(), *source, engine, step);
+    auto t = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), builder.times());
+    for (int c = 0; c < 3 * B; ++c)
+      first.push_back(t(c));
+  }
+  // t_i = (u₀ + √2·i) mod 1 with i running on from step 0 into step 1
+  const double u0 = first[0];
+  for (int step = 0; step < 2; ++step)
+    for (int c = 0; c < B; ++c)
+    {
+      const double v = u0 + std::sqrt(2.0) * (step * B + c);
+      EXPECT_NEAR(first[step * 3 * B + c], v - std::floor(v), 1e-12);
+    }
+  EXPECT_EQ(first[B], 0.0);         // boundary q0 columns
+  EXPECT_EQ(first[3 * B - 1], 1.0); // boundary q1 columns
+}
+
+TEST(Batch, StratifiedTimesHitEveryStratumOnce)
+{
+  const int B = 64;
+  am::BatchBuilder<double, Exec> builder(Exec(), B, 1, 0, 1, am::TimeSampling::stratified, 5);
+  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(1));
+  nn::MlpShape shape;
+  shape.dim = 1;
+  shape.width = 4;
+  shape.depth = 1;
+  nn::GemmEngine<double, Exec> engine(Exec(), shape, B, B + 2);
+  builder.build(Exec(), *source, engine, 7);
+  auto t = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), builder.times());
+  std::vector<int> hits(B, 0);
+  for (int c = 0; c < B; ++c)
+    hits[int(t(c) * B)]++;
+  for (int k = 0; k < B; ++k)
+    EXPECT_EQ(hits[k], 1) << "stratum " << k;
+}
+
+/// Trains on the exact Gaussian path (anisotropic, moving and widening/narrowing).
+struct GaussianRun
+{
+  train::TrainConfig config;
+  std::shared_ptr<data::GaussianSource<float, Exec>> source;
+  std::unique_ptr<train::Trainer<float, Exec>> trainer;
+
+  GaussianRun()
+  {
+    config.path = "gaussian";
+    config.out = "(test)";
+    config.network.dim = 2;
+    config.network.width = 64;
+    config.network.depth = 3;
+    config.batch = 256;
+    config.steps = 1500;
+    config.adam.lr = 2e-3;
+    config.adam.warmup = 100;
+    config.adam.ema = 0.99;
+    config.seed = 1;
+    source = std::make_shared<data::GaussianSource<float, Exec>>(Exec(), data::GaussianPath::preset(2));
+    trainer = std::make_unique<train::Trainer<float, Exec>>(Exec(), config, source, dist::Comm::world());
+    while (trainer->completed_steps() < config.steps)
+      trainer->step();
+  }
+};
+
+TEST(Training, GaussianPathVelocityMatchesClosedFormAndTransportsQ0ToQ1)
+{
+  GaussianRun run;
+  const auto &path = run.source->path();
+  sample::ActionModel<float, Exec> model(Exec(), run.trainer->checkpoint(), true);
+
+  // 1. ∇ₓs against v(x,t) = μ̇ + σ̇/σ_t (x − μ_t) on fresh samples of q_t
+  const int n = 2000, d = 2;
+  const RandomKey key(12345);
+  double err2 = 0, ref2 = 0;
+  for (double t : {0.1, 0.3, 0.5, 0.7, 0.9})
+  {
+    Matrix<float, Exec> x("x", d, n), g("g", d, n);
+    Vector<float, Exec> tv("t", n);
+    auto xh = Kokkos::create_mirror_view(x);
+    for (int c = 0; c < n; ++c)
+      for (int r = 0; r < d; ++r)
+        xh(r, c) = float(path.mean(r, t) + path.stddev(r, t) * key(c * 7 + int(t * 10)).normal(r));
+    Kokkos::deep_copy(x, xh);
+    Kokkos::deep_copy(tv, float(t));
+    model.evaluate(Exec(), x, tv, Vector<float, Exec>(), g, Vector<float, Exec>());
+    auto gh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), g);
+    for (int c = 0; c < n; ++c)
+      for (int r = 0; r < d; ++r)
+      {
+        const double v = path.velocity(r, xh(r, c), t);
+        err2 += (gh(r, c) - v) * (gh(r, c) - v);
+        ref2 += v * v;
+      }
+  }
+  const double rel = std::sqrt(err2 / ref2);
+  EXPECT_LT(rel, 0.05) << "relative L2 error of the learned velocity";
+  std::printf("[ velocity ] relative L2 error %.4f\n", rel);
+
+  // 2. push q0 samples to t = 1 (RK4) and compare mean and variance with q1.
+  // Sampling error of the mean is σ₁/√n ≤ 1.5/63 ≈ 0.024 and of a variance ≈ σ²√(2/n) (3 %);
+  // the bounds allow about 4 standard errors plus the model error.
+  const int m = 4000;
+  Matrix<float, Exec> x("x0", d, m);
+  auto xh = Kokkos::create_mirror_view(x);
+  for (int c = 0; c < m; ++c)
+    for (int r = 0; r < d; ++r)
+      xh(r, c) = float(path.mean(r, 0) + path.stddev(r, 0) * key(900000 + c).normal(r));
+  Kokkos::deep_copy(x, xh);
+  model.integrate(Exec(), sample::Method::rk4, x, 0.0f, 1.0f, 50, [](int, float, const auto &) {});
+  Kokkos::deep_copy(xh, x);
+  for (int r = 0; r < d; ++r)
+  {
+    double mean = 0, var = 0;
+    for (int c = 0; c < m; ++c)
+      mean += xh(r, c);
+    mean /= m;
+    for (int c = 0; c < m; ++c)
+      var += (xh(r, c) - mean) * (xh(r, c) - mean);
+    var /= (m - 1);
+    const double sd1 = path.stddev(r, 1);
+    EXPECT_NEAR(mean, path.mean(r, 1), 0.1) << "mean, axis " << r;
+    EXPECT_NEAR(var / (sd1 * sd1), 1.0, 0.15) << "variance ratio, axis " << r;
+    std::printf("[ transport ] axis %d: mean %.4f (exact %.4f), variance %.4f (exact %.4f)\n", r, mean,
+                path.mean(r, 1), var, sd1 * sd1);
+  }
+  double cov = 0; // the axes stay independent
+  for (int c = 0; c < m; ++c)
+    cov += (xh(0, c) - path.mean(0, 1)) * (xh(1, c) - path.mean(1, 1));
+  EXPECT_NEAR(cov / m, 0.0, 0.1) << "covariance of the axes";
+}
+
+TEST(Training, ResumeContinuesExactly)
+{
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / "amk_resume";
+  fs::remove_all(dir);
+  train::TrainConfig c;
+  c.path = "gaussian";
+  c.network.dim = 2;
+  c.network.width = 16;
+  c.network.depth = 2;
+  c.batch = 32;
+  c.log_every = 5;
+  c.checkpoint_every = 10;
+  c.out = (dir / "straight").string();
+  c.steps = 20;
+  train::run_training(c, dist::Comm::world(), false, true);
+  c.out = (dir / "resumed").string();
+  c.steps = 10;
+  train::run_training(c, dist::Comm::world(), false, true);
+  c.steps = 20;
+  train::run_training(c, dist::Comm::world(), true, true);
+  const auto a = io::read_checkpoint((dir / "straight" / "checkpoint.h5").string());
+  const auto b = io::read_checkpoint((dir / "resumed" / "checkpoint.h5").string());
+  EXPECT_EQ(a.step, 20);
+  EXPECT_EQ(b.step, 20);
+  EXPECT_EQ(a.params, b.params);
+  EXPECT_EQ(a.ema, b.ema);
+  EXPECT_EQ(a.adam_v, b.adam_v);
+}
+} // namespace
