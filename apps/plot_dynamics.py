@@ -27,7 +27,7 @@ def snapshots(path):
 def grid(a):
     times, snaps = snapshots(a.data)
     allx = np.concatenate(snaps)
-    lo, hi = allx.min(0), allx.max(0)
+    lo, hi = np.percentile(allx, 0.5, axis=0), np.percentile(allx, 99.5, axis=0)
     pad = 0.05 * (hi - lo)
     gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 21), np.linspace(lo[1] - pad[1], hi[1] + pad[1], 21))
     pts = np.stack([gx.ravel(), gy.ravel()], 1)
