@@ -8,7 +8,9 @@ namespace amk::app
 Action add_train(CLI::App &app)
 {
   auto *cmd = app.add_subcommand("train", "Train the action network on snapshot data (MPI data-parallel)");
-  cmd->set_config("--config", "", "Read options from a TOML file (keys are option names without --)");
+  // read before parsing by amk.cpp (expand_config); declared here for --help
+  cmd->add_option("--config", "TOML file of options (key = value, keys are option names without --); "
+                              "the command line wins");
   auto c = std::make_shared<train::TrainConfig>();
   auto resume = std::make_shared<bool>(false);
   auto activation = std::make_shared<std::string>("silu");

@@ -42,6 +42,11 @@ if "$AMK" train --data data.h5 --out run --steps 60 --resume --log-every 10 >res
   [ "$(tail -n 1 run/metrics.jsonl | $PY -c 'import json,sys; print(json.load(sys.stdin)["step"])')" = 60 ]; then
   ok "resume continues to step 60"
 else bad "resume: $(cat resume.log)"; fi
+printf 'path = "gaussian"\nsteps = 9\nwidth = 8\ndepth = 1\nbatch = 16\nlog-every = 1\n' >cfg.toml
+if "$AMK" train --config cfg.toml --out cfg_run --steps 5 >/dev/null 2>&1 &&
+  [ "$(wc -l <cfg_run/metrics.jsonl)" -eq 5 ]; then
+  ok "--config file read, command line wins"
+else bad "--config"; fi
 if "$AMK" sample --checkpoint run/checkpoint.h5 --data data.h5 --from-snapshot 0 --to-time 50 --steps 8 \
   --record-every 2 --n 100 --out samples.h5 >/dev/null; then ok "sample"; else bad "sample"; fi
 if "$AMK" eval --data data.h5 --samples samples.h5 --out eval.json >eval.out &&

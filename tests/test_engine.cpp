@@ -23,6 +23,11 @@ template <class A> void check_activation()
     EXPECT_NEAR(A::d1(x), d1, 1e-8) << A::name << " σ' at " << x;
     EXPECT_NEAR(A::d2(x), d2, 1e-8) << A::name << " σ'' at " << x;
     EXPECT_NEAR(A::d3(x), d3, 1e-8) << A::name << " σ''' at " << x;
+    double f, e1, e2; // the fused evaluation the forward sweep uses
+    A::eval(x, f, e1, e2);
+    EXPECT_NEAR(f, A::f(x), 1e-14 * (1 + std::abs(x))) << A::name << " eval σ at " << x;
+    EXPECT_NEAR(e1, A::d1(x), 1e-14) << A::name << " eval σ' at " << x;
+    EXPECT_NEAR(e2, A::d2(x), 1e-14) << A::name << " eval σ'' at " << x;
   }
 }
 

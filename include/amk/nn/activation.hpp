@@ -31,6 +31,14 @@ struct SiLU
     const T s = sigmoid(x), p = s * (T(1) - s), q = T(1) - T(2) * s;
     return p * (q * (T(3) + x * q) - T(2) * x * p);
   }
+  /// σ, σ', σ'' with one exp (the forward sweep stores σ' and σ'' for the later sweeps)
+  template <class T> KOKKOS_INLINE_FUNCTION static void eval(T x, T &f, T &d1, T &d2)
+  {
+    const T s = sigmoid(x), one_s = T(1) - s;
+    f = x * s;
+    d1 = s * (T(1) + x * one_s);
+    d2 = s * one_s * (T(2) + x * (one_s - s));
+  }
 };
 
 struct Tanh
@@ -51,6 +59,13 @@ struct Tanh
   {
     const T t = math::tanh(x);
     return (T(1) - t * t) * (T(6) * t * t - T(2));
+  }
+  template <class T> KOKKOS_INLINE_FUNCTION static void eval(T x, T &f, T &d1, T &d2)
+  {
+    const T t = math::tanh(x);
+    f = t;
+    d1 = T(1) - t * t;
+    d2 = T(-2) * t * d1;
   }
 };
 
@@ -74,6 +89,14 @@ struct Softplus
     const T s = SiLU::sigmoid(x);
     return s * (T(1) - s) * (T(1) - T(2) * s);
   }
+  template <class T> KOKKOS_INLINE_FUNCTION static void eval(T x, T &f, T &d1, T &d2)
+  {
+    const T e = math::exp(x < T(0) ? x : -x); // e^{−|x|} ∈ (0, 1]
+    const T s = x < T(0) ? e / (T(1) + e) : T(1) / (T(1) + e);
+    f = (x > T(0) ? x : T(0)) + math::log1p(e);
+    d1 = s;
+    d2 = s * (T(1) - s);
+  }
 };
 
 struct Gelu // exact (erf) form: x Φ(x)
@@ -91,6 +114,13 @@ struct Gelu // exact (erf) form: x Φ(x)
   template <class T> KOKKOS_INLINE_FUNCTION static T d1(T x) { return Phi(x) + x * phi(x); }
   template <class T> KOKKOS_INLINE_FUNCTION static T d2(T x) { return phi(x) * (T(2) - x * x); }
   template <class T> KOKKOS_INLINE_FUNCTION static T d3(T x) { return phi(x) * (x * x * x - T(4) * x); }
+  template <class T> KOKKOS_INLINE_FUNCTION static void eval(T x, T &f, T &d1, T &d2)
+  {
+    const T P = Phi(x), p = phi(x);
+    f = x * P;
+    d1 = P + x * p;
+    d2 = p * (T(2) - x * x);
+  }
 };
 
 /// The output layer: no activation.
@@ -101,6 +131,12 @@ struct Identity
   template <class T> KOKKOS_INLINE_FUNCTION static T d1(T) { return T(1); }
   template <class T> KOKKOS_INLINE_FUNCTION static T d2(T) { return T(0); }
   template <class T> KOKKOS_INLINE_FUNCTION static T d3(T) { return T(0); }
+  template <class T> KOKKOS_INLINE_FUNCTION static void eval(T x, T &f, T &d1, T &d2)
+  {
+    f = x;
+    d1 = T(1);
+    d2 = T(0);
+  }
 };
 
 enum class Activation

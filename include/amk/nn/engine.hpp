@@ -18,7 +18,8 @@
 //
 // Buffers per node j (sizes n_j), allocated once for the capacity (no allocation in a step):
 //   H_j (n_j × (T+P))  [ḣ_j | h_j]   tangent block, then primal block (H_0 = [a₀ | u])
-//   Z_j (n_j × P)      pre-activations z_j (hidden nodes)
+//   S1_j (n_j × P)     σ'(z_j) (hidden nodes; holds z_j = W h between gemm and kernel)
+//   S2_j (n_j × T)     σ''(z_j) of the interior columns
 //   G_j (n_j × T)      ḡ_j = ∂s/∂h_j, then q_j (G_0 = ∇ᵤs, the engine's gradient output)
 //   D_j (n_j × (T+P))  [δ_j | z̄_j]; the primal block is also the scratch for ż_j and h̄_j
 // Keeping each node's tangent and primal blocks adjacent is what makes dW one gemm.
@@ -58,7 +59,9 @@ public:
       const int n = shape.node_size(j);
       m_h.push_back(alloc("amk::GemmEngine::H", n, T + P));
       m_g.push_back(j <= shape.depth ? alloc("amk::GemmEngine::G", n, T) : matrix());
-      m_z.push_back(j >= 1 && j <= shape.depth ? alloc("amk::GemmEngine::Z", n, P) : matrix());
+      const bool hidden = j >= 1 && j <= shape.depth;
+      m_s1.push_back(hidden ? alloc("amk::GemmEngine::S1", n, P) : matrix());
+      m_s2.push_back(hidden ? alloc("amk::GemmEngine::S2", n, T) : matrix());
       m_d.push_back(j >= 1 ? alloc("amk::GemmEngine::D", n, T + P) : matrix());
     }
     m_values = uninitialized<vector>(space, "amk::GemmEngine::values", P);
@@ -107,10 +110,10 @@ public:
       const auto b = bias(m_shape, params, k);
       if (k < L)
       {
-        const auto z = columns(m_z[k + 1], 0, m_np);
+        const auto z = columns(m_s1[k + 1], 0, m_np);
         gemm(space, "N", "N", Scalar(1), W, primal(k), Scalar(0), z);
         visit(m_shape.activation, [&](auto act) {
-          impl::forward_hidden<decltype(act)>(space, z, primal(k + 1), b);
+          impl::forward_hidden<decltype(act)>(space, m_nt, z, columns(m_s2[k + 1], 0, m_nt), primal(k + 1), b);
         });
       }
       else
@@ -134,9 +137,7 @@ public:
       const auto g = columns(m_g[j - 1], 0, m_nt);
       gemm(space, "T", "N", Scalar(1), weight(m_shape, params, j - 1), tangent(m_d[j]), Scalar(0), g);
       if (j - 1 >= 1)
-        visit(m_shape.activation, [&](auto act) {
-          impl::backward_hidden<decltype(act)>(space, tangent(m_d[j - 1]), g, columns(m_z[j - 1], 0, m_nt));
-        });
+        impl::backward_hidden(space, tangent(m_d[j - 1]), g, columns(m_s1[j - 1], 0, m_nt));
     }
     if (m_shape.head == Head::quadratic)
       impl::head_direct_gradient(space, columns(m_g[0], 0, m_nt), columns(primal(L + 1), 0, m_nt),
@@ -157,10 +158,8 @@ public:
         break; // ẏ is only needed by the quadratic head
       gemm(space, "N", "N", Scalar(1), weight(m_shape, params, j - 1), tangent(m_h[j - 1]), Scalar(0), zdot);
       if (j <= L)
-        visit(m_shape.activation, [&](auto act) {
-          impl::tangent_hidden<decltype(act)>(space, zdot, tangent(m_h[j]), columns(m_g[j], 0, m_nt),
-                                              columns(m_z[j], 0, m_nt));
-        });
+        impl::tangent_hidden(space, zdot, tangent(m_h[j]), columns(m_g[j], 0, m_nt), columns(m_s1[j], 0, m_nt),
+                             columns(m_s2[j], 0, m_nt));
     }
     impl::head_parameter_seed(space, m_shape.head, m_nt, primal(m_d[L + 1]), value_seed(), primal(L + 1), input(),
                               tangent_seed());
@@ -177,10 +176,7 @@ public:
       {
         const auto hbar = primal(m_d[k]);
         gemm(space, "T", "N", Scalar(1), weight(m_shape, params, k), primal(m_d[j]), Scalar(0), hbar);
-        visit(m_shape.activation, [&](auto act) {
-          impl::reverse_hidden<decltype(act)>(space, m_nt, hbar, columns(m_z[k], 0, m_np),
-                                              columns(m_g[k], 0, m_nt));
-        });
+        impl::reverse_hidden(space, hbar, columns(m_s1[k], 0, m_np), columns(m_g[k], 0, m_nt));
       }
     }
   }
@@ -193,7 +189,7 @@ private:
   MlpShape m_shape;
   int m_max_tangent, m_max_primal;
   int m_nt = 0, m_np = 0;
-  std::vector<matrix> m_h, m_g, m_z, m_d;
+  std::vector<matrix> m_h, m_g, m_s1, m_s2, m_d;
   vector m_values, m_value_seed, m_ones;
 };
 } // namespace amk::nn

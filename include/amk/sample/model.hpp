@@ -39,8 +39,7 @@ public:
   ActionModel(const ExecutionSpace &space, const io::Checkpoint &checkpoint, bool use_ema, int chunk = 8192)
       : m_shape(train::shape_from_json(checkpoint.config.at("network"))), m_norm(checkpoint.normalisation),
         m_engine(space, m_shape, chunk, chunk),
-        m_params(uninitialized<vector>(space, "amk::ActionModel::params", m_shape.param_count())),
-        m_t(uninitialized<vector>(space, "amk::ActionModel::t", chunk))
+        m_params(uninitialized<vector>(space, "amk::ActionModel::params", m_shape.param_count()))
   {
     const auto &w = use_ema ? checkpoint.ema : checkpoint.params;
     auto h = Kokkos::create_mirror_view(m_params);
@@ -167,6 +166,6 @@ private:
   nn::MlpShape m_shape;
   data::Normalisation m_norm;
   nn::GemmEngine<Scalar, ExecutionSpace> m_engine;
-  vector m_params, m_t, m_tfill;
+  vector m_params, m_tfill;
 };
 } // namespace amk::sample

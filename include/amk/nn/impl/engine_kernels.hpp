@@ -1,33 +1,66 @@
 #pragma once
 // The fused elementwise kernels of GemmEngine: one launch per layer per sweep, each doing
-// all the pointwise work of that sweep (bias, σ, σ', σ'', tangent and adjoint updates).
-// Matrices are column-major (n × columns); index i ↦ (row i % n, column i / n).
+// all the pointwise work of that sweep. σ' and σ'' are evaluated once, in the forward
+// sweep (one exp per element for SiLU), and stored for the three later sweeps.
+// All matrices of one node share the leading dimension n (column-major, n × columns), so
+// the kernels without a row dependence run over flat indices: no index arithmetic.
+#include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/mlp.hpp>
 
 namespace amk::impl
 {
-/// Hidden layer forward: z ← z + b ; h = σ(z)   (n × np)
-template <class A, class Exec, class Z, class H, class B>
-void forward_hidden(const Exec &space, const Z &z, const H &h, const B &b)
+/// A column block of an (n × cols) column-major matrix as one contiguous 1-D View.
+template <class V> auto flat(const V &m)
 {
-  const std::int64_t n = z.extent(0);
-  Kokkos::parallel_for(
-      "amk::GemmEngine::forward", policy(space, n * std::int64_t(z.extent(1))), KOKKOS_LAMBDA(std::int64_t i) {
-        const std::int64_t r = i % n, c = i / n;
-        const auto v = z(r, c) + b(r);
-        z(r, c) = v;
-        h(r, c) = A::f(v);
+  using F = Kokkos::View<typename V::value_type *, typename V::memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  require(m.extent(1) <= 1 || std::size_t(m.stride(1)) == m.extent(0), "amk::impl::flat: columns are not contiguous");
+  return F(m.data(), m.extent(0) * m.extent(1));
+}
+
+/// Runs f(r, c) over a (rows × cols) column-major index space. On host back ends one
+/// iteration is a whole column (the inner loop over contiguous rows vectorises, and no
+/// index is divided); on GPUs a 2-D range whose row index runs fastest (coalesced).
+template <class Exec, class F>
+void for_each_entry(const char *label, const Exec &space, std::int64_t rows, std::int64_t cols, const F &f)
+{
+  if (rows * cols == 0)
+    return;
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename Exec::memory_space>::accessible)
+    Kokkos::parallel_for(
+        label, policy(space, cols), KOKKOS_LAMBDA(std::int64_t c) {
+          for (std::int64_t r = 0; r < rows; ++r)
+            f(r, c);
+        });
+  else
+    Kokkos::parallel_for(label,
+                         Kokkos::MDRangePolicy<Exec, Kokkos::Rank<2, Kokkos::Iterate::Left, Kokkos::Iterate::Left>,
+                                               Kokkos::IndexType<std::int64_t>>(space, {0, 0}, {rows, cols}),
+                         f);
+}
+
+/// Hidden layer forward, given z = W h_prev (n × np) in s1:
+///   z += b;  h = σ(z);  s1 = σ'(z);  s2 = σ''(z) on the first nt (interior) columns
+template <class A, class Exec, class S1, class S2, class H, class B>
+void forward_hidden(const Exec &space, std::int64_t nt, const S1 &s1, const S2 &s2, const H &h, const B &b)
+{
+  for_each_entry(
+      "amk::GemmEngine::forward", space, s1.extent(0), s1.extent(1), KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
+        typename S1::non_const_value_type f, d1, d2;
+        A::eval(s1(r, c) + b(r), f, d1, d2);
+        h(r, c) = f;
+        s1(r, c) = d1;
+        if (c < nt)
+          s2(r, c) = d2;
       });
 }
 
 /// Output layer forward: y ← y + b
 template <class Exec, class Y, class B> void add_bias(const Exec &space, const Y &y, const B &b)
 {
-  const std::int64_t n = y.extent(0);
-  Kokkos::parallel_for(
-      "amk::GemmEngine::output_bias", policy(space, n * std::int64_t(y.extent(1))),
-      KOKKOS_LAMBDA(std::int64_t i) { y(i % n, i / n) += b(i % n); });
+  for_each_entry(
+      "amk::GemmEngine::output_bias", space, y.extent(0), y.extent(1),
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) { y(r, c) += b(r); });
 }
 
 /// s = φ(x, y): y itself, or ½|x − y|²   (np)
@@ -57,54 +90,48 @@ void head_value(const Exec &space, nn::Head head, const S &s, const Y &y, const 
 template <class Exec, class D, class Y, class U>
 void head_gradient_seed(const Exec &space, nn::Head head, const D &dy, const Y &y, const U &u)
 {
-  const std::int64_t m = dy.extent(0);
   const bool quadratic = head == nn::Head::quadratic;
-  Kokkos::parallel_for(
-      "amk::GemmEngine::head_gradient_seed", policy(space, m * std::int64_t(dy.extent(1))),
-      KOKKOS_LAMBDA(std::int64_t i) {
-        const std::int64_t r = i % m, c = i / m;
-        dy(r, c) = quadratic ? y(r, c) - u(r, c) : 1;
-      });
+  for_each_entry(
+      "amk::GemmEngine::head_gradient_seed", space, dy.extent(0), dy.extent(1),
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) { dy(r, c) = quadratic ? y(r, c) - u(r, c) : 1; });
 }
 
-/// Input-gradient reverse: δ = ḡ ⊙ σ'(z)   (n × nt)
-template <class A, class Exec, class D, class G, class Z>
-void backward_hidden(const Exec &space, const D &delta, const G &g, const Z &z)
+/// Input-gradient reverse: δ = ḡ ⊙ σ'(z)   (n × nt, flat)
+template <class Exec, class D, class G, class S1>
+void backward_hidden(const Exec &space, const D &delta, const G &g, const S1 &s1)
 {
-  const std::int64_t n = delta.extent(0);
+  const auto d = flat(delta);
+  const auto gf = flat(g);
+  const auto sf = flat(s1);
   Kokkos::parallel_for(
-      "amk::GemmEngine::input_gradient", policy(space, n * std::int64_t(delta.extent(1))),
-      KOKKOS_LAMBDA(std::int64_t i) {
-        const std::int64_t r = i % n, c = i / n;
-        delta(r, c) = g(r, c) * A::d1(z(r, c));
-      });
+      "amk::GemmEngine::input_gradient", policy(space, d.extent(0)),
+      KOKKOS_LAMBDA(std::int64_t i) { d(i) = gf(i) * sf(i); });
 }
 
 /// The head's direct term of ∇ᵤs: g_x += x − y (quadratic head only)   (d × nt)
 template <class Exec, class G, class Y, class U>
 void head_direct_gradient(const Exec &space, const G &g, const Y &y, const U &u)
 {
-  const std::int64_t d = y.extent(0);
-  Kokkos::parallel_for(
-      "amk::GemmEngine::head_direct_gradient", policy(space, d * std::int64_t(g.extent(1))),
-      KOKKOS_LAMBDA(std::int64_t i) {
-        const std::int64_t r = i % d, c = i / d;
-        g(r, c) += u(r, c) - y(r, c);
-      });
+  for_each_entry(
+      "amk::GemmEngine::head_direct_gradient", space, y.extent(0), g.extent(1),
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) { g(r, c) += u(r, c) - y(r, c); });
 }
 
 /// Tangent sweep along a₀: given ż = W ḣ_prev, set ḣ = σ'(z) ż and turn ḡ into the
-/// second-order adjoint q = ḡ ⊙ σ''(z) ⊙ ż   (n × nt)
-template <class A, class Exec, class ZD, class HD, class G, class Z>
-void tangent_hidden(const Exec &space, const ZD &zdot, const HD &hdot, const G &g, const Z &z)
+/// second-order adjoint q = ḡ ⊙ σ''(z) ⊙ ż   (n × nt, flat)
+template <class Exec, class ZD, class HD, class G, class S1, class S2>
+void tangent_hidden(const Exec &space, const ZD &zdot, const HD &hdot, const G &g, const S1 &s1, const S2 &s2)
 {
-  const std::int64_t n = zdot.extent(0);
+  const auto zd = flat(zdot);
+  const auto hd = flat(hdot);
+  const auto gf = flat(g);
+  const auto d1 = flat(s1);
+  const auto d2 = flat(s2);
   Kokkos::parallel_for(
-      "amk::GemmEngine::tangent", policy(space, n * std::int64_t(zdot.extent(1))), KOKKOS_LAMBDA(std::int64_t i) {
-        const std::int64_t r = i % n, c = i / n;
-        const auto zv = z(r, c), zd = zdot(r, c);
-        hdot(r, c) = A::d1(zv) * zd;
-        g(r, c) *= A::d2(zv) * zd;
+      "amk::GemmEngine::tangent", policy(space, zd.extent(0)), KOKKOS_LAMBDA(std::int64_t i) {
+        const auto z = zd(i);
+        hd(i) = d1(i) * z;
+        gf(i) *= d2(i) * z;
       });
 }
 
@@ -115,12 +142,10 @@ template <class Exec, class YB, class CS, class Y, class U, class UD>
 void head_parameter_seed(const Exec &space, nn::Head head, std::int64_t nt, const YB &ybar, const CS &cs,
                          const Y &y, const U &u, const UD &udot)
 {
-  const std::int64_t m = ybar.extent(0);
   const bool quadratic = head == nn::Head::quadratic;
-  Kokkos::parallel_for(
-      "amk::GemmEngine::head_parameter_seed", policy(space, m * std::int64_t(ybar.extent(1))),
-      KOKKOS_LAMBDA(std::int64_t i) {
-        const std::int64_t r = i % m, c = i / m;
+  for_each_entry(
+      "amk::GemmEngine::head_parameter_seed", space, ybar.extent(0), ybar.extent(1),
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
         if (!quadratic)
         {
           ybar(r, c) = cs(c);
@@ -133,19 +158,21 @@ void head_parameter_seed(const Exec &space, nn::Head head, std::int64_t nt, cons
       });
 }
 
-/// Parameter-gradient reverse: z̄ = h̄ ⊙ σ'(z) + q (q on the first nt columns only)
-template <class A, class Exec, class HB, class Z, class Q>
-void reverse_hidden(const Exec &space, std::int64_t nt, const HB &hbar, const Z &z, const Q &q)
+/// Parameter-gradient reverse: z̄ = h̄ ⊙ σ'(z) + q, q on the first nt columns only
+/// (n × np, flat: column c < nt ⇔ flat index < n·nt)
+template <class Exec, class HB, class S1, class Q>
+void reverse_hidden(const Exec &space, const HB &hbar, const S1 &s1, const Q &q)
 {
-  const std::int64_t n = hbar.extent(0);
+  const auto hb = flat(hbar);
+  const auto d1 = flat(s1);
+  const auto qf = flat(q);
+  const std::int64_t interior = qf.extent(0);
   Kokkos::parallel_for(
-      "amk::GemmEngine::parameter_gradient", policy(space, n * std::int64_t(hbar.extent(1))),
-      KOKKOS_LAMBDA(std::int64_t i) {
-        const std::int64_t r = i % n, c = i / n;
-        auto v = hbar(r, c) * A::d1(z(r, c));
-        if (c < nt)
-          v += q(r, c);
-        hbar(r, c) = v;
+      "amk::GemmEngine::parameter_gradient", policy(space, hb.extent(0)), KOKKOS_LAMBDA(std::int64_t i) {
+        auto v = hb(i) * d1(i);
+        if (i < interior)
+          v += qf(i);
+        hb(i) = v;
       });
 }
 } // namespace amk::impl
