@@ -92,7 +92,8 @@ int main(int argc, char **argv)
       {"sample", amk::app::add_sample(app)},   {"field", amk::app::add_field(app)},
       {"eval", amk::app::add_eval(app)},       {"bench", amk::app::add_bench(app)},
       {"info", amk::app::add_info(app)}};
-  const bool root = amk::dist::Comm::world().root();
+  const auto world = amk::dist::Comm::world();
+  const bool root = world.root();
   try
   {
     args = expand_config(args);
@@ -110,8 +111,15 @@ int main(int argc, char **argv)
   }
   catch (const std::exception &e)
   {
+    // every rank meets the same bad input and fails alike; only rank 0 speaks. An error on
+    // some ranks only (a failed write on rank 0) must not leave the others in a collective.
     if (root)
       std::fprintf(stderr, "amk: error: %s\n", e.what());
+    if (world.size() > 1)
+    {
+      std::fflush(stderr);
+      world.abort(1);
+    }
     return 1;
   }
   return 0;

@@ -1,6 +1,7 @@
 // The AM training step and its sweeps, next to the GEMM ceiling measured in the same run.
 //   BM_gemm_ceiling/width:W/batch:B      KokkosBlas::gemm of one (W×W)·(W×3B) product
-//   BM_sweeps/width:W/batch:B            forward + input gradient + parameter gradient
+//   BM_forward, BM_input_gradient, BM_parameter_gradient   the engine's sweeps one by one
+//   BM_sweeps/width:W/batch:B            forward + input gradient + loss + parameter gradient
 //   BM_train_step/width:W/batch:B        a full step: batch, sweeps, loss, Adam
 // Counters: FLOPS (matrix-product FLOPs of DESIGN.md §2 per second) and samples/s.
 #include <amk/train/trainer.hpp>
@@ -31,11 +32,12 @@ double step_flops(const train::TrainConfig &c)
   return 2.0 * double(c.network.forward_macs()) * (6.0 * c.batch + 3.0 * 2 * c.boundary());
 }
 
-template <class F> void timed(benchmark::State &state, F &&f)
+template <class F, class Prep = void (*)()> void timed(benchmark::State &state, F &&f, Prep &&prep = [] {})
 {
   const Exec space;
   for (auto _ : state)
   {
+    prep(); // untimed
     space.fence();
     const auto t0 = std::chrono::steady_clock::now();
     f();
@@ -54,22 +56,70 @@ void BM_gemm_ceiling(benchmark::State &state)
   state.counters["FLOPS"] = benchmark::Counter(2.0 * W * W * 3.0 * B, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_sweeps(benchmark::State &state)
+/// An engine loaded with one batch, its seeds written, ready for any sweep.
+struct Loaded
 {
-  const auto c = config(int(state.range(0)), int(state.range(1)));
-  auto source = std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2));
-  am::BatchBuilder<Scalar, Exec> builder(Exec(), c.batch, c.boundary(), 0, 1, am::TimeSampling::low_discrepancy, 0);
-  nn::GemmEngine<Scalar, Exec> engine(Exec(), c.network, builder.layout().interior, builder.layout().primal());
-  Vector<Scalar, Exec> params("params", c.network.param_count()), grad("grad", c.network.param_count());
-  nn::initialize(Exec(), c.network, params, 0);
-  builder.build(Exec(), *source, engine, 0);
-  timed(state, [&] {
+  train::TrainConfig c;
+  std::shared_ptr<data::GaussianSource<Scalar, Exec>> source;
+  am::BatchBuilder<Scalar, Exec> builder;
+  nn::GemmEngine<Scalar, Exec> engine;
+  Vector<Scalar, Exec> params, grad;
+  explicit Loaded(const benchmark::State &state)
+      : c(config(int(state.range(0)), int(state.range(1)))),
+        source(std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2))),
+        builder(Exec(), c.batch, c.boundary(), 0, 1, am::TimeSampling::low_discrepancy, 0),
+        engine(Exec(), c.network, builder.layout().interior, builder.layout().primal()),
+        params("params", c.network.param_count()), grad("grad", c.network.param_count())
+  {
+    nn::initialize(Exec(), c.network, params, 0);
+    builder.build(Exec(), *source, engine, 0);
     engine.forward(Exec(), params);
     engine.input_gradient(Exec(), params);
     am::plain_seeds(Exec(), engine, builder.times(), builder.layout());
-    engine.parameter_gradient(Exec(), params, grad);
+  }
+  /// FLOPs of `per_interior` and `per_boundary` forward-equivalents per sample
+  double flops(double per_interior, double per_boundary) const
+  {
+    return 2.0 * double(c.network.forward_macs()) * (per_interior * c.batch + per_boundary * 2 * c.boundary());
+  }
+};
+
+void BM_forward(benchmark::State &state)
+{
+  Loaded l(state);
+  timed(state, [&] { l.engine.forward(Exec(), l.params); });
+  state.counters["FLOPS"] = benchmark::Counter(l.flops(1, 1), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_input_gradient(benchmark::State &state)
+{
+  Loaded l(state);
+  timed(state, [&] { l.engine.input_gradient(Exec(), l.params); });
+  state.counters["FLOPS"] = benchmark::Counter(l.flops(1, 0), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_parameter_gradient(benchmark::State &state)
+{
+  // tangent sweep (1 per interior sample) + reverse sweep (h̄: 1; dW: 2 per interior and
+  // 1 per boundary sample). It turns G into q in place, so the input gradient is redone
+  // (untimed) before each repetition: no drift into denormals.
+  Loaded l(state);
+  timed(
+      state, [&] { l.engine.parameter_gradient(Exec(), l.params, l.grad); },
+      [&] { l.engine.input_gradient(Exec(), l.params); });
+  state.counters["FLOPS"] = benchmark::Counter(l.flops(4, 2), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_sweeps(benchmark::State &state)
+{
+  Loaded l(state);
+  timed(state, [&] {
+    l.engine.forward(Exec(), l.params);
+    l.engine.input_gradient(Exec(), l.params);
+    am::plain_seeds(Exec(), l.engine, l.builder.times(), l.builder.layout());
+    l.engine.parameter_gradient(Exec(), l.params, l.grad);
   });
-  state.counters["FLOPS"] = benchmark::Counter(step_flops(c), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] = benchmark::Counter(l.flops(6, 3), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_train_step(benchmark::State &state)
@@ -92,6 +142,9 @@ void shapes(benchmark::internal::Benchmark *b)
 } // namespace
 
 BENCHMARK(BM_gemm_ceiling)->Apply(shapes);
+BENCHMARK(BM_forward)->Apply(shapes);
+BENCHMARK(BM_input_gradient)->Apply(shapes);
+BENCHMARK(BM_parameter_gradient)->Apply(shapes);
 BENCHMARK(BM_sweeps)->Apply(shapes);
 BENCHMARK(BM_train_step)->Apply(shapes);
 

@@ -6,6 +6,7 @@
 #include <amk/train/trainer.hpp>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
 
 namespace
@@ -203,8 +204,19 @@ TEST(Training, ResumeContinuesExactly)
   c.out = (dir / "resumed").string();
   c.steps = 10;
   train::run_training(c, dist::Comm::world(), false, true);
+  { // a line logged after the last checkpoint by a run that then died
+    std::ofstream(dir / "resumed" / "metrics.jsonl", std::ios::app) << R"({"step": 15, "loss": 12345})" << '\n';
+  }
   c.steps = 20;
   train::run_training(c, dist::Comm::world(), true, true);
+  std::ifstream metrics(dir / "resumed" / "metrics.jsonl");
+  std::vector<std::int64_t> steps;
+  for (std::string line; std::getline(metrics, line);)
+  {
+    EXPECT_EQ(line.find("12345"), std::string::npos) << "the dead run's line survived";
+    steps.push_back(nlohmann::json::parse(line)["step"].get<std::int64_t>());
+  }
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{5, 10, 15, 20}));
   const auto a = io::read_checkpoint((dir / "straight" / "checkpoint.h5").string());
   const auto b = io::read_checkpoint((dir / "resumed" / "checkpoint.h5").string());
   EXPECT_EQ(a.step, 20);

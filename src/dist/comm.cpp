@@ -1,4 +1,5 @@
 #include <amk/dist/comm.hpp>
+#include <cstdlib>
 #if AMK_ENABLE_MPI
 #include <mpi.h>
 #endif
@@ -61,6 +62,15 @@ void Comm::barrier() const
   if (m_size > 1)
     MPI_Barrier(MPI_COMM_WORLD);
 #endif
+}
+
+void Comm::abort(int code) const
+{
+#if AMK_ENABLE_MPI
+  if (m_size > 1)
+    MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+  std::exit(code);
 }
 
 Environment::Environment(int &argc, char **&argv)

@@ -24,6 +24,26 @@ namespace fs = std::filesystem;
 
 std::string checkpoint_path(const TrainConfig &config) { return (fs::path(config.out) / "checkpoint.h5").string(); }
 
+/// Drops the lines logged after `step` (by a run that died after its last checkpoint), so
+/// that a resumed run's metrics read as one run.
+void truncate_metrics(const fs::path &path, std::int64_t step)
+{
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line))
+  {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.contains("step") && j["step"].get<std::int64_t>() <= step)
+      kept += line + '\n';
+  }
+  in.close();
+  std::ofstream tmp(path.string() + ".tmp", std::ios::trunc);
+  tmp << kept;
+  tmp.close();
+  require(bool(tmp), "train: cannot write " + path.string());
+  fs::rename(path.string() + ".tmp", path);
+}
+
 /// resume: the checkpoint to continue from (its config already merged into `config`)
 template <class Scalar>
 RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint *resume, bool quiet)
@@ -44,6 +64,8 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   std::ofstream metrics;
   if (comm.root())
   {
+    if (resume)
+      truncate_metrics(out / "metrics.jsonl", resume->step);
     metrics.open(out / "metrics.jsonl", resume ? std::ios::app : std::ios::trunc);
     require(bool(metrics), "train: cannot write " + (out / "metrics.jsonl").string());
   }
