@@ -31,6 +31,21 @@ template <class A> void check_activation()
   }
 }
 
+TEST(Engine, FastFloatExpIsWithinAFewUlpAndSaturates)
+{
+  double worst = 0;
+  for (float x = -87.0f; x <= 88.0f; x += 0.0137f)
+  {
+    const double exact = std::exp(double(x));
+    worst = std::max(worst, std::abs(double(math::exp_fast(x)) - exact) / exact);
+  }
+  EXPECT_LT(worst, 4 * 1.2e-7) << "relative error (float ulp = 1.2e-7)"; // measured ≈ 2 ulp
+  EXPECT_TRUE(std::isinf(math::exp_fast(100.0f)));
+  EXPECT_EQ(math::exp_fast(-100.0f), 0.0f);
+  EXPECT_TRUE(std::isnan(math::exp_fast(std::nanf(""))));
+  EXPECT_EQ(math::exp_fast(1.0), std::exp(1.0)); // double: the library exp
+}
+
 TEST(Engine, ActivationDerivativesMatchFiniteDifferences)
 {
   check_activation<nn::SiLU>();

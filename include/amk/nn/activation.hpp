@@ -11,7 +11,7 @@ namespace amk::nn
 struct SiLU
 {
   static constexpr const char *name = "silu";
-  template <class T> KOKKOS_INLINE_FUNCTION static T sigmoid(T x) { return T(1) / (T(1) + math::exp(-x)); }
+  template <class T> KOKKOS_INLINE_FUNCTION static T sigmoid(T x) { return T(1) / (T(1) + math::exp_fast(-x)); }
   template <class T> KOKKOS_INLINE_FUNCTION static T f(T x) { return x * sigmoid(x); }
   // σ' = s (1 + x(1 − s))
   template <class T> KOKKOS_INLINE_FUNCTION static T d1(T x)
@@ -91,7 +91,7 @@ struct Softplus
   }
   template <class T> KOKKOS_INLINE_FUNCTION static void eval(T x, T &f, T &d1, T &d2)
   {
-    const T e = math::exp(x < T(0) ? x : -x); // e^{−|x|} ∈ (0, 1]
+    const T e = math::exp_fast(x < T(0) ? x : -x); // e^{−|x|} ∈ (0, 1]
     const T s = x < T(0) ? e / (T(1) + e) : T(1) / (T(1) + e);
     f = (x > T(0) ? x : T(0)) + math::log1p(e);
     d1 = s;
@@ -104,7 +104,7 @@ struct Gelu // exact (erf) form: x Φ(x)
   static constexpr const char *name = "gelu";
   template <class T> KOKKOS_INLINE_FUNCTION static T phi(T x) // standard normal density
   {
-    return T(0.3989422804014327) * math::exp(T(-0.5) * x * x);
+    return T(0.3989422804014327) * math::exp_fast(T(-0.5) * x * x);
   }
   template <class T> KOKKOS_INLINE_FUNCTION static T Phi(T x)
   {

@@ -7,6 +7,7 @@
 #include <amk/io/checkpoint.hpp>
 #include <amk/nn/engine.hpp>
 #include <amk/train/config.hpp>
+#include <functional>
 #include <string>
 
 namespace amk::sample
@@ -109,9 +110,10 @@ public:
 
   /// Integrates dx̃/dt = ∇ₓ̃s̃ from t_begin to t_end (normalised) in `steps` steps; calls
   /// record(i, t_i, x) after every step i = 0…steps (i = 0: the start).
-  template <class Record>
+  /// Not a template on the callback: nvcc forbids extended lambdas in a function template
+  /// instantiated with a caller's local (closure) type.
   void integrate(const ExecutionSpace &space, Method method, const matrix &x, Scalar t_begin, Scalar t_end, int steps,
-                 Record &&record)
+                 const std::function<void(int, Scalar, const matrix &)> &record)
   {
     require(steps >= 1, "sample: --steps must be at least 1");
     const std::int64_t d = x.extent(0), n = x.extent(1);

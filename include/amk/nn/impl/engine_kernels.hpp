@@ -41,18 +41,45 @@ void for_each_entry(const char *label, const Exec &space, std::int64_t rows, std
 
 /// Hidden layer forward, given z = W h_prev (n × np) in s1:
 ///   z += b;  h = σ(z);  s1 = σ'(z);  s2 = σ''(z) on the first nt (interior) columns
+/// On host back ends a column at a time through restrict pointers, so that the loop over
+/// its contiguous rows vectorises (the columns' storage never overlaps).
 template <class A, class Exec, class S1, class S2, class H, class B>
 void forward_hidden(const Exec &space, std::int64_t nt, const S1 &s1, const S2 &s2, const H &h, const B &b)
 {
-  for_each_entry(
-      "amk::GemmEngine::forward", space, s1.extent(0), s1.extent(1), KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
-        typename S1::non_const_value_type f, d1, d2;
-        A::eval(s1(r, c) + b(r), f, d1, d2);
-        h(r, c) = f;
-        s1(r, c) = d1;
-        if (c < nt)
-          s2(r, c) = d2;
-      });
+  using T = typename S1::non_const_value_type;
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename Exec::memory_space>::accessible)
+  {
+    const std::int64_t n = s1.extent(0);
+    Kokkos::parallel_for(
+        "amk::GemmEngine::forward", policy(space, s1.extent(1)), KOKKOS_LAMBDA(std::int64_t c) {
+          T *KOKKOS_RESTRICT z = &s1(0, c);
+          T *KOKKOS_RESTRICT hc = &h(0, c);
+          const T *KOKKOS_RESTRICT bias = b.data();
+          if (c < nt)
+          {
+            T *KOKKOS_RESTRICT z2 = &s2(0, c);
+            for (std::int64_t r = 0; r < n; ++r)
+              A::eval(z[r] + bias[r], hc[r], z[r], z2[r]);
+          }
+          else
+            for (std::int64_t r = 0; r < n; ++r)
+            {
+              T d2;
+              A::eval(z[r] + bias[r], hc[r], z[r], d2);
+            }
+        });
+  }
+  else
+    for_each_entry(
+        "amk::GemmEngine::forward", space, s1.extent(0), s1.extent(1),
+        KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
+          T f, d1, d2;
+          A::eval(s1(r, c) + b(r), f, d1, d2);
+          h(r, c) = f;
+          s1(r, c) = d1;
+          if (c < nt)
+            s2(r, c) = d2;
+        });
 }
 
 /// Output layer forward: y ← y + b
@@ -159,7 +186,8 @@ void head_parameter_seed(const Exec &space, nn::Head head, std::int64_t nt, cons
 }
 
 /// Parameter-gradient reverse: z̄ = h̄ ⊙ σ'(z) + q, q on the first nt columns only
-/// (n × np, flat: column c < nt ⇔ flat index < n·nt)
+/// (n × np, flat: column c < nt ⇔ flat index < n·nt). Two branch-free loops, so that
+/// each vectorises.
 template <class Exec, class HB, class S1, class Q>
 void reverse_hidden(const Exec &space, const HB &hbar, const S1 &s1, const Q &q)
 {
@@ -168,11 +196,11 @@ void reverse_hidden(const Exec &space, const HB &hbar, const S1 &s1, const Q &q)
   const auto qf = flat(q);
   const std::int64_t interior = qf.extent(0);
   Kokkos::parallel_for(
-      "amk::GemmEngine::parameter_gradient", policy(space, hb.extent(0)), KOKKOS_LAMBDA(std::int64_t i) {
-        auto v = hb(i) * d1(i);
-        if (i < interior)
-          v += qf(i);
-        hb(i) = v;
-      });
+      "amk::GemmEngine::parameter_gradient", policy(space, interior),
+      KOKKOS_LAMBDA(std::int64_t i) { hb(i) = hb(i) * d1(i) + qf(i); });
+  Kokkos::parallel_for(
+      "amk::GemmEngine::parameter_gradient_boundary",
+      Kokkos::RangePolicy<Exec>(space, interior, std::int64_t(hb.extent(0))),
+      KOKKOS_LAMBDA(std::int64_t i) { hb(i) *= d1(i); });
 }
 } // namespace amk::impl
