@@ -19,7 +19,6 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
 {
   using Exec = DefaultExec;
   const Exec space;
-  require(o.weights == "ema" || o.weights == "raw", "field: --weights must be ema or raw");
   sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
   const auto &norm = model.normalisation();
   const int d = model.shape().dim;
@@ -85,16 +84,13 @@ Action add_field(CLI::App &app)
   auto o = std::make_shared<FieldOptions>();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train")->required();
   cmd->add_option("--points", o->points, "HDF5 file with /x [n, d] and /t [n] (physical units)")->required();
-  cmd->add_option("--weights", o->weights, "ema or raw")->capture_default_str();
+  cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
   cmd->add_option("--out", o->out, "Output HDF5 file: /s [n], /grad_x [n, d], /ds_dt [n]")->required();
   return [o]() {
     if (!dist::Comm::world().root())
       return 0;
     const auto checkpoint = io::read_checkpoint(o->checkpoint);
-    if (checkpoint.config.value("dtype", std::string("float")) == "double")
-      run_field<double>(*o, checkpoint);
-    else
-      run_field<float>(*o, checkpoint);
+    with_checkpoint_scalar(checkpoint, [&](auto scalar) { run_field<decltype(scalar)>(*o, checkpoint); });
     return 0;
   };
 }

@@ -22,14 +22,12 @@ struct SampleOptions
   std::uint64_t seed = 0;
 };
 
-template <class Scalar> void run_sample(const SampleOptions &o)
+template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkpoint &checkpoint)
 {
   using Exec = DefaultExec;
   const DefaultExec space;
-  const auto checkpoint = io::read_checkpoint(o.checkpoint);
   const auto data = io::read_snapshots(o.data);
   const auto method = sample::parse_method(o.method);
-  require(o.weights == "ema" || o.weights == "raw", "sample: --weights must be ema or raw");
   sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
   const auto &norm = model.normalisation();
   const int d = model.shape().dim;
@@ -97,17 +95,14 @@ Action add_sample(CLI::App &app)
   cmd->add_option("--method", o->method, "euler, heun or rk4")->capture_default_str();
   cmd->add_option("--n", o->n, "Number of samples (0: the whole snapshot)")->capture_default_str();
   cmd->add_option("--record-every", o->record_every, "Record the state every k steps")->capture_default_str();
-  cmd->add_option("--weights", o->weights, "ema or raw")->capture_default_str();
+  cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the sample subset")->capture_default_str();
   cmd->add_option("--out", o->out, "Output HDF5 file: /times [M], /x [M, n, d]")->required();
   return [o]() {
     if (!dist::Comm::world().root())
       return 0;
-    const auto dtype = io::read_checkpoint(o->checkpoint).config.value("dtype", std::string("float"));
-    if (dtype == "double")
-      run_sample<double>(*o);
-    else
-      run_sample<float>(*o);
+    const auto checkpoint = io::read_checkpoint(o->checkpoint);
+    with_checkpoint_scalar(checkpoint, [&](auto scalar) { run_sample<decltype(scalar)>(*o, checkpoint); });
     return 0;
   };
 }

@@ -16,6 +16,12 @@ Action add_eval(CLI::App &app);
 Action add_bench(CLI::App &app);
 Action add_info(CLI::App &app);
 
-/// CLI11 validator: a number > 0.
-inline const CLI::Validator &positive() { return CLI::PositiveNumber; }
+/// Calls f(float{}) or f(double{}): the precision a checkpoint's network was trained in.
+template <class Checkpoint, class F> void with_checkpoint_scalar(const Checkpoint &checkpoint, F &&f)
+{
+  if (checkpoint.config.value("dtype", std::string("float")) == "double")
+    f(double{});
+  else
+    f(float{});
+}
 } // namespace amk::app
