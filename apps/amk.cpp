@@ -109,10 +109,15 @@ int main(int argc, char **argv)
     for (auto *sub : app.get_subcommands())
       return actions.at(sub->get_name())();
   }
+  catch (const amk::CollectiveError &e) // thrown by every rank alike: a clean exit
+  {
+    if (root)
+      std::fprintf(stderr, "amk: error: %s\n", e.what());
+    return 1;
+  }
   catch (const std::exception &e)
   {
-    // every rank meets the same bad input and fails alike; only rank 0 speaks. An error on
-    // some ranks only (a failed write on rank 0) must not leave the others in a collective.
+    // possibly thrown on some ranks only: the others must not be left in a collective
     if (root)
       std::fprintf(stderr, "amk: error: %s\n", e.what());
     if (world.size() > 1)

@@ -50,25 +50,25 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
 {
   const fs::path out(config.out);
   const std::string checkpoint_path = train::checkpoint_path(config);
-  auto source = make_source<Scalar>(config);
-  if (config.path.empty())
-    config.network.dim = source->dim();
-  config.validate();
-  if (comm.root())
-    fs::create_directories(out);
-
-  Trainer<Scalar> trainer(DefaultExec(), config, source, comm);
-  if (resume)
-    trainer.restore(*resume);
-
+  std::shared_ptr<const data::Source<Scalar, DefaultExec>> source;
   std::ofstream metrics;
-  if (comm.root())
-  {
+  dist::collectively(comm, [&] {
+    source = make_source<Scalar>(config);
+    if (config.path.empty())
+      config.network.dim = source->dim();
+    config.validate();
+    if (!comm.root())
+      return;
+    fs::create_directories(out);
     if (resume)
       truncate_metrics(out / "metrics.jsonl", resume->step);
     metrics.open(out / "metrics.jsonl", resume ? std::ios::app : std::ios::trunc);
     require(bool(metrics), "train: cannot write " + (out / "metrics.jsonl").string());
-  }
+  });
+
+  Trainer<Scalar> trainer(DefaultExec(), config, source, comm);
+  if (resume)
+    trainer.restore(*resume);
   if (comm.root() && !quiet)
     fmt::print("amk train: {} steps, batch {} ({} ranks), network d={} width={} depth={} {} ({} parameters), {}\n",
                config.steps, config.batch, comm.size(), config.network.dim, config.network.width, config.network.depth,
@@ -84,7 +84,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
     const am::LossParts parts = trainer.step();
     const std::int64_t step = trainer.completed_steps();
     if (!std::isfinite(parts.total()) || !std::isfinite(trainer.last_gradient_norm()))
-      throw Error(fmt::format("train: diverged at step {} (loss {}); lower --lr (now {}) or raise --warmup", step,
+      throw CollectiveError(fmt::format("train: diverged at step {} (loss {}); lower --lr (now {}) or raise --warmup", step,
                               parts.total(), config.adam.lr));
     summary.loss = parts.total();
     const bool log = step % config.log_every == 0 || step == config.steps;
@@ -108,8 +108,11 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
       last_log = now;
       last_log_step = step;
     }
-    if ((step % config.checkpoint_every == 0 || step == config.steps) && comm.root())
-      io::write_checkpoint(checkpoint_path, trainer.checkpoint());
+    if (step % config.checkpoint_every == 0 || step == config.steps)
+      dist::collectively(comm, [&] {
+        if (comm.root())
+          io::write_checkpoint(checkpoint_path, trainer.checkpoint());
+      });
   }
   summary.steps = trainer.completed_steps();
   summary.wall_s = std::chrono::duration<double>(clock::now() - start).count();
@@ -122,10 +125,11 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
 RunSummary run_training(const TrainConfig &requested, const dist::Comm &comm, bool resume, bool quiet)
 {
   TrainConfig config = requested;
-  config.validate();
   io::Checkpoint restored;
-  if (resume)
-  {
+  dist::collectively(comm, [&] {
+    config.validate();
+    if (!resume)
+      return;
     const std::string path = checkpoint_path(requested);
     require(fs::exists(path), "train: --resume but there is no " + path);
     restored = io::read_checkpoint(path);
@@ -135,7 +139,7 @@ RunSummary run_training(const TrainConfig &requested, const dist::Comm &comm, bo
     config.steps = requested.steps;
     require(restored.step < config.steps,
             fmt::format("train: the checkpoint is already at step {} of --steps {}", restored.step, config.steps));
-  }
+  });
   const io::Checkpoint *from = resume ? &restored : nullptr;
   if (config.dtype == "double")
     return run<double>(config, comm, from, quiet);

@@ -12,6 +12,14 @@ public:
   explicit Error(const std::string &what) : std::runtime_error(what) {}
 };
 
+/// An error that every MPI rank throws together (bad input, divergence), so that all can
+/// exit cleanly: nobody is left waiting in a collective, and no MPI_Abort is needed.
+class CollectiveError : public Error
+{
+public:
+  explicit CollectiveError(const std::string &what) : Error(what) {}
+};
+
 /// Throws amk::Error(message) unless cond holds.
 inline void require(bool cond, const std::string &message)
 {

@@ -3,6 +3,7 @@
 // without MPI. Data parallelism needs only: rank/size, a sum over ranks of the flat
 // gradient and of a few loss parts, and a broadcast of a string (errors, configs).
 #include <amk/config.hpp>
+#include <amk/core/error.hpp>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,24 @@ public:
 private:
   int m_rank = 0, m_size = 1;
 };
+
+/// Runs f() on every rank and agrees on failure: if f throws on any rank, every rank throws
+/// CollectiveError (with its own message, or "failed on another rank"). For set-up steps
+/// and for work that only rank 0 does (writing files), before the next collective.
+template <class F> void collectively(const Comm &comm, F &&f)
+{
+  std::string error;
+  try
+  {
+    f();
+  }
+  catch (const std::exception &e)
+  {
+    error = e.what();
+  }
+  if (comm.any(!error.empty()))
+    throw CollectiveError(error.empty() ? "failed on another MPI rank (see rank 0's message)" : error);
+}
 
 /// RAII MPI_Init/MPI_Finalize (no-op without MPI or when already initialised).
 class Environment
