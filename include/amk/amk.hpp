@@ -1,0 +1,24 @@
+#pragma once
+// Umbrella header: the whole amk library.
+#include <amk/am/batch.hpp>
+#include <amk/am/loss.hpp>
+#include <amk/config.hpp>
+#include <amk/core/error.hpp>
+#include <amk/core/kokkos_compat.hpp>
+#include <amk/core/random.hpp>
+#include <amk/core/types.hpp>
+#include <amk/data/gaussian_path.hpp>
+#include <amk/data/normalisation.hpp>
+#include <amk/data/sources.hpp>
+#include <amk/dist/comm.hpp>
+#include <amk/io/checkpoint.hpp>
+#include <amk/io/hdf5.hpp>
+#include <amk/io/snapshot_file.hpp>
+#include <amk/metrics/distances.hpp>
+#include <amk/nn/activation.hpp>
+#include <amk/nn/engine.hpp>
+#include <amk/nn/mlp.hpp>
+#include <amk/optim/adam.hpp>
+#include <amk/sample/model.hpp>
+#include <amk/train/config.hpp>
+#include <amk/train/trainer.hpp>
