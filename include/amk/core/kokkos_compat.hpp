@@ -36,7 +36,7 @@ using Kokkos::Experimental::tanh;
 /// e^x. For float, Cephes' expf (Cody–Waite reduction, degree-6 polynomial; relative error
 /// within a few ulp) written without libm calls or float branches, so that the elementwise
 /// kernels vectorise on CPUs even at the baseline ISA (2.6× faster than a libm expf call per
-/// element, measured on this project's 2-core Zen 5). Out of range the exponent saturates:
+/// element, measured on this project's 2-core Xeon). Out of range the exponent saturates:
 /// e^x = +inf above ~88.7 and 0 below ~−87.3 (where the true value is subnormal). Double
 /// precision (the finite-difference tests) keeps the library exp.
 template <class T> KOKKOS_INLINE_FUNCTION T exp_fast(T x) { return exp(x); }
