@@ -46,6 +46,10 @@ int run_eval(const EvalOptions &o)
   require(xs[1] >= 2, o.samples + ": needs at least 2 samples per time");
   const auto times = in.read_f64("/times");
   const auto x = in.read_f64("/x");
+  for (double v : times)
+    require(std::isfinite(v), o.samples + ": /times holds NaN or Inf");
+  for (double v : x)
+    require(std::isfinite(v), o.samples + ": /x holds NaN or Inf");
   const std::int64_t n = xs[1], d = xs[2];
   const double tol = 1e-9 * (data.times.back() - data.times.front());
 
