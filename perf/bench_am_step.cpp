@@ -3,10 +3,17 @@
 //   BM_forward, BM_input_gradient, BM_parameter_gradient   the engine's sweeps one by one
 //   BM_sweeps/width:W/batch:B            forward + input gradient + loss + parameter gradient
 //   BM_train_step/width:W/batch:B        a full step: batch, sweeps, loss, Adam
+//   BM_step_matrix<float|double>/width/batch/dim/depth   the full step over the perf matrix
+//                                        (widths 64…1024, batches 256…4096, d = 2, 50, 784,
+//                                        depths 2, 3, 6), with `of_gemm`: the fraction of
+//                                        the GEMM rate measured for that shape in the same run
 // Counters: FLOPS (matrix-product FLOPs of DESIGN.md §2 per second) and samples/s.
+//   ./build/perf/amk_bench_step --benchmark_filter='step_matrix<float>/width:256'
 #include <amk/train/trainer.hpp>
 #include <benchmark/benchmark.h>
+#include <algorithm>
 #include <chrono>
+#include <type_traits>
 
 namespace
 {
@@ -132,6 +139,57 @@ void BM_train_step(benchmark::State &state)
   state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// Seconds of the best of 3 gemms C = A·X with A (W×W), X (W×3B): the in-run ceiling.
+template <class T> double gemm_seconds(int W, int B)
+{
+  Matrix<T, Exec> A("A", W, W), X("X", W, 3 * B), C("C", W, 3 * B);
+  Kokkos::deep_copy(A, T(0.01));
+  Kokkos::deep_copy(X, T(0.02));
+  double best = 1e30;
+  for (int i = 0; i < 4; ++i) // the first is a warm-up
+  {
+    Exec().fence();
+    const auto t0 = std::chrono::steady_clock::now();
+    gemm(Exec(), "N", "N", T(1), A, X, T(0), C);
+    Exec().fence();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (i > 0)
+      best = std::min(best, s);
+  }
+  return best;
+}
+
+template <class T> void BM_step_matrix(benchmark::State &state)
+{
+  auto c = config(int(state.range(0)), int(state.range(1)), int(state.range(2)), int(state.range(3)));
+  c.dtype = std::is_same<T, double>::value ? "double" : "float";
+  auto source = std::make_shared<data::GaussianSource<T, Exec>>(Exec(), data::GaussianPath::preset(c.network.dim));
+  train::Trainer<T, Exec> trainer(Exec(), c, source, dist::Comm::self());
+  trainer.step(); // warm-up
+  double total = 0;
+  std::int64_t steps = 0;
+  timed(state, [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    trainer.step();
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++steps;
+  });
+  const double flops = step_flops(c);
+  const double W = c.network.width, ceiling = 2.0 * W * W * 3.0 * c.batch / gemm_seconds<T>(c.network.width, c.batch);
+  state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["of_gemm"] = flops / (total / double(steps)) / ceiling;
+}
+
+void matrix(benchmark::internal::Benchmark *b)
+{
+  b->ArgNames({"width", "batch", "dim", "depth"});
+  b->ArgsProduct({{64, 256, 1024}, {256, 1024, 4096}, {2, 50, 784}, {3}});
+  for (int depth : {2, 6})
+    b->Args({256, 1024, 2, depth});
+  b->UseManualTime()->Unit(benchmark::kMillisecond);
+}
+
 void shapes(benchmark::internal::Benchmark *b)
 {
   b->ArgNames({"width", "batch"});
@@ -147,6 +205,8 @@ BENCHMARK(BM_input_gradient)->Apply(shapes);
 BENCHMARK(BM_parameter_gradient)->Apply(shapes);
 BENCHMARK(BM_sweeps)->Apply(shapes);
 BENCHMARK(BM_train_step)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_step_matrix, float)->Apply(matrix);
+BENCHMARK_TEMPLATE(BM_step_matrix, double)->Apply(matrix);
 
 int main(int argc, char **argv)
 {
