@@ -42,7 +42,15 @@ struct RandomKey
   {
     return std::int64_t(((bits(i) >> 32) * std::uint64_t(n)) >> 32);
   }
-  /// Standard normal by Box–Muller from counters 2i and 2i+1.
+  /// Two independent standard normals (both Box–Muller outputs) from counters 2i, 2i+1.
+  KOKKOS_INLINE_FUNCTION void normal_pair(std::uint64_t i, double &z0, double &z1) const
+  {
+    const double radius = math::sqrt(-2.0 * math::log(1.0 - uniform(2 * i)));
+    const double angle = 6.283185307179586 * uniform(2 * i + 1);
+    z0 = radius * math::cos(angle);
+    z1 = radius * math::sin(angle);
+  }
+  /// Standard normal by Box–Muller from counters 2i and 2i+1 (= normal_pair's first).
   KOKKOS_INLINE_FUNCTION double normal(std::uint64_t i) const
   {
     const double u1 = 1.0 - uniform(2 * i); // (0, 1]: log is finite

@@ -155,11 +155,12 @@ public:
         "amk::GaussianSource::draw", policy(space, u.extent(1)), KOKKOS_LAMBDA(std::int64_t c) {
           const double tc = t(c);
           const RandomKey k = key(ids(c));
-          for (int r = 0; r < d; ++r)
+          for (int r = 0; r < d; r += 2) // both Box–Muller outputs: half the log/sqrt/cos
           {
-            const double mean = (1 - tc) * p(0, r) + tc * p(1, r);
-            const double sd = (1 - tc) * p(2, r) + tc * p(3, r);
-            u(r, c) = Scalar(mean + sd * k.normal(std::uint64_t(r) + 1));
+            double z[2];
+            k.normal_pair(std::uint64_t(r / 2) + 1, z[0], z[1]);
+            for (int q = r; q < r + 2 && q < d; ++q)
+              u(q, c) = Scalar((1 - tc) * p(0, q) + tc * p(1, q) + ((1 - tc) * p(2, q) + tc * p(3, q)) * z[q - r]);
           }
         });
   }
