@@ -78,7 +78,8 @@ Action add_bench(CLI::App &app)
   cmd->add_option("--warmup", o->warmup, "Untimed steps first")->capture_default_str();
   cmd->add_option("--activation", o->activation, "silu, tanh, softplus or gelu")->capture_default_str();
   cmd->add_option("--dtype", o->config.dtype, "float or double")->capture_default_str();
-  return [o]() {
+  return [o]()
+  {
     require(o->steps >= 1 && o->warmup >= 0, "bench: --steps must be at least 1 and --warmup non-negative");
     const auto result = o->config.dtype == "double" ? bench<double>(*o) : bench<float>(*o);
     if (dist::Comm::world().root())

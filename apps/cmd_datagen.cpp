@@ -28,13 +28,16 @@ Action add_datagen(CLI::App &app)
   gauss->add_option("--snapshots", o->snapshots, "Number of equally spaced snapshots K")
       ->check(CLI::Range(2, 1000000))
       ->capture_default_str();
-  gauss->add_option("--samples", o->samples, "Samples per snapshot N")->check(CLI::PositiveNumber)->capture_default_str();
+  gauss->add_option("--samples", o->samples, "Samples per snapshot N")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   gauss->add_option("--t0", o->t0, "Physical time of the first snapshot")->capture_default_str();
   gauss->add_option("--t1", o->t1, "Physical time of the last snapshot")->capture_default_str();
   gauss->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   gauss->add_flag("--float32", o->float32, "Store /x as float32");
   gauss->add_option("--out", o->out, "Output HDF5 file")->required();
-  return [o, gauss]() {
+  return [o, gauss]()
+  {
     if (!dist::Comm::world().root() || !*gauss)
       return 0;
     const auto path = data::GaussianPath::preset(o->dim, o->t0, o->t1);

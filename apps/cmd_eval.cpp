@@ -7,8 +7,8 @@
 #include <amk/metrics/distances.hpp>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <fmt/format.h>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 

@@ -86,7 +86,8 @@ Action add_field(CLI::App &app)
   cmd->add_option("--points", o->points, "HDF5 file with /x [n, d] and /t [n] (physical units)")->required();
   cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
   cmd->add_option("--out", o->out, "Output HDF5 file: /s [n], /grad_x [n, d], /ds_dt [n]")->required();
-  return [o]() {
+  return [o]()
+  {
     if (!dist::Comm::world().root())
       return 0;
     const auto checkpoint = io::read_checkpoint(o->checkpoint);

@@ -15,7 +15,8 @@ namespace amk::app
 Action add_info(CLI::App &app)
 {
   app.add_subcommand("info", "Print the version, Kokkos backend and devices, MPI and HDF5");
-  return []() {
+  return []()
+  {
     const auto comm = dist::Comm::world();
     if (!comm.root())
       return 0;

@@ -31,8 +31,8 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
   sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
   const auto &norm = model.normalisation();
   const int d = model.shape().dim;
-  require(data.dim == d, fmt::format("sample: {} has d = {} but the checkpoint was trained with d = {}", o.data,
-                                     data.dim, d));
+  require(data.dim == d,
+          fmt::format("sample: {} has d = {} but the checkpoint was trained with d = {}", o.data, data.dim, d));
   require(o.from_snapshot >= 0 && o.from_snapshot < data.snapshots(),
           fmt::format("sample: --from-snapshot must be in 0…{}", data.snapshots() - 1));
   require(std::isfinite(o.to_time), "sample: --to-time must be a finite number");
@@ -56,7 +56,8 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
 
   const double T0 = data.times[o.from_snapshot];
   std::vector<double> times, out; // out: [records, n, d] in physical units
-  auto record = [&](int i, Scalar t, const Matrix<Scalar, Exec> &state) {
+  auto record = [&](int i, Scalar t, const Matrix<Scalar, Exec> &state)
+  {
     if (i % o.record_every != 0 && i != o.steps)
       return;
     Kokkos::deep_copy(space, xh, state);
@@ -67,8 +68,8 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
       for (int r = 0; r < d; ++r)
         out.push_back(norm.shift[r] + norm.scale * double(xh(r, c)));
   };
-  model.integrate(space, method, x, Scalar(norm.normalised_time(T0)), Scalar(norm.normalised_time(o.to_time)),
-                  o.steps, record);
+  model.integrate(space, method, x, Scalar(norm.normalised_time(T0)), Scalar(norm.normalised_time(o.to_time)), o.steps,
+                  record);
   for (double v : out)
     require(std::isfinite(v), "sample: the trajectories left the finite range (NaN/Inf); use more --steps");
   io::H5Writer w(o.out);
@@ -98,7 +99,8 @@ Action add_sample(CLI::App &app)
   cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the sample subset")->capture_default_str();
   cmd->add_option("--out", o->out, "Output HDF5 file: /times [M], /x [M, n, d]")->required();
-  return [o]() {
+  return [o]()
+  {
     if (!dist::Comm::world().root())
       return 0;
     const auto checkpoint = io::read_checkpoint(o->checkpoint);

@@ -36,15 +36,16 @@ Action add_train(CLI::App &app)
   cmd->add_option("--ema", c->adam.ema, "EMA decay of the weights")->capture_default_str();
   cmd->add_option("--beta1", c->adam.beta1, "Adam beta1")->capture_default_str();
   cmd->add_option("--beta2", c->adam.beta2, "Adam beta2")->capture_default_str();
-  cmd->add_option("--time-sampling", c->time_sampling, "low-discrepancy, stratified or uniform")
-      ->capture_default_str();
+  cmd->add_option("--time-sampling", c->time_sampling, "low-discrepancy, stratified or uniform")->capture_default_str();
   cmd->add_option("--dtype", c->dtype, "float or double")->capture_default_str();
   cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
   cmd->add_option("--log-every", c->log_every, "Steps between log lines")->capture_default_str();
   cmd->add_option("--checkpoint-every", c->checkpoint_every, "Steps between checkpoints")->capture_default_str();
-  cmd->add_flag("--no-normalise", [c](std::int64_t) { c->normalise = false; }, "Do not centre and scale x");
+  cmd->add_flag(
+      "--no-normalise", [c](std::int64_t) { c->normalise = false; }, "Do not centre and scale x");
   cmd->add_flag("--resume", *resume, "Continue from OUT/checkpoint.h5");
-  return [c, resume, activation, head]() {
+  return [c, resume, activation, head]()
+  {
     c->network.activation = nn::parse_activation(*activation);
     c->network.head = nn::parse_head(*head);
     train::run_training(*c, dist::Comm::world(), *resume);

@@ -9,9 +9,9 @@
 //                                        the GEMM rate measured for that shape in the same run
 // Counters: FLOPS (matrix-product FLOPs of DESIGN.md §2 per second) and samples/s.
 //   ./build/perf/amk_bench_step --benchmark_filter='step_matrix<float>/width:256'
+#include <algorithm>
 #include <amk/train/trainer.hpp>
 #include <benchmark/benchmark.h>
-#include <algorithm>
 #include <chrono>
 #include <type_traits>
 
@@ -39,7 +39,9 @@ double step_flops(const train::TrainConfig &c)
   return 2.0 * double(c.network.forward_macs()) * (6.0 * c.batch + 3.0 * 2 * c.boundary());
 }
 
-template <class F, class Prep = void (*)()> void timed(benchmark::State &state, F &&f, Prep &&prep = [] {})
+template <class F, class Prep = void (*)()>
+void timed(
+    benchmark::State &state, F &&f, Prep &&prep = [] {})
 {
   const Exec space;
   for (auto _ : state)
@@ -120,12 +122,14 @@ void BM_parameter_gradient(benchmark::State &state)
 void BM_sweeps(benchmark::State &state)
 {
   Loaded l(state);
-  timed(state, [&] {
-    l.engine.forward(Exec(), l.params);
-    l.engine.input_gradient(Exec(), l.params);
-    am::plain_seeds(Exec(), l.engine, l.builder.times(), l.builder.layout());
-    l.engine.parameter_gradient(Exec(), l.params, l.grad);
-  });
+  timed(state,
+        [&]
+        {
+          l.engine.forward(Exec(), l.params);
+          l.engine.input_gradient(Exec(), l.params);
+          am::plain_seeds(Exec(), l.engine, l.builder.times(), l.builder.layout());
+          l.engine.parameter_gradient(Exec(), l.params, l.grad);
+        });
   state.counters["FLOPS"] = benchmark::Counter(l.flops(6, 3), benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -168,12 +172,14 @@ template <class T> void BM_step_matrix(benchmark::State &state)
   trainer.step(); // warm-up
   double total = 0;
   std::int64_t steps = 0;
-  timed(state, [&] {
-    const auto t0 = std::chrono::steady_clock::now();
-    trainer.step();
-    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    ++steps;
-  });
+  timed(state,
+        [&]
+        {
+          const auto t0 = std::chrono::steady_clock::now();
+          trainer.step();
+          total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          ++steps;
+        });
   const double flops = step_flops(c);
   const double W = c.network.width, ceiling = 2.0 * W * W * 3.0 * c.batch / gemm_seconds<T>(c.network.width, c.batch);
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);

@@ -158,7 +158,8 @@ TEST(Engine, ValueGradientAndTimeDerivativeMatchFiniteDifferences)
     for (int c = 0; c < p.n_int; ++c)
     {
       const double t0 = p.times[c];
-      auto value_at = [&](int r, double v) {
+      auto value_at = [&](int r, double v)
+      {
         const double keep = r < d ? p.x[c * d + r] : p.times[c];
         (r < d ? p.x[c * d + r] : p.times[c]) = v;
         p.evaluate(p.params);
@@ -198,7 +199,8 @@ TEST(Engine, LossParameterGradientMatchesFiniteDifferencesPerLayer)
     for (std::size_t i = 0; i < theta.size(); ++i)
     {
       numeric[i] = test::central_difference(
-          [&](double v) {
+          [&](double v)
+          {
             for (std::size_t j = 0; j < theta.size(); ++j)
               probe_h(j) = j == i ? v : theta[j];
             Kokkos::deep_copy(probe, probe_h);

@@ -29,8 +29,7 @@ protected:
   void SetUp() override
   {
     const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-    m_dir = fs::path(::testing::TempDir()) /
-            ("amk_snapshot_file_" + std::to_string(::getpid()) + "_" + info->name());
+    m_dir = fs::path(::testing::TempDir()) / ("amk_snapshot_file_" + std::to_string(::getpid()) + "_" + info->name());
     fs::remove_all(m_dir);
     fs::create_directories(m_dir);
   }
@@ -58,8 +57,8 @@ SnapshotData valid_data()
 }
 
 /// Writes the datasets of s as given (no validation), then lets edit add or replace some.
-void write_raw(const std::string &path, const SnapshotData &s,
-               const std::function<void(H5Writer &)> &edit = [](H5Writer &) {})
+void write_raw(
+    const std::string &path, const SnapshotData &s, const std::function<void(H5Writer &)> &edit = [](H5Writer &) {})
 {
   H5Writer w(path);
   w.write_f64("/times", s.times.data(), {std::int64_t(s.times.size())});
@@ -205,10 +204,7 @@ TEST_F(SnapshotFile, Float32OverflowIsRefused)
 
 // --- The file itself ---------------------------------------------------------------------
 
-TEST_F(SnapshotFile, MissingFile)
-{
-  expect_read_error(file("nope.h5"), "no such file");
-}
+TEST_F(SnapshotFile, MissingFile) { expect_read_error(file("nope.h5"), "no such file"); }
 
 TEST_F(SnapshotFile, NotHdf5)
 {
@@ -217,10 +213,7 @@ TEST_F(SnapshotFile, NotHdf5)
   expect_read_error(p, "not an HDF5 file");
 }
 
-TEST_F(SnapshotFile, Directory)
-{
-  expect_read_error(m_dir.string(), "is a directory");
-}
+TEST_F(SnapshotFile, Directory) { expect_read_error(m_dir.string(), "is a directory"); }
 
 // --- /times --------------------------------------------------------------------------------
 
@@ -228,10 +221,12 @@ TEST_F(SnapshotFile, TimesMissing)
 {
   const std::string p = file("d.h5");
   const SnapshotData s = valid_data();
-  write_only(p, [&](H5Writer &w) {
-    w.write_f64("/x", s.x.data(), {6, 2});
-    w.write_i64("/offsets", s.offsets.data(), {4});
-  });
+  write_only(p,
+             [&](H5Writer &w)
+             {
+               w.write_f64("/x", s.x.data(), {6, 2});
+               w.write_i64("/offsets", s.offsets.data(), {4});
+             });
   expect_read_error(p, ": missing dataset /times");
 }
 
@@ -285,10 +280,12 @@ TEST_F(SnapshotFile, XMissing)
 {
   const std::string p = file("d.h5");
   const SnapshotData s = valid_data();
-  write_only(p, [&](H5Writer &w) {
-    w.write_f64("/times", s.times.data(), {3});
-    w.write_i64("/offsets", s.offsets.data(), {4});
-  });
+  write_only(p,
+             [&](H5Writer &w)
+             {
+               w.write_f64("/times", s.times.data(), {3});
+               w.write_i64("/offsets", s.offsets.data(), {4});
+             });
   expect_read_error(p, ": missing dataset /x");
 }
 
@@ -339,10 +336,12 @@ TEST_F(SnapshotFile, OffsetsMissing)
 {
   const std::string p = file("d.h5");
   const SnapshotData s = valid_data();
-  write_only(p, [&](H5Writer &w) {
-    w.write_f64("/times", s.times.data(), {3});
-    w.write_f64("/x", s.x.data(), {6, 2});
-  });
+  write_only(p,
+             [&](H5Writer &w)
+             {
+               w.write_f64("/times", s.times.data(), {3});
+               w.write_f64("/x", s.x.data(), {6, 2});
+             });
   expect_read_error(p, ": missing dataset /offsets");
 }
 
@@ -386,7 +385,8 @@ TEST_F(SnapshotFile, OffsetsEmptySnapshot)
   SnapshotData s = valid_data();
   s.offsets = {0, 2, 2, 6};
   write_raw(p, s);
-  expect_read_error(p, ": /offsets must be strictly increasing (offsets[2] = 2 <= offsets[1] = 2: snapshot 1 is empty)");
+  expect_read_error(p,
+                    ": /offsets must be strictly increasing (offsets[2] = 2 <= offsets[1] = 2: snapshot 1 is empty)");
 }
 
 TEST_F(SnapshotFile, OffsetsDecreasing)

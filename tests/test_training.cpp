@@ -176,8 +176,8 @@ TEST(Training, GaussianPathVelocityMatchesClosedFormAndTransportsQ0ToQ1)
     const double sd1 = path.stddev(r, 1);
     EXPECT_NEAR(mean, path.mean(r, 1), 0.1) << "mean, axis " << r;
     EXPECT_NEAR(var / (sd1 * sd1), 1.0, 0.15) << "variance ratio, axis " << r;
-    std::printf("[ transport ] axis %d: mean %.4f (exact %.4f), variance %.4f (exact %.4f)\n", r, mean,
-                path.mean(r, 1), var, sd1 * sd1);
+    std::printf("[ transport ] axis %d: mean %.4f (exact %.4f), variance %.4f (exact %.4f)\n", r, mean, path.mean(r, 1),
+                var, sd1 * sd1);
   }
   double cov = 0; // the axes stay independent
   for (int c = 0; c < m; ++c)

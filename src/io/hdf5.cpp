@@ -224,15 +224,9 @@ std::vector<std::int64_t> H5Reader::shape(const std::string &name) const
   return dataspace_shape(space.get());
 }
 
-bool H5Reader::is_float(const std::string &name) const
-{
-  return dataset_class(m_file, m_path, name) == H5T_FLOAT;
-}
+bool H5Reader::is_float(const std::string &name) const { return dataset_class(m_file, m_path, name) == H5T_FLOAT; }
 
-bool H5Reader::is_integer(const std::string &name) const
-{
-  return dataset_class(m_file, m_path, name) == H5T_INTEGER;
-}
+bool H5Reader::is_integer(const std::string &name) const { return dataset_class(m_file, m_path, name) == H5T_INTEGER; }
 
 std::vector<double> H5Reader::read_f64(const std::string &name) const
 {
@@ -324,8 +318,8 @@ void H5Writer::require_open(const std::string &what) const
     throw Error(m_path + ": cannot write " + what + ": the file was already committed or failed");
 }
 
-void H5Writer::write_dataset(const std::string &name, std::int64_t file_type, std::int64_t mem_type,
-                             const void *data, const std::vector<std::int64_t> &shape)
+void H5Writer::write_dataset(const std::string &name, std::int64_t file_type, std::int64_t mem_type, const void *data,
+                             const std::vector<std::int64_t> &shape)
 {
   require_open(name);
   std::vector<hsize_t> dims;
@@ -345,8 +339,7 @@ void H5Writer::write_dataset(const std::string &name, std::int64_t file_type, st
     H5Ldelete(m_file, name.c_str(), H5P_DEFAULT);
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle ds(H5Dcreate2(m_file, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-            H5Dclose);
+  Handle ds(H5Dcreate2(m_file, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
   if (!space.valid() || !ds.valid())
     throw Error(m_path + ": cannot create dataset " + name + " " + shape_string(shape));
   if (n > 0 && H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
@@ -395,10 +388,7 @@ void H5Writer::write_string_attr(const std::string &name, const std::string &val
   write_attr(name, type.get(), &p);
 }
 
-void H5Writer::write_f64_attr(const std::string &name, double value)
-{
-  write_attr(name, H5T_NATIVE_DOUBLE, &value);
-}
+void H5Writer::write_f64_attr(const std::string &name, double value) { write_attr(name, H5T_NATIVE_DOUBLE, &value); }
 
 void H5Writer::write_i64_attr(const std::string &name, std::int64_t value)
 {

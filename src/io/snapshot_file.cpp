@@ -28,8 +28,8 @@ std::string shape_string(const std::vector<std::int64_t> &shape)
 }
 
 /// Shape and type checks of one dataset, before anything is read.
-std::vector<std::int64_t> check_dataset(const H5Reader &r, const std::string &name, std::size_t rank,
-                                        bool want_float, const std::string &layout)
+std::vector<std::int64_t> check_dataset(const H5Reader &r, const std::string &name, std::size_t rank, bool want_float,
+                                        const std::string &layout)
 {
   const std::string &p = r.path();
   if (!r.has(name))
@@ -82,8 +82,7 @@ void validate(const SnapshotData &data, const std::string &where)
                   " <= offsets[" + num(k - 1) + "] = " + num(off[k - 1]) + ": snapshot " + num(k - 1) +
                   (off[k] == off[k - 1] ? " is empty)" : " has negative size)"));
   if (off[K] != N)
-    throw Error(w + ": /offsets[" + num(K) + "] = " + num(off[K]) + " does not match the " + num(N) +
-                " rows of /x");
+    throw Error(w + ": /offsets[" + num(K) + "] = " + num(off[K]) + " does not match the " + num(N) + " rows of /x");
 
   // Values of /x: finite, reported by snapshot and row.
   for (std::int64_t k = 0; k < K; ++k)

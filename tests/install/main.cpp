@@ -16,7 +16,8 @@ int main(int argc, char **argv)
   amk::Vector<double, Exec> params("params", shape.param_count());
   amk::nn::initialize(Exec(), shape, params, 1);
   amk::nn::GemmEngine<double, Exec> engine(Exec(), shape, 3, 3);
-  auto value_and_gradient = [&](double x0, double *g0) {
+  auto value_and_gradient = [&](double x0, double *g0)
+  {
     engine.set_batch(1, 1);
     auto u = Kokkos::create_mirror_view(engine.input());
     u(0, 0) = x0;

@@ -59,8 +59,8 @@ public:
     m_global_boundary = global_boundary;
     m_u0 = RandomKey(seed)(0x7105).uniform(0);
     m_t = uninitialized<Vector<Scalar, ExecutionSpace>>(space, "amk::BatchBuilder::t", m_layout.primal());
-    m_ids = uninitialized<Kokkos::View<std::uint64_t *, memory_space>>(space, "amk::BatchBuilder::ids",
-                                                                      m_layout.primal());
+    m_ids =
+        uninitialized<Kokkos::View<std::uint64_t *, memory_space>>(space, "amk::BatchBuilder::ids", m_layout.primal());
   }
 
   const BatchLayout &layout() const { return m_layout; }

@@ -1,9 +1,9 @@
 #pragma once
 // Shims over the differences between Kokkos 3.4 (Debian) and Kokkos 4.x, so that the rest
 // of amk is written once (cf. ArborX's kokkos_ext/).
-#include <Kokkos_Core.hpp>
 #include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
+#include <Kokkos_Core.hpp>
 #include <cstdint>
 #include <cstring>
 
@@ -45,7 +45,7 @@ KOKKOS_INLINE_FUNCTION float exp_fast(float x)
 {
   constexpr float round = 12582912.0f;                        // 1.5·2²³: adding it rounds to an integer
   const float n = (x * 1.44269504088896341f + round) - round; // n = round(x / ln 2)
-  float r = x - n * 0.693359375f;                              // r = x − n ln 2 in two parts
+  float r = x - n * 0.693359375f;                             // r = x − n ln 2 in two parts
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -53,7 +53,7 @@ KOKKOS_INLINE_FUNCTION float exp_fast(float x)
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f; // e^r
+  p = p * (r * r) + r + 1.0f;             // e^r
   std::int32_t e = std::int32_t(n) + 127; // biased exponent of 2^n, saturated (integer
   e = e < 0 ? 0 : e;                      // selects vectorise; float ones would not)
   e = e > 255 ? 255 : e;
@@ -68,9 +68,8 @@ KOKKOS_INLINE_FUNCTION float exp_fast(float x)
 /// instance overload: there the call runs on the default instance, which is the same
 /// thing on host backends).
 template <class ExecutionSpace, class AView, class BView, class CView>
-void gemm(const ExecutionSpace &space, const char *transA, const char *transB,
-          typename CView::const_value_type alpha, const AView &A, const BView &B,
-          typename CView::const_value_type beta, const CView &C)
+void gemm(const ExecutionSpace &space, const char *transA, const char *transB, typename CView::const_value_type alpha,
+          const AView &A, const BView &B, typename CView::const_value_type beta, const CView &C)
 {
 #if KOKKOS_VERSION >= 40000
   KokkosBlas::gemm(space, transA, transB, alpha, A, B, beta, C);
@@ -82,8 +81,8 @@ void gemm(const ExecutionSpace &space, const char *transA, const char *transB,
 
 /// y = beta*y + alpha*op(A)*x on the instance `space` (same caveat as gemm).
 template <class ExecutionSpace, class AView, class XView, class YView>
-void gemv(const ExecutionSpace &space, const char *trans, typename YView::const_value_type alpha,
-          const AView &A, const XView &x, typename YView::const_value_type beta, const YView &y)
+void gemv(const ExecutionSpace &space, const char *trans, typename YView::const_value_type alpha, const AView &A,
+          const XView &x, typename YView::const_value_type beta, const YView &y)
 {
 #if KOKKOS_VERSION >= 40000
   KokkosBlas::gemv(space, trans, alpha, A, x, beta, y);

@@ -22,12 +22,11 @@ using MatrixRef = Kokkos::View<Scalar **, Kokkos::LayoutLeft, typename Execution
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 template <class Scalar, class ExecutionSpace>
-using VectorRef = Kokkos::View<Scalar *, typename ExecutionSpace::memory_space,
-                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using VectorRef =
+    Kokkos::View<Scalar *, typename ExecutionSpace::memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 /// Columns [begin, end) of a column-major matrix (still LayoutLeft, still contiguous).
-template <class View>
-auto columns(const View &m, std::int64_t begin, std::int64_t end)
+template <class View> auto columns(const View &m, std::int64_t begin, std::int64_t end)
 {
   return Kokkos::subview(m, Kokkos::ALL(), Kokkos::make_pair(begin, end));
 }
@@ -47,8 +46,7 @@ V zeroed(const ExecutionSpace &space, const std::string &label, Dims... dims)
 }
 
 /// The index range [0, n) on instance `space`.
-template <class ExecutionSpace>
-Kokkos::RangePolicy<ExecutionSpace> policy(const ExecutionSpace &space, std::int64_t n)
+template <class ExecutionSpace> Kokkos::RangePolicy<ExecutionSpace> policy(const ExecutionSpace &space, std::int64_t n)
 {
   return Kokkos::RangePolicy<ExecutionSpace>(space, 0, n);
 }

@@ -23,8 +23,8 @@ public:
   virtual const Normalisation &normalisation() const = 0;
   /// x̃_c ~ q_{t(c)} into rows 0…d−1 of u (input_size × n); ids(c) names the draw.
   virtual void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
-                    const Kokkos::View<std::uint64_t *, typename ExecutionSpace::memory_space> &ids,
-                    RandomKey key, const Matrix<Scalar, ExecutionSpace> &u) const = 0;
+                    const Kokkos::View<std::uint64_t *, typename ExecutionSpace::memory_space> &ids, RandomKey key,
+                    const Matrix<Scalar, ExecutionSpace> &u) const = 0;
 };
 
 /// Samples of K snapshots held on the device.

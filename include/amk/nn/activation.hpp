@@ -151,10 +151,14 @@ inline const char *to_string(Activation a)
 {
   switch (a)
   {
-  case Activation::silu: return SiLU::name;
-  case Activation::tanh: return Tanh::name;
-  case Activation::softplus: return Softplus::name;
-  case Activation::gelu: return Gelu::name;
+  case Activation::silu:
+    return SiLU::name;
+  case Activation::tanh:
+    return Tanh::name;
+  case Activation::softplus:
+    return Softplus::name;
+  case Activation::gelu:
+    return Gelu::name;
   }
   return "?";
 }
@@ -172,10 +176,14 @@ template <class F> decltype(auto) visit(Activation a, F &&f)
 {
   switch (a)
   {
-  case Activation::tanh: return f(Tanh{});
-  case Activation::softplus: return f(Softplus{});
-  case Activation::gelu: return f(Gelu{});
-  case Activation::silu: break;
+  case Activation::tanh:
+    return f(Tanh{});
+  case Activation::softplus:
+    return f(Softplus{});
+  case Activation::gelu:
+    return f(Gelu{});
+  case Activation::silu:
+    break;
   }
   return f(SiLU{});
 }

@@ -51,9 +51,8 @@ public:
             "GemmEngine: capacity needs max_primal >= max_tangent >= 0");
     const int nodes = shape.depth + 2;
     const std::int64_t T = max_tangent, P = max_primal;
-    auto alloc = [&](const char *label, std::int64_t rows, std::int64_t cols) {
-      return uninitialized<matrix>(space, label, rows, cols);
-    };
+    auto alloc = [&](const char *label, std::int64_t rows, std::int64_t cols)
+    { return uninitialized<matrix>(space, label, rows, cols); };
     for (int j = 0; j < nodes; ++j)
     {
       const int n = shape.node_size(j);
@@ -112,9 +111,10 @@ public:
       {
         const auto z = columns(m_s1[k + 1], 0, m_np);
         gemm(space, "N", "N", Scalar(1), W, primal(k), Scalar(0), z);
-        visit(m_shape.activation, [&](auto act) {
-          impl::forward_hidden<decltype(act)>(space, m_nt, z, columns(m_s2[k + 1], 0, m_nt), primal(k + 1), b);
-        });
+        visit(m_shape.activation,
+              [&](auto act) {
+                impl::forward_hidden<decltype(act)>(space, m_nt, z, columns(m_s2[k + 1], 0, m_nt), primal(k + 1), b);
+              });
       }
       else
       {

@@ -98,9 +98,8 @@ void initialize(const ExecutionSpace &space, const MlpShape &shape, const Vector
     const std::int64_t begin = shape.weight_offset(k), end = shape.weight_offset(k + 1);
     const RandomKey key = RandomKey(seed)(0x1417 + k);
     Kokkos::parallel_for(
-        "amk::nn::initialize", Kokkos::RangePolicy<ExecutionSpace>(space, begin, end), KOKKOS_LAMBDA(std::int64_t i) {
-          flat(i) = bound * Scalar(2 * key.uniform(std::uint64_t(i)) - 1);
-        });
+        "amk::nn::initialize", Kokkos::RangePolicy<ExecutionSpace>(space, begin, end),
+        KOKKOS_LAMBDA(std::int64_t i) { flat(i) = bound * Scalar(2 * key.uniform(std::uint64_t(i)) - 1); });
   }
 }
 

@@ -60,7 +60,7 @@ double adam_step(const ExecutionSpace &space, const AdamOptions &opt, AdamState<
   Kokkos::parallel_for(
       "amk::Adam::update", policy(space, params.extent(0)), KOKKOS_LAMBDA(std::int64_t i) {
         const Scalar g = scale * grad(i);
-        const Scalar mi = b1 * m(i) + (1 - b1) * g; // first moment
+        const Scalar mi = b1 * m(i) + (1 - b1) * g;     // first moment
         const Scalar vi = b2 * v(i) + (1 - b2) * g * g; // second moment
         m(i) = mi;
         v(i) = vi;

@@ -124,7 +124,8 @@ public:
     auto xs = uninitialized<matrix>(space, "amk::ActionModel::stage", d, n);
     const Scalar h = (t_end - t_begin) / Scalar(steps);
     // y = x + a·k, elementwise over the d × n state
-    auto axpy = [&](const matrix &y, Scalar a, const matrix &k) {
+    auto axpy = [&](const matrix &y, Scalar a, const matrix &k)
+    {
       Kokkos::parallel_for(
           "amk::ActionModel::stage", policy(space, d * n),
           KOKKOS_LAMBDA(std::int64_t i) { y(i % d, i / d) = x(i % d, i / d) + a * k(i % d, i / d); });

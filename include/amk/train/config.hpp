@@ -12,22 +12,22 @@ namespace amk::train
 struct TrainConfig
 {
   // what to learn from: a snapshot file, or a built-in path
-  std::string data;       ///< HDF5 snapshot file
-  std::string path;       ///< built-in path instead of data: "gaussian"
+  std::string data; ///< HDF5 snapshot file
+  std::string path; ///< built-in path instead of data: "gaussian"
   double path_t0 = 0, path_t1 = 1;
-  bool normalise = true;  ///< centre and scale x (isotropically)
+  bool normalise = true; ///< centre and scale x (isotropically)
 
-  nn::MlpShape network;   ///< network.dim comes from the data
+  nn::MlpShape network; ///< network.dim comes from the data
 
   std::int64_t steps = 2000;
-  int batch = 1024;          ///< interior samples per step (global, over all ranks)
-  int boundary_batch = 0;    ///< samples of q0 and of q1 per step (0: same as batch)
+  int batch = 1024;       ///< interior samples per step (global, over all ranks)
+  int boundary_batch = 0; ///< samples of q0 and of q1 per step (0: same as batch)
   optim::AdamOptions adam;
   std::string time_sampling = "low-discrepancy";
   std::string dtype = "float"; ///< float or double
   std::uint64_t seed = 0;
 
-  std::string out;           ///< output directory
+  std::string out; ///< output directory
   int log_every = 100;
   int checkpoint_every = 1000;
 

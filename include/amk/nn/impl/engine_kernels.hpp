@@ -71,8 +71,7 @@ void forward_hidden(const Exec &space, std::int64_t nt, const S1 &s1, const S2 &
   }
   else
     for_each_entry(
-        "amk::GemmEngine::forward", space, s1.extent(0), s1.extent(1),
-        KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
+        "amk::GemmEngine::forward", space, s1.extent(0), s1.extent(1), KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
           T f, d1, d2;
           A::eval(s1(r, c) + b(r), f, d1, d2);
           h(r, c) = f;
@@ -166,8 +165,8 @@ void tangent_hidden(const Exec &space, const ZD &zdot, const HD &hdot, const G &
 /// are interior and also hold ẏ on entry): ȳ = c_s ∂φ/∂y + ∂ṡ/∂y, i.e.
 /// c_s for the scalar head, −c_s(x − y) − (ẋ − ẏ) for the quadratic one.
 template <class Exec, class YB, class CS, class Y, class U, class UD>
-void head_parameter_seed(const Exec &space, nn::Head head, std::int64_t nt, const YB &ybar, const CS &cs,
-                         const Y &y, const U &u, const UD &udot)
+void head_parameter_seed(const Exec &space, nn::Head head, std::int64_t nt, const YB &ybar, const CS &cs, const Y &y,
+                         const U &u, const UD &udot)
 {
   const bool quadratic = head == nn::Head::quadratic;
   for_each_entry(
