@@ -56,14 +56,6 @@ bool Comm::any(bool flag) const
   return flag;
 }
 
-void Comm::barrier() const
-{
-#if AMK_ENABLE_MPI
-  if (m_size > 1)
-    MPI_Barrier(MPI_COMM_WORLD);
-#endif
-}
-
 void Comm::abort(int code) const
 {
 #if AMK_ENABLE_MPI

@@ -107,10 +107,6 @@ public:
         });
   }
 
-  /// The device copy of the normalised samples (N × d) and offsets.
-  auto samples() const { return m_x; }
-  auto offsets() const { return m_offsets; }
-
 private:
   int m_dim;
   Normalisation m_norm;

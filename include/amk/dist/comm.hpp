@@ -24,7 +24,6 @@ public:
   void sum(float *data, std::size_t n) const;
   /// Logical OR over ranks (used to agree on an error before anyone writes).
   bool any(bool flag) const;
-  void barrier() const;
   /// Ends every rank (after an error on some ranks only, which would otherwise leave the
   /// others waiting in a collective forever).
   [[noreturn]] void abort(int code) const;

@@ -123,22 +123,6 @@ struct Gelu // exact (erf) form: x Φ(x)
   }
 };
 
-/// The output layer: no activation.
-struct Identity
-{
-  static constexpr const char *name = "identity";
-  template <class T> KOKKOS_INLINE_FUNCTION static T f(T x) { return x; }
-  template <class T> KOKKOS_INLINE_FUNCTION static T d1(T) { return T(1); }
-  template <class T> KOKKOS_INLINE_FUNCTION static T d2(T) { return T(0); }
-  template <class T> KOKKOS_INLINE_FUNCTION static T d3(T) { return T(0); }
-  template <class T> KOKKOS_INLINE_FUNCTION static void eval(T x, T &f, T &d1, T &d2)
-  {
-    f = x;
-    d1 = T(1);
-    d2 = T(0);
-  }
-};
-
 enum class Activation
 {
   silu,
