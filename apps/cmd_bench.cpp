@@ -55,6 +55,7 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
           {"depth", c.network.depth},
           {"batch", c.batch},
           {"dtype", c.dtype},
+          {"engine", trainer.engine_name()},
           {"ranks", comm.size()},
           {"threads", DefaultExec::concurrency()},
           {"median_step_s", median},
@@ -78,6 +79,7 @@ Action add_bench(CLI::App &app)
   cmd->add_option("--warmup", o->warmup, "Untimed steps first")->capture_default_str();
   cmd->add_option("--activation", o->activation, "silu, tanh, softplus or gelu")->capture_default_str();
   cmd->add_option("--dtype", o->config.dtype, "float or double")->capture_default_str();
+  cmd->add_option("--engine", o->config.engine, "auto, gemm or fused")->capture_default_str();
   return [o]()
   {
     require(o->steps >= 1 && o->warmup >= 0, "bench: --steps must be at least 1 and --warmup non-negative");

@@ -38,6 +38,8 @@ Action add_train(CLI::App &app)
   cmd->add_option("--beta2", c->adam.beta2, "Adam beta2")->capture_default_str();
   cmd->add_option("--time-sampling", c->time_sampling, "low-discrepancy, stratified or uniform")->capture_default_str();
   cmd->add_option("--dtype", c->dtype, "float or double")->capture_default_str();
+  cmd->add_option("--engine", c->engine, "auto, gemm (library GEMMs) or fused (one team kernel; width <= 128)")
+      ->capture_default_str();
   cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
   cmd->add_option("--log-every", c->log_every, "Steps between log lines")->capture_default_str();
   cmd->add_option("--checkpoint-every", c->checkpoint_every, "Steps between checkpoints")->capture_default_str();

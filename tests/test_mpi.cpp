@@ -32,9 +32,12 @@ std::vector<double> host(const Vector<double, Exec> &v)
   return std::vector<double>(h.data(), h.data() + h.extent(0));
 }
 
-TEST(Mpi, RanksReproduceTheOneRankGradientAndTrajectory)
+/// Both engines: the fused one sums its blocks in another order, the bound is the same.
+void check_ranks_reproduce_one_rank(const std::string &engine)
 {
-  const auto c = config();
+  SCOPED_TRACE("engine " + engine);
+  auto c = config();
+  c.engine = engine;
   const auto path = data::GaussianPath::preset(c.network.dim);
   auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), path);
   train::Trainer<double, Exec> many(Exec(), c, source, dist::Comm::world());
@@ -59,4 +62,8 @@ TEST(Mpi, RanksReproduceTheOneRankGradientAndTrajectory)
     diff = std::max(diff, std::abs(pa[i] - pb[i]));
   EXPECT_LT(diff, 1e-10) << "weights after 5 steps";
 }
+
+TEST(Mpi, RanksReproduceTheOneRankGradientAndTrajectory) { check_ranks_reproduce_one_rank("gemm"); }
+
+TEST(Mpi, FusedEngineRanksReproduceTheOneRankGradient) { check_ranks_reproduce_one_rank("fused"); }
 } // namespace

@@ -98,8 +98,9 @@ struct GaussianRun
   std::shared_ptr<data::GaussianSource<float, Exec>> source;
   std::unique_ptr<train::Trainer<float, Exec>> trainer;
 
-  GaussianRun()
+  explicit GaussianRun(const std::string &engine)
   {
+    config.engine = engine;
     config.path = "gaussian";
     config.out = "(test)";
     config.network.dim = 2;
@@ -118,9 +119,11 @@ struct GaussianRun
   }
 };
 
-TEST(Training, GaussianPathVelocityMatchesClosedFormAndTransportsQ0ToQ1)
+/// Trains with `engine` and checks the velocity and the transport against the closed form.
+void check_gaussian_path(const std::string &engine)
 {
-  GaussianRun run;
+  SCOPED_TRACE("engine " + engine);
+  GaussianRun run(engine);
   const auto &path = run.source->path();
   sample::ActionModel<float, Exec> model(Exec(), run.trainer->checkpoint(), true);
 
@@ -184,6 +187,10 @@ TEST(Training, GaussianPathVelocityMatchesClosedFormAndTransportsQ0ToQ1)
     cov += (xh(0, c) - path.mean(0, 1)) * (xh(1, c) - path.mean(1, 1));
   EXPECT_NEAR(cov / m, 0.0, 0.1) << "covariance of the axes";
 }
+
+TEST(Training, GaussianPathVelocityMatchesClosedFormAndTransportsQ0ToQ1) { check_gaussian_path("gemm"); }
+
+TEST(Training, FusedEngineLearnsTheGaussianPathAsWell) { check_gaussian_path("fused"); }
 
 TEST(Training, ResumeContinuesExactly)
 {

@@ -20,6 +20,7 @@ void TrainConfig::validate() const
   require(adam.warmup >= 0, "train: --warmup must be non-negative");
   require(adam.ema >= 0 && adam.ema < 1, "train: --ema must be in [0, 1)");
   require(dtype == "float" || dtype == "double", "train: --dtype must be float or double");
+  require(engine == "auto" || engine == "gemm" || engine == "fused", "train: --engine must be auto, gemm or fused");
   require(log_every >= 1, "train: --log-every must be at least 1");
   require(checkpoint_every >= 1, "train: --checkpoint-every must be at least 1");
   require(!out.empty(), "train: --out DIR is required");
@@ -70,6 +71,7 @@ nlohmann::json to_json(const TrainConfig &c)
           {"ema", c.adam.ema},
           {"time_sampling", c.time_sampling},
           {"dtype", c.dtype},
+          {"engine", c.engine},
           {"seed", c.seed},
           {"out", c.out},
           {"log_every", c.log_every},
@@ -97,6 +99,7 @@ TrainConfig config_from_json(const nlohmann::json &j)
   c.adam.ema = j.at("ema").get<double>();
   c.time_sampling = j.at("time_sampling").get<std::string>();
   c.dtype = j.at("dtype").get<std::string>();
+  c.engine = j.value("engine", std::string("auto")); // absent in checkpoints of amk ≤ 0.1
   c.seed = j.at("seed").get<std::uint64_t>();
   c.out = j.at("out").get<std::string>();
   c.log_every = j.at("log_every").get<int>();

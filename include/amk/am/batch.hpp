@@ -67,9 +67,11 @@ public:
   /// Normalised times of all columns (interior first, then 0s, then 1s).
   const Vector<Scalar, ExecutionSpace> &times() const { return m_t; }
 
-  /// Fills engine.input() for training step `step` (engine.set_batch is done here).
-  void build(const ExecutionSpace &space, const data::Source<Scalar, ExecutionSpace> &source,
-             nn::GemmEngine<Scalar, ExecutionSpace> &engine, std::int64_t step)
+  /// Fills engine.input() for training step `step` (engine.set_batch is done here);
+  /// Engine is nn::GemmEngine or nn::FusedEngine.
+  template <class Engine>
+  void build(const ExecutionSpace &space, const data::Source<Scalar, ExecutionSpace> &source, Engine &engine,
+             std::int64_t step)
   {
     Region region("amk::BatchBuilder::build");
     engine.set_batch(m_layout.interior, m_layout.primal());

@@ -29,6 +29,50 @@ struct LossParts
   double total() const { return boundary + interior; }
 };
 
+/// The plain AM loss of one column, for any engine: the loss term it adds and the seeds it
+/// writes (c_s = ∂ℓ/∂s; for interior columns also a₀ = ∂ℓ/∂g). One definition of the loss
+/// for the GEMM engine's seed kernels and the fused engine's per-block seeds.
+template <class Scalar, class ExecutionSpace> struct PlainLoss
+{
+  int dim = 0, input_size = 0, interior_count = 0, boundary0_count = 0;
+  nn::TimeEmbedding<Scalar> embed;
+  Scalar w = 0, w0 = 0, w1 = 0;
+  Vector<Scalar, ExecutionSpace> t; ///< normalised times of the interior columns
+
+  PlainLoss(const nn::MlpShape &shape, const BatchLayout &layout, const Vector<Scalar, ExecutionSpace> &times)
+      : dim(shape.dim), input_size(shape.input_size()), interior_count(layout.interior),
+        boundary0_count(layout.boundary0), embed{shape.time_features}, w(Scalar(1 / layout.global_interior)),
+        w0(Scalar(1 / layout.global_boundary0)), w1(Scalar(1 / layout.global_boundary1)), t(times)
+  {
+  }
+
+  /// Interior column c with g = ∇ᵤs (input_size): ℓ = w (½|g_x|² + ∂ₜs), a₀ = w (g_x, e'(t)), c_s = 0.
+  KOKKOS_INLINE_FUNCTION Scalar interior(std::int64_t c, const Scalar *g, Scalar *a0, Scalar /*s*/, Scalar &cs) const
+  {
+    Scalar kinetic = 0, dsdt = 0;
+    for (int r = 0; r < dim; ++r)
+    {
+      kinetic += g[r] * g[r];
+      a0[r] = w * g[r];
+    }
+    for (int j = 0; j < input_size - dim; ++j)
+    {
+      const Scalar de = embed.derivative(j, t(c));
+      dsdt += g[dim + j] * de;
+      a0[dim + j] = w * de;
+    }
+    cs = 0;
+    return w * (kinetic / 2 + dsdt);
+  }
+
+  /// Boundary column c (x ~ q0, then x ~ q1): ℓ = +w₀ s or −w₁ s, c_s = ∂ℓ/∂s.
+  KOKKOS_INLINE_FUNCTION Scalar boundary(std::int64_t c, Scalar s, Scalar &cs) const
+  {
+    cs = c < interior_count + boundary0_count ? w0 : -w1;
+    return cs * s;
+  }
+};
+
 /// After engine.forward and engine.input_gradient: writes the seeds for
 /// engine.parameter_gradient and returns this rank's loss parts.
 /// \param t [in] normalised times of the interior samples (n_int)
@@ -37,48 +81,19 @@ LossParts plain_seeds(const ExecutionSpace &space, nn::GemmEngine<Scalar, Execut
                       const Vector<Scalar, ExecutionSpace> &t, const BatchLayout &layout)
 {
   Region region("amk::am::plain_seeds");
-  const int d = engine.shape().dim;
-  const int n_in = engine.shape().input_size();
-  const nn::TimeEmbedding<Scalar> embed{engine.shape().time_features};
+  const PlainLoss<Scalar, ExecutionSpace> loss(engine.shape(), layout, t);
   const auto g = engine.input_gradient();
   const auto a0 = engine.tangent_seed();
   const auto cs = engine.value_seed();
   const auto s = engine.values();
-  const Scalar w = Scalar(1 / layout.global_interior);
-  const Scalar w0 = Scalar(1 / layout.global_boundary0), w1 = Scalar(1 / layout.global_boundary1);
-  const int nt = layout.interior, n0 = layout.boundary0;
-
   LossParts parts;
-  // interior: ℓ = w (½|g_x|² + ∂ₜs);  a₀ = w (g_x, e'(t));  c_s = 0
   Kokkos::parallel_reduce(
-      "amk::am::plain_interior", policy(space, nt),
-      KOKKOS_LAMBDA(std::int64_t c, double &acc) {
-        Scalar kinetic = 0, dsdt = 0;
-        for (int r = 0; r < d; ++r)
-        {
-          const Scalar gr = g(r, c);
-          kinetic += gr * gr;
-          a0(r, c) = w * gr;
-        }
-        for (int j = 0; j < n_in - d; ++j)
-        {
-          const Scalar de = embed.derivative(j, t(c));
-          dsdt += g(d + j, c) * de;
-          a0(d + j, c) = w * de;
-        }
-        cs(c) = 0;
-        acc += double(w * (kinetic / 2 + dsdt));
-      },
+      "amk::am::plain_interior", policy(space, layout.interior),
+      KOKKOS_LAMBDA(std::int64_t c, double &acc) { acc += double(loss.interior(c, &g(0, c), &a0(0, c), s(c), cs(c))); },
       parts.interior);
-  // boundaries: ℓ = +w₀ s(x,0) or −w₁ s(x,1)
   Kokkos::parallel_reduce(
-      "amk::am::plain_boundary", Kokkos::RangePolicy<ExecutionSpace>(space, nt, layout.primal()),
-      KOKKOS_LAMBDA(std::int64_t c, double &acc) {
-        const Scalar coef = c < nt + n0 ? w0 : -w1;
-        cs(c) = coef;
-        acc += double(coef * s(c));
-      },
-      parts.boundary);
+      "amk::am::plain_boundary", Kokkos::RangePolicy<ExecutionSpace>(space, layout.interior, layout.primal()),
+      KOKKOS_LAMBDA(std::int64_t c, double &acc) { acc += double(loss.boundary(c, s(c), cs(c))); }, parts.boundary);
   return parts;
 }
 } // namespace amk::am

@@ -40,21 +40,27 @@ struct MlpShape
   Activation activation = Activation::silu;
   Head head = Head::scalar;
 
-  int input_size() const { return dim + 1 + 2 * time_features; }
-  int output_size() const { return head == Head::scalar ? 1 : dim; }
-  int node_size(int j) const { return j == 0 ? input_size() : j == depth + 1 ? output_size() : width; }
-  int maps() const { return depth + 1; }
-  std::int64_t weight_offset(int k) const
+  KOKKOS_INLINE_FUNCTION int input_size() const { return dim + 1 + 2 * time_features; }
+  KOKKOS_INLINE_FUNCTION int output_size() const { return head == Head::scalar ? 1 : dim; }
+  KOKKOS_INLINE_FUNCTION int node_size(int j) const
+  {
+    return j == 0 ? input_size() : j == depth + 1 ? output_size() : width;
+  }
+  KOKKOS_INLINE_FUNCTION int maps() const { return depth + 1; }
+  KOKKOS_INLINE_FUNCTION std::int64_t weight_offset(int k) const
   {
     std::int64_t off = 0;
     for (int i = 0; i < k; ++i)
       off += std::int64_t(node_size(i + 1)) * (node_size(i) + 1);
     return off;
   }
-  std::int64_t bias_offset(int k) const { return weight_offset(k) + std::int64_t(node_size(k + 1)) * node_size(k); }
-  std::int64_t param_count() const { return weight_offset(maps()); }
+  KOKKOS_INLINE_FUNCTION std::int64_t bias_offset(int k) const
+  {
+    return weight_offset(k) + std::int64_t(node_size(k + 1)) * node_size(k);
+  }
+  KOKKOS_INLINE_FUNCTION std::int64_t param_count() const { return weight_offset(maps()); }
   /// Multiply-adds of one forward pass per sample (the FLOP model's unit).
-  std::int64_t forward_macs() const
+  KOKKOS_INLINE_FUNCTION std::int64_t forward_macs() const
   {
     std::int64_t m = 0;
     for (int k = 0; k < maps(); ++k)

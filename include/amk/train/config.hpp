@@ -25,6 +25,7 @@ struct TrainConfig
   optim::AdamOptions adam;
   std::string time_sampling = "low-discrepancy";
   std::string dtype = "float"; ///< float or double
+  std::string engine = "auto"; ///< derivative engine: auto, gemm or fused (see Trainer)
   std::uint64_t seed = 0;
 
   std::string out; ///< output directory

@@ -3,15 +3,20 @@
 //   batch → forward → input gradient → loss seeds → parameter gradient
 //   → Σ over ranks (one MPI call on the flat gradient) → Adam (one kernel).
 // Every rank applies the same update to the same weights, so weights never diverge.
+// The sweeps run on one of two engines computing the same gradient: GemmEngine (library
+// GEMMs and fused elementwise kernels; wide networks) or FusedEngine (the whole chain in
+// one team kernel; narrow networks). `engine = auto` picks FusedEngine::suits(shape).
 #include <amk/am/batch.hpp>
 #include <amk/am/loss.hpp>
 #include <amk/data/sources.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/nn/engine.hpp>
+#include <amk/nn/fused_engine.hpp>
 #include <amk/optim/adam.hpp>
 #include <amk/train/config.hpp>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace amk::train
@@ -41,12 +46,16 @@ public:
       : m_space(space), m_config(config), m_source(std::move(source)), m_comm(comm),
         m_builder(space, config.batch, config.boundary(), comm.rank(), comm.size(),
                   am::parse_time_sampling(config.time_sampling), config.seed),
-        m_engine(space, config.network, m_builder.layout().interior, m_builder.layout().primal()),
         m_params(zeroed<vector>(space, "amk::Trainer::params", config.network.param_count())),
         m_grad(zeroed<vector>(space, "amk::Trainer::grad", config.network.param_count())),
         m_adam(space, config.network.param_count())
   {
     require(m_source->dim() == config.network.dim, "train: network dimension does not match the data");
+    const int nt = m_builder.layout().interior, np = m_builder.layout().primal();
+    if (use_fused(config))
+      m_fused.emplace(space, config.network, nt, np);
+    else
+      m_gemm.emplace(space, config.network, nt, np);
     nn::initialize(space, config.network, m_params, config.seed);
     Kokkos::deep_copy(space, m_adam.ema, m_params);
   }
@@ -55,11 +64,23 @@ public:
   am::LossParts step()
   {
     Region region("amk::Trainer::step");
-    m_builder.build(m_space, *m_source, m_engine, m_adam.step);
-    m_engine.forward(m_space, m_params);
-    m_engine.input_gradient(m_space, m_params);
-    am::LossParts parts = am::plain_seeds(m_space, m_engine, m_builder.times(), m_builder.layout());
-    m_engine.parameter_gradient(m_space, m_params, m_grad);
+    am::LossParts parts;
+    if (m_fused)
+    {
+      m_builder.build(m_space, *m_source, *m_fused, m_adam.step);
+      const am::PlainLoss<Scalar, ExecutionSpace> loss(m_config.network, m_builder.layout(), m_builder.times());
+      const nn::ColumnSums sums = m_fused->gradient(m_space, m_params, loss, m_grad);
+      parts.interior = sums.interior;
+      parts.boundary = sums.boundary;
+    }
+    else
+    {
+      m_builder.build(m_space, *m_source, *m_gemm, m_adam.step);
+      m_gemm->forward(m_space, m_params);
+      m_gemm->input_gradient(m_space, m_params);
+      parts = am::plain_seeds(m_space, *m_gemm, m_builder.times(), m_builder.layout());
+      m_gemm->parameter_gradient(m_space, m_params, m_grad);
+    }
     if (m_comm.size() > 1)
     {
       m_space.fence();
@@ -78,7 +99,16 @@ public:
   const vector &params() const { return m_params; }
   const vector &ema() const { return m_adam.ema; }
   const vector &gradient() const { return m_grad; }
-  const nn::GemmEngine<Scalar, ExecutionSpace> &engine() const { return m_engine; }
+  /// "fused" or "gemm": the engine this trainer runs.
+  const char *engine_name() const { return m_fused ? "fused" : "gemm"; }
+
+  /// Whether `config` runs on the fused engine (engine = fused, or auto and it suits).
+  static bool use_fused(const TrainConfig &config)
+  {
+    if (config.engine == "auto")
+      return nn::FusedEngine<Scalar, ExecutionSpace>::suits(config.network);
+    return config.engine == "fused";
+  }
 
   /// The whole state as a checkpoint (host copies in double).
   io::Checkpoint checkpoint() const
@@ -125,7 +155,8 @@ private:
   std::shared_ptr<const data::Source<Scalar, ExecutionSpace>> m_source;
   dist::Comm m_comm;
   am::BatchBuilder<Scalar, ExecutionSpace> m_builder;
-  nn::GemmEngine<Scalar, ExecutionSpace> m_engine;
+  std::optional<nn::GemmEngine<Scalar, ExecutionSpace>> m_gemm;
+  std::optional<nn::FusedEngine<Scalar, ExecutionSpace>> m_fused;
   vector m_params, m_grad;
   optim::AdamState<Scalar, ExecutionSpace> m_adam;
   double m_grad_norm = 0;

@@ -1,0 +1,525 @@
+#pragma once
+// FusedEngine: the whole derivative chain of one training step (DESIGN.md §2) in ONE kernel
+// launch, for narrow networks where library GEMMs are latency-bound and the step is a
+// chain of ~40 small launches (width ≤ 128).
+//
+// A team takes a block of up to `block` samples at a time and carries it through every
+// sweep with all its intermediates in team scratch memory:
+//   forward (σ, σ', σ'') → input gradient g = ∇ᵤs → loss seeds (the Seeds functor, per
+//   column) → tangent sweep along a₀ → one reverse sweep over primal and tangent columns,
+// accumulating dW_k += [δ | z̄][ḣ | h]ᵀ and db_k += Σ z̄ into a team-private gradient.
+// The same equations as GemmEngine (see engine.hpp), block by block. Teams are persistent
+// (one per gradient slot, each walking blocks slot, slot + slots, …); the weights (and their
+// transposes, so that every product is a W·B product) are copied into scratch once per
+// team. A last kernel sums the slots into the gradient (skipped with one slot).
+// Interior blocks are columns [0, n_t); boundary blocks (forward and value-seed reverse
+// only) are columns [n_t, n_p).
+#include <amk/core/error.hpp>
+#include <amk/core/types.hpp>
+#include <amk/nn/activation.hpp>
+#include <amk/nn/impl/team_kernels.hpp>
+#include <amk/nn/mlp.hpp>
+#include <vector>
+
+namespace amk::nn
+{
+/// Sums of the Seeds functor's per-column loss terms.
+struct ColumnSums
+{
+  double interior = 0, boundary = 0;
+};
+
+namespace detail
+{
+/// Offsets (in elements, each region padded to 64 bytes) of one team's scratch regions.
+struct FusedScratch
+{
+  std::int64_t params = 0, transposed = 0, grad = 0, h = 0, hdot = 0, s1 = 0, s2 = 0, g = 0, delta = 0, g0 = 0, y = 0,
+               dy = 0, ydot = 0, ybar = 0, zbar = 0, hbar = 0, cs = 0, s = 0, total = 0;
+
+  FusedScratch(const MlpShape &shape, int block, int scalar_bytes)
+  {
+    const std::int64_t m = block, n = shape.width, L = shape.depth, in = shape.input_size(), o = shape.output_size();
+    const std::int64_t pad = 64 / scalar_bytes;
+    auto take = [&](std::int64_t count)
+    {
+      const std::int64_t at = total;
+      total += (count + pad - 1) / pad * pad;
+      return at;
+    };
+    params = take(shape.param_count());
+    transposed = take(shape.forward_macs());
+    grad = take(shape.param_count());
+    h = take((in + L * n) * m);
+    hdot = take((in + L * n) * m);
+    s1 = take(L * n * m);
+    s2 = take(L * n * m);
+    g = take(L * n * m);
+    delta = take(L * n * m);
+    g0 = take(in * m);
+    y = take(o * m);
+    dy = take(o * m);
+    ydot = take(o * m);
+    ybar = take(o * m);
+    zbar = take(n * m);
+    hbar = take(n * m);
+    cs = take(m);
+    s = take(m);
+    take(64); // zeroed tail: host tiles read up to one register past a matrix' last row
+  }
+};
+
+/// The fused step as a functor (a class, not a lambda: nvcc needs no extended lambdas).
+template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
+{
+  using member_type = typename Kokkos::TeamPolicy<Exec>::member_type;
+  using scratch_view = Kokkos::View<Scalar *, typename Exec::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+
+  MlpShape shape;
+  FusedScratch layout;
+  int level, block, nt, np, interior_blocks, blocks, slots;
+  Vector<Scalar, Exec> params;
+  Matrix<Scalar, Exec> input;                                     // u (input_size × n_p)
+  Seeds seeds;                                                    // per-column loss: seeds, terms
+  Matrix<Scalar, Exec> slot_grad;                                 // (param_count × slots), unused with one slot
+  Vector<Scalar, Exec> grad;                                      // written directly with one slot
+  Kokkos::View<double **, typename Exec::memory_space> slot_sums; // (slots × 2)
+
+  // node sizes and offsets of the per-layer scratch blocks (ld = node size, m columns)
+  KOKKOS_INLINE_FUNCTION int node(int j) const { return shape.node_size(j); }
+  KOKKOS_INLINE_FUNCTION Scalar *node_block(Scalar *base, int j) const // H or Ḣ of node j
+  {
+    return j == 0 ? base : base + std::int64_t(shape.input_size()) * block + std::int64_t(j - 1) * shape.width * block;
+  }
+  KOKKOS_INLINE_FUNCTION Scalar *hidden_block(Scalar *base, int j) const // S1, S2, G, δ of hidden node j
+  {
+    return base + std::int64_t(j - 1) * shape.width * block;
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const member_type &team) const
+  {
+    scratch_view scratch(team.team_scratch(level), layout.total);
+    Scalar *const base = scratch.data();
+    Scalar *const P = base + layout.params, *const PT = base + layout.transposed, *const dP = base + layout.grad;
+    const int maps = shape.maps();
+    const std::int64_t count = shape.param_count();
+
+    // zeroed scratch (gradient accumulators; finite values wherever a tile over-reads),
+    // then the weights and their transposes
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, layout.total), [&](std::int64_t i) { base[i] = 0; });
+    team.team_barrier();
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, count), [&](std::int64_t i) { P[i] = params(i); });
+    std::int64_t toff = 0;
+    for (int k = 0; k < maps; ++k)
+    {
+      const int rows = node(k + 1), cols = node(k);
+      const Scalar *Wk = params.data() + shape.weight_offset(k);
+      Scalar *Wk_t = PT + toff;
+      impl::team_for_each<Exec>(
+          team, cols, rows, [&](int c, int r) { Wk_t[c + std::int64_t(r) * cols] = Wk[r + std::int64_t(c) * rows]; });
+      toff += std::int64_t(rows) * cols;
+    }
+    team.team_barrier();
+
+    double sum_interior = 0, sum_boundary = 0;
+    for (int b = team.league_rank(); b < blocks; b += slots)
+    {
+      const bool interior = b < interior_blocks;
+      const int c0 = interior ? b * block : nt + (b - interior_blocks) * block;
+      const int end = interior ? nt : np;
+      const int mb = end - c0 < block ? end - c0 : block;
+      if (interior)
+        sum_interior += interior_block(team, base, c0, mb);
+      else
+        sum_boundary += boundary_block(team, base, c0, mb);
+    }
+
+    // the team's gradient and loss sums out
+    const int slot = team.league_rank();
+    if (slots == 1)
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, count), [&](std::int64_t i) { grad(i) = dP[i]; });
+    else
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, count), [&](std::int64_t i) { slot_grad(i, slot) = dP[i]; });
+    Kokkos::single(Kokkos::PerTeam(team),
+                   [&]()
+                   {
+                     slot_sums(slot, 0) = sum_interior;
+                     slot_sums(slot, 1) = sum_boundary;
+                   });
+  }
+
+  KOKKOS_INLINE_FUNCTION const Scalar *W(Scalar *base, int k) const
+  {
+    return base + layout.params + shape.weight_offset(k);
+  }
+  KOKKOS_INLINE_FUNCTION const Scalar *bias(Scalar *base, int k) const
+  {
+    return base + layout.params + shape.bias_offset(k);
+  }
+  KOKKOS_INLINE_FUNCTION const Scalar *Wt(Scalar *base, int k) const
+  {
+    std::int64_t off = 0;
+    for (int i = 0; i < k; ++i)
+      off += std::int64_t(node(i)) * node(i + 1);
+    return base + layout.transposed + off;
+  }
+
+  /// Forward sweep of columns [c0, c0 + mb): H_j, σ'(z_j) (and σ''(z_j) for interior
+  /// blocks), the output y and the action values s.
+  KOKKOS_INLINE_FUNCTION void forward(const member_type &team, Scalar *base, int c0, int mb, bool interior) const
+  {
+    const int L = shape.depth, in = shape.input_size(), o = shape.output_size();
+    Scalar *H0 = base + layout.h;
+    impl::team_for_each<Exec>(team, in, mb, [&](int r, int c) { H0[r + c * in] = input(r, c0 + c); });
+    team.team_barrier();
+    for (int k = 0; k < L; ++k)
+    {
+      const int n = node(k + 1);
+      Scalar *z = hidden_block(base + layout.s1, k + 1);
+      Scalar *z2 = hidden_block(base + layout.s2, k + 1);
+      Scalar *h = node_block(base + layout.h, k + 1);
+      const Scalar *bk = bias(base, k);
+      impl::team_gemm<Exec>(team, n, mb, node(k), W(base, k), n, node_block(base + layout.h, k), 1, node(k), z, n,
+                            false);
+      team.team_barrier();
+      if (interior)
+        impl::team_for_each<Exec>(team, n, mb,
+                                  [&](int r, int c)
+                                  {
+                                    const int i = r + c * n;
+                                    Act::eval(z[i] + bk[r], h[i], z[i], z2[i]);
+                                  });
+      else
+        impl::team_for_each<Exec>(team, n, mb,
+                                  [&](int r, int c)
+                                  {
+                                    const int i = r + c * n;
+                                    Scalar d2;
+                                    Act::eval(z[i] + bk[r], h[i], z[i], d2);
+                                  });
+      team.team_barrier();
+    }
+    Scalar *y = base + layout.y;
+    impl::team_gemm<Exec>(team, o, mb, node(L), W(base, L), o, node_block(base + layout.h, L), 1, node(L), y, o, false);
+    team.team_barrier();
+    const Scalar *bL = bias(base, L);
+    Scalar *s = base + layout.s;
+    const bool quadratic = shape.head == Head::quadratic;
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb),
+                         [&](int c)
+                         {
+                           Scalar acc = 0;
+                           for (int r = 0; r < o; ++r)
+                           {
+                             y[r + c * o] += bL[r];
+                             const Scalar e = H0[r + c * in] - y[r + c * o];
+                             acc += e * e;
+                           }
+                           s[c] = quadratic ? acc / 2 : y[c * o];
+                         });
+    team.team_barrier();
+  }
+
+  /// Adds the block's weight and bias gradient of map k: dW_k += A·Bᵀ (and += A2·B2ᵀ when
+  /// given), db_k += Σ_c A2 (the primal adjoint).
+  KOKKOS_INLINE_FUNCTION void add_gradient(const member_type &team, Scalar *base, int k, int mb, const Scalar *tan_adj,
+                                           const Scalar *tan_in, const Scalar *adj, const Scalar *in) const
+  {
+    const int rows = node(k + 1), cols = node(k);
+    Scalar *dW = base + layout.grad + shape.weight_offset(k);
+    Scalar *db = base + layout.grad + shape.bias_offset(k);
+    if (tan_adj)
+      impl::team_gemm<Exec>(team, rows, cols, mb, tan_adj, rows, tan_in, cols, 1, dW, rows, true);
+    impl::team_gemm<Exec>(team, rows, cols, mb, adj, rows, in, cols, 1, dW, rows, true);
+    if constexpr (amk::impl::is_host_space<Exec>) // column by column: the row loop vectorises
+      for (int c = 0; c < mb; ++c)
+        for (int r = 0; r < rows; ++r)
+          db[r] += adj[r + c * rows];
+    else
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, rows),
+                           [&](int r)
+                           {
+                             Scalar acc = 0;
+                             for (int c = 0; c < mb; ++c)
+                               acc += adj[r + c * rows];
+                             db[r] += acc;
+                           });
+  }
+
+  /// Reverse sweep from the output adjoint ȳ (in layout.ybar) down to the input,
+  /// z̄_l = h̄_l ⊙ σ'(z_l) [+ q_l]; interior blocks also carry the tangent terms δ, ḣ.
+  KOKKOS_INLINE_FUNCTION void reverse(const member_type &team, Scalar *base, int mb, bool interior) const
+  {
+    const int L = shape.depth, n = shape.width;
+    Scalar *zbar = base + layout.zbar, *hbar = base + layout.hbar;
+    add_gradient(team, base, L, mb, interior ? base + layout.dy : nullptr, node_block(base + layout.hdot, L),
+                 base + layout.ybar, node_block(base + layout.h, L));
+    impl::team_gemm<Exec>(team, n, mb, node(L + 1), Wt(base, L), n, base + layout.ybar, 1, node(L + 1), hbar, n, false);
+    team.team_barrier();
+    for (int k = L; k >= 1; --k)
+    {
+      const Scalar *d1 = hidden_block(base + layout.s1, k);
+      const Scalar *q = hidden_block(base + layout.g, k);
+      if (interior)
+        impl::team_for_each<Exec>(team, n, mb,
+                                  [&](int r, int c)
+                                  {
+                                    const int i = r + c * n;
+                                    zbar[i] = hbar[i] * d1[i] + q[i];
+                                  });
+      else
+        impl::team_for_each<Exec>(team, n, mb,
+                                  [&](int r, int c)
+                                  {
+                                    const int i = r + c * n;
+                                    zbar[i] = hbar[i] * d1[i];
+                                  });
+      team.team_barrier();
+      add_gradient(team, base, k - 1, mb, interior ? hidden_block(base + layout.delta, k) : nullptr,
+                   node_block(base + layout.hdot, k - 1), zbar, node_block(base + layout.h, k - 1));
+      if (k > 1)
+        impl::team_gemm<Exec>(team, n, mb, n, Wt(base, k - 1), n, zbar, 1, n, hbar, n, false);
+      team.team_barrier();
+    }
+  }
+
+  /// An interior block: all four sweeps and the seeds; returns its loss terms.
+  KOKKOS_INLINE_FUNCTION double interior_block(const member_type &team, Scalar *base, int c0, int mb) const
+  {
+    const int L = shape.depth, n = shape.width, in = shape.input_size(), o = shape.output_size(), d = shape.dim;
+    const bool quadratic = shape.head == Head::quadratic;
+    forward(team, base, c0, mb, true);
+    Scalar *H0 = base + layout.h, *y = base + layout.y, *dy = base + layout.dy;
+
+    // input gradient: ∂s/∂y, then ḡ_L = W_Lᵀ ∂s/∂y, δ_l = ḡ_l ⊙ σ'(z_l), ḡ_{l−1} = W_{l−1}ᵀ δ_l
+    impl::team_for_each<Exec>(
+        team, o, mb, [&](int r, int c) { dy[r + c * o] = quadratic ? y[r + c * o] - H0[r + c * in] : Scalar(1); });
+    team.team_barrier();
+    impl::team_gemm<Exec>(team, n, mb, o, Wt(base, L), n, dy, 1, o, hidden_block(base + layout.g, L), n, false);
+    team.team_barrier();
+    for (int k = L; k >= 1; --k)
+    {
+      const Scalar *g = hidden_block(base + layout.g, k), *d1 = hidden_block(base + layout.s1, k);
+      Scalar *delta = hidden_block(base + layout.delta, k);
+      impl::team_for_each<Exec>(team, n, mb,
+                                [&](int r, int c)
+                                {
+                                  const int i = r + c * n;
+                                  delta[i] = g[i] * d1[i];
+                                });
+      team.team_barrier();
+      Scalar *below = k > 1 ? hidden_block(base + layout.g, k - 1) : base + layout.g0;
+      impl::team_gemm<Exec>(team, node(k - 1), mb, n, Wt(base, k - 1), node(k - 1), delta, 1, n, below, node(k - 1),
+                            false);
+      team.team_barrier();
+    }
+    Scalar *g0 = base + layout.g0;
+    if (quadratic)
+    {
+      impl::team_for_each<Exec>(team, d, mb, [&](int r, int c) { g0[r + c * in] += H0[r + c * in] - y[r + c * o]; });
+      team.team_barrier();
+    }
+
+    // loss seeds: a₀ (into Ḣ_0) and c_s, per column
+    Scalar *a0 = base + layout.hdot, *cs = base + layout.cs;
+    const Scalar *s = base + layout.s;
+    double loss = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(team, mb),
+        [&](int c, double &acc) { acc += double(seeds.interior(c0 + c, g0 + c * in, a0 + c * in, s[c], cs[c])); },
+        loss);
+    team.team_barrier();
+
+    // tangent sweep: ż_l = W ḣ_{l−1}, ḣ_l = σ'(z_l) ż_l, q_l = ḡ_l ⊙ σ''(z_l) ⊙ ż_l (into G_l)
+    Scalar *zdot = base + layout.zbar;
+    for (int k = 1; k <= L; ++k)
+    {
+      impl::team_gemm<Exec>(team, n, mb, node(k - 1), W(base, k - 1), n, node_block(base + layout.hdot, k - 1), 1,
+                            node(k - 1), zdot, n, false);
+      team.team_barrier();
+      const Scalar *d1 = hidden_block(base + layout.s1, k), *d2 = hidden_block(base + layout.s2, k);
+      Scalar *hd = node_block(base + layout.hdot, k), *g = hidden_block(base + layout.g, k);
+      impl::team_for_each<Exec>(team, n, mb,
+                                [&](int r, int c)
+                                {
+                                  const int i = r + c * n;
+                                  const Scalar z = zdot[i];
+                                  hd[i] = d1[i] * z;
+                                  g[i] *= d2[i] * z;
+                                });
+      team.team_barrier();
+    }
+    Scalar *ydot = base + layout.ydot, *ybar = base + layout.ybar;
+    if (quadratic)
+    {
+      impl::team_gemm<Exec>(team, o, mb, n, W(base, L), o, node_block(base + layout.hdot, L), 1, n, ydot, o, false);
+      team.team_barrier();
+    }
+    // reverse seed ȳ = c_s ∂φ/∂y + ∂ṡ/∂y
+    impl::team_for_each<Exec>(team, o, mb,
+                              [&](int r, int c)
+                              {
+                                const int i = r + c * o;
+                                ybar[i] =
+                                    quadratic ? -cs[c] * (H0[r + c * in] - y[i]) - (a0[r + c * in] - ydot[i]) : cs[c];
+                              });
+    team.team_barrier();
+    reverse(team, base, mb, true);
+    return loss;
+  }
+
+  /// A boundary block: forward, value seeds, reverse; returns its loss terms.
+  KOKKOS_INLINE_FUNCTION double boundary_block(const member_type &team, Scalar *base, int c0, int mb) const
+  {
+    const int in = shape.input_size(), o = shape.output_size();
+    const bool quadratic = shape.head == Head::quadratic;
+    forward(team, base, c0, mb, false);
+    Scalar *H0 = base + layout.h, *y = base + layout.y, *ybar = base + layout.ybar, *cs = base + layout.cs;
+    const Scalar *s = base + layout.s;
+    double loss = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(team, mb),
+        [&](int c, double &acc) { acc += double(seeds.boundary(c0 + c, s[c], cs[c])); }, loss);
+    team.team_barrier();
+    impl::team_for_each<Exec>(team, o, mb,
+                              [&](int r, int c)
+                              {
+                                const int i = r + c * o;
+                                ybar[i] = quadratic ? -cs[c] * (H0[r + c * in] - y[i]) : cs[c];
+                              });
+    team.team_barrier();
+    reverse(team, base, mb, false);
+    return loss;
+  }
+};
+
+/// grad(i) = Σ_s slot_grad(i, s)
+template <class Scalar, class Exec> struct SumSlots
+{
+  Matrix<Scalar, Exec> slot_grad;
+  Vector<Scalar, Exec> grad;
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i) const
+  {
+    Scalar acc = 0;
+    for (std::size_t s = 0; s < slot_grad.extent(1); ++s)
+      acc += slot_grad(i, s);
+    grad(i) = acc;
+  }
+};
+} // namespace detail
+
+template <class Scalar, class ExecutionSpace = DefaultExec> class FusedEngine
+{
+public:
+  using execution_space = ExecutionSpace;
+  using value_type = Scalar;
+  using matrix = Matrix<Scalar, ExecutionSpace>;
+
+  /// Default samples per block: 32 columns keep a width-128 block's intermediates within
+  /// a CPU core's L2 cache.
+  static constexpr int default_block = 32;
+
+  /// \param block [in] samples per team block (0: default_block)
+  /// \param slots [in] most concurrent teams, each with its own gradient (0: the back end's
+  ///                  concurrency / team size)
+  FusedEngine(const ExecutionSpace &space, const MlpShape &shape, int max_tangent, int max_primal, int block = 0,
+              int slots = 0)
+      : m_shape(shape), m_max_tangent(max_tangent), m_max_primal(max_primal),
+        m_block(block > 0 ? block : default_block), m_layout(shape, m_block, sizeof(Scalar))
+  {
+    shape.validate();
+    require(max_tangent >= 0 && max_primal >= max_tangent && max_primal >= 1,
+            "FusedEngine: capacity needs max_primal >= max_tangent >= 0");
+    const int max_blocks = (max_tangent + m_block - 1) / m_block + (max_primal - max_tangent + m_block - 1) / m_block;
+    m_team_size = impl::is_host_space<ExecutionSpace> ? 1 : 128;
+    const int concurrency = slots > 0 ? slots : ExecutionSpace().concurrency() / m_team_size;
+    m_slots = std::max(1, std::min(max_blocks, concurrency));
+    const std::int64_t bytes = m_layout.total * std::int64_t(sizeof(Scalar));
+    m_level = bytes <= std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(0)) ? 0 : 1;
+    require(bytes <= std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(m_level)),
+            "FusedEngine: the network is too large for one team's scratch memory (use --engine gemm)");
+    m_input = uninitialized<matrix>(space, "amk::FusedEngine::input", shape.input_size(), max_primal);
+    if (m_slots > 1)
+      m_slot_grad = uninitialized<matrix>(space, "amk::FusedEngine::slot_grad", shape.param_count(), m_slots);
+    m_slot_sums =
+        Kokkos::View<double **, typename ExecutionSpace::memory_space>("amk::FusedEngine::slot_sums", m_slots, 2);
+    m_host_sums = Kokkos::create_mirror_view(m_slot_sums);
+  }
+
+  /// Bytes of team scratch memory per team (weights, their transposes, gradient, block).
+  std::int64_t scratch_bytes() const { return m_layout.total * std::int64_t(sizeof(Scalar)); }
+  /// Whether the fused kernel is the faster engine for `shape` here (measured with
+  /// perf/bench_am_step and `amk bench --engine`): networks narrow enough that library
+  /// GEMMs are latency-bound (width ≤ 128) and one team's working set fits a core's L2 (or a
+  /// GPU's scratch), on GPUs and threaded host back ends. One host thread (Serial) races
+  /// the GEMM engine's threaded BLAS: there the fused kernel wins only at width ≤ 64 and
+  /// with 256-bit or wider SIMD.
+  static bool suits(const MlpShape &shape)
+  {
+    const std::size_t bytes = detail::FusedScratch(shape, default_block, sizeof(Scalar)).total * sizeof(Scalar);
+    if (shape.width > 128 || bytes > (std::size_t(2) << 20))
+      return false;
+    if (!impl::is_host_space<ExecutionSpace> || ExecutionSpace().concurrency() > 1)
+      return true;
+    return shape.width <= 64 && impl::simd_bytes >= 32;
+  }
+
+  const MlpShape &shape() const { return m_shape; }
+  int slots() const { return m_slots; }
+  int block() const { return m_block; }
+
+  void set_batch(int n_tangent, int n_primal)
+  {
+    require(n_tangent >= 0 && n_tangent <= m_max_tangent && n_primal >= n_tangent && n_primal >= 1 &&
+                n_primal <= m_max_primal,
+            "FusedEngine::set_batch: batch exceeds the engine's capacity");
+    m_nt = n_tangent;
+    m_np = n_primal;
+  }
+  /// [out] inputs u = [x, e(t)] of the n_p samples (input_size × n_p); interior first.
+  auto input() const { return columns(m_input, 0, m_np); }
+
+  /// The whole step: grad = ∂L/∂θ of the loss whose per-column terms and seeds `seeds`
+  /// gives (see am::PlainLoss); returns the sums of those terms.
+  template <class Seeds>
+  ColumnSums gradient(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &params, const Seeds &seeds,
+                      const Vector<Scalar, ExecutionSpace> &grad)
+  {
+    Region region("amk::FusedEngine::gradient");
+    const int interior_blocks = (m_nt + m_block - 1) / m_block;
+    const int blocks = interior_blocks + (m_np - m_nt + m_block - 1) / m_block;
+    visit(m_shape.activation,
+          [&](auto act)
+          {
+            using Step = detail::FusedStep<Scalar, ExecutionSpace, decltype(act), Seeds>;
+            Step step{m_shape, m_layout, m_level, m_block, m_nt,        m_np, interior_blocks, blocks,
+                      m_slots, params,   m_input, seeds,   m_slot_grad, grad, m_slot_sums};
+            Kokkos::TeamPolicy<ExecutionSpace> team_policy(space, m_slots, m_team_size);
+            Kokkos::parallel_for("amk::FusedEngine::step",
+                                 team_policy.set_scratch_size(m_level, Kokkos::PerTeam(scratch_bytes())), step);
+          });
+    if (m_slots > 1)
+      Kokkos::parallel_for("amk::FusedEngine::sum_slots", policy(space, m_shape.param_count()),
+                           detail::SumSlots<Scalar, ExecutionSpace>{m_slot_grad, grad});
+    Kokkos::deep_copy(space, m_host_sums, m_slot_sums);
+    space.fence();
+    ColumnSums sums;
+    for (int s = 0; s < m_slots; ++s)
+    {
+      sums.interior += m_host_sums(s, 0);
+      sums.boundary += m_host_sums(s, 1);
+    }
+    return sums;
+  }
+
+private:
+  MlpShape m_shape;
+  int m_max_tangent, m_max_primal, m_block;
+  detail::FusedScratch m_layout;
+  int m_team_size = 1, m_slots = 1, m_level = 0;
+  int m_nt = 0, m_np = 0;
+  matrix m_input, m_slot_grad;
+  Kokkos::View<double **, typename ExecutionSpace::memory_space> m_slot_sums;
+  typename Kokkos::View<double **, typename ExecutionSpace::memory_space>::HostMirror m_host_sums;
+};
+} // namespace amk::nn
