@@ -140,7 +140,7 @@ TEST(FusedEngine, TrainerPicksItForNarrowNetworksOnly)
   c.network.width = 256;
   EXPECT_FALSE(train::Trainer<float>::use_fused(c));
   c.network.width = 16;
-  c.network.dim = 784; // the input layer alone outgrows a core's L2
+  c.network.dim = 8192; // the input layer alone outgrows a core's L2
   EXPECT_FALSE(train::Trainer<float>::use_fused(c));
   c.network.dim = 2;
   c.network.width = 128;
