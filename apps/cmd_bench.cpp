@@ -18,6 +18,7 @@ struct BenchOptions
   train::TrainConfig config;
   std::string activation = "silu";
   int steps = 20, warmup = 3;
+  std::string draw = "each"; ///< each: a new batch every step; once: one batch, reused
 };
 
 template <class Scalar> nlohmann::json bench(const BenchOptions &o)
@@ -32,14 +33,16 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
   const auto comm = dist::Comm::world();
   auto source = std::make_shared<data::GaussianSource<Scalar>>(space, data::GaussianPath::preset(c.network.dim));
   train::Trainer<Scalar> trainer(space, c, source, comm);
+  const bool each = o.draw == "each";
+  trainer.step(); // the first batch
   for (int i = 0; i < o.warmup; ++i)
-    trainer.step();
+    trainer.step(each);
   std::vector<double> times;
   for (int i = 0; i < o.steps; ++i)
   {
     space.fence();
     const auto t0 = std::chrono::steady_clock::now();
-    trainer.step();
+    trainer.step(each);
     space.fence();
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
@@ -56,6 +59,7 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
           {"batch", c.batch},
           {"dtype", c.dtype},
           {"engine", trainer.engine_name()},
+          {"draw", o.draw},
           {"ranks", comm.size()},
           {"threads", DefaultExec::concurrency()},
           {"median_step_s", median},
@@ -80,6 +84,9 @@ Action add_bench(CLI::App &app)
   cmd->add_option("--activation", o->activation, "silu, tanh, softplus or gelu")->capture_default_str();
   cmd->add_option("--dtype", o->config.dtype, "float or double")->capture_default_str();
   cmd->add_option("--engine", o->config.engine, "auto, gemm or fused")->capture_default_str();
+  cmd->add_option("--draw", o->draw, "each: time a new batch draw every step; once: one batch reused (as torch_am.py)")
+      ->check(CLI::IsMember({"each", "once"}))
+      ->capture_default_str();
   return [o]()
   {
     require(o->steps >= 1 && o->warmup >= 0, "bench: --steps must be at least 1 and --warmup non-negative");

@@ -1,13 +1,19 @@
-// The AM training step and its sweeps, next to the GEMM ceiling measured in the same run.
+// The AM training step and its kernels, next to the GEMM ceiling measured in the same run.
 //   BM_gemm_ceiling/width:W/batch:B      KokkosBlas::gemm of one (W×W)·(W×3B) product
-//   BM_forward, BM_input_gradient, BM_parameter_gradient   the engine's sweeps one by one
+//   BM_forward, BM_input_gradient, BM_parameter_gradient   the GEMM engine's sweeps one by one
+//   BM_loss_seeds/width:W/batch:B        the plain loss' seed kernels and their reduction
 //   BM_sweeps/width:W/batch:B            forward + input gradient + loss + parameter gradient
+//   BM_fused_gradient/width:W/batch:B    the same on the fused engine (one team kernel)
+//   BM_adam/params:N                     Adam + EMA over N parameters (norm and update)
 //   BM_train_step/width:W/batch:B        a full step: batch, sweeps, loss, Adam
-//   BM_step_matrix<float|double>/width/batch/dim/depth   the full step over the perf matrix
-//                                        (widths 64…1024, batches 256…4096, d = 2, 50, 784,
-//                                        depths 2, 3, 6), with `of_gemm`: the fraction of
-//                                        the GEMM rate measured for that shape in the same run
-// Counters: FLOPS (matrix-product FLOPs of DESIGN.md §2 per second) and samples/s.
+//   BM_step_matrix<float|double>/width/batch/dim/depth   the full step (engine chosen as
+//                                        `amk train` chooses it) over the perf matrix: widths
+//                                        64…1024, batches 256…16384, d = 2, 3, 50, 784,
+//                                        depths 2, 3, 6; `of_gemm` is the fraction of the
+//                                        GEMM rate measured for that shape in the same run
+// Counters: FLOPS (matrix-product FLOPs of DESIGN.md §2 per second), samples/s, and
+// bytes/s: each kernel's operands read once and its results written once from memory
+// (the compulsory traffic with no cache reuse between kernels; see gemm_engine_bytes).
 //   ./build/perf/amk_bench_step --benchmark_filter='step_matrix<float>/width:256'
 #include <algorithm>
 #include <amk/train/trainer.hpp>
@@ -37,6 +43,29 @@ train::TrainConfig config(int width, int batch, int dim = 2, int depth = 3)
 double step_flops(const train::TrainConfig &c)
 {
   return 2.0 * double(c.network.forward_macs()) * (6.0 * c.batch + 3.0 * 2 * c.boundary());
+}
+
+/// Memory traffic model of the GEMM engine's sweeps for one step (bytes): every GEMM reads
+/// A and B and writes C once, every elementwise kernel reads its inputs and writes its
+/// outputs once (nt interior and np = nt + 2·boundary columns, node sizes n_j).
+double gemm_engine_bytes(const nn::MlpShape &s, double nt, double np, double scalar)
+{
+  const int L = s.depth;
+  auto n = [&](int j) { return double(s.node_size(j)); };
+  double e = 0;
+  for (int k = 0; k <= L; ++k) // forward: z = W h, then z, h, σ', σ''
+    e += n(k + 1) * n(k) + n(k) * np + n(k + 1) * np + (k < L ? n(k + 1) * (3 * np + nt) : 2 * n(k + 1) * np);
+  for (int j = L + 1; j >= 1; --j) // input gradient: ḡ = Wᵀ δ, δ = ḡ ⊙ σ'
+    e += n(j) * n(j - 1) + n(j) * nt + n(j - 1) * nt + (j > 1 ? 3 * n(j - 1) * nt : 0);
+  for (int j = 1; j <= L; ++j) // tangent: ż = W ḣ, then ḣ and q from ż, σ', σ'', ḡ
+    e += n(j) * n(j - 1) + n(j - 1) * nt + n(j) * nt + 6 * n(j) * nt;
+  for (int j = L + 1; j >= 1; --j) // reverse: dW, db, h̄ = Wᵀ z̄, z̄ = h̄ ⊙ σ' + q
+  {
+    e += n(j) * (nt + np) + n(j - 1) * (nt + np) + n(j) * n(j - 1) + n(j) * np;
+    if (j > 1)
+      e += n(j) * n(j - 1) + n(j) * np + n(j - 1) * np + n(j - 1) * (3 * np + nt);
+  }
+  return e * scalar;
 }
 
 template <class F, class Prep = void (*)()>
@@ -119,6 +148,47 @@ void BM_parameter_gradient(benchmark::State &state)
   state.counters["FLOPS"] = benchmark::Counter(l.flops(4, 2), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_loss_seeds(benchmark::State &state)
+{
+  Loaded l(state);
+  timed(state, [&] { am::plain_seeds(Exec(), l.engine, l.builder.times(), l.builder.layout()); });
+  const double in = l.c.network.input_size(), nt = l.c.batch, np = l.builder.layout().primal();
+  state.counters["bytes"] =
+      benchmark::Counter((2 * in * nt + 2 * np + nt) * sizeof(Scalar), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_fused_gradient(benchmark::State &state)
+{
+  Loaded l(state);
+  const auto &layout = l.builder.layout();
+  nn::FusedEngine<Scalar, Exec> fused(Exec(), l.c.network, layout.interior, layout.primal());
+  fused.set_batch(layout.interior, layout.primal());
+  Kokkos::deep_copy(fused.input(), columns(l.engine.input(), 0, layout.primal()));
+  const am::PlainLoss<Scalar, Exec> loss(l.c.network, layout, l.builder.times());
+  timed(state, [&] { fused.gradient(Exec(), l.params, loss, l.grad); });
+  state.counters["FLOPS"] = benchmark::Counter(l.flops(6, 3), benchmark::Counter::kIsIterationInvariantRate);
+  // global memory: the inputs, the weights and one gradient per slot (the rest stays in scratch)
+  const double P = double(l.c.network.param_count());
+  state.counters["bytes"] = benchmark::Counter(
+      (double(l.c.network.input_size()) * layout.primal() + P * (1 + 2 * fused.slots())) * sizeof(Scalar),
+      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["slots"] = fused.slots();
+}
+
+void BM_adam(benchmark::State &state)
+{
+  const std::int64_t n = state.range(0);
+  Vector<Scalar, Exec> params("params", n), grad("grad", n);
+  Kokkos::deep_copy(params, 0.5f);
+  Kokkos::deep_copy(grad, 1e-3f);
+  optim::AdamState<Scalar, Exec> adam(Exec(), n);
+  optim::AdamOptions options;
+  timed(state, [&] { optim::adam_step(Exec(), options, adam, params, grad); });
+  // norm: read grad; update: read params, grad, m, v, ema and write params, m, v, ema
+  state.counters["bytes"] =
+      benchmark::Counter(10.0 * n * sizeof(Scalar), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_sweeps(benchmark::State &state)
 {
   Loaded l(state);
@@ -131,6 +201,9 @@ void BM_sweeps(benchmark::State &state)
           l.engine.parameter_gradient(Exec(), l.params, l.grad);
         });
   state.counters["FLOPS"] = benchmark::Counter(l.flops(6, 3), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes"] =
+      benchmark::Counter(gemm_engine_bytes(l.c.network, l.c.batch, l.builder.layout().primal(), sizeof(Scalar)),
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_train_step(benchmark::State &state)
@@ -185,14 +258,16 @@ template <class T> void BM_step_matrix(benchmark::State &state)
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["of_gemm"] = flops / (total / double(steps)) / ceiling;
+  state.counters["fused"] = train::Trainer<T, Exec>::use_fused(c) ? 1 : 0;
 }
 
 void matrix(benchmark::internal::Benchmark *b)
 {
   b->ArgNames({"width", "batch", "dim", "depth"});
-  b->ArgsProduct({{64, 256, 1024}, {256, 1024, 4096}, {2, 50, 784}, {3}});
+  b->ArgsProduct({{64, 256, 512, 1024}, {256, 1024, 4096, 16384}, {2, 3, 50, 784}, {3}});
   for (int depth : {2, 6})
-    b->Args({256, 1024, 2, depth});
+    for (int width : {64, 256})
+      b->Args({width, 1024, 2, depth});
   b->UseManualTime()->Unit(benchmark::kMillisecond);
 }
 
@@ -203,13 +278,36 @@ void shapes(benchmark::internal::Benchmark *b)
     b->Args({w, 1024});
   b->UseManualTime()->Unit(benchmark::kMillisecond);
 }
+
+void narrow_shapes(benchmark::internal::Benchmark *b)
+{
+  b->ArgNames({"width", "batch"});
+  b->ArgsProduct({{32, 64, 128}, {256, 1024, 4096}});
+  b->UseManualTime()->Unit(benchmark::kMillisecond);
+}
+
+void parameter_counts(benchmark::internal::Benchmark *b)
+{
+  b->ArgNames({"params"});
+  for (int w : {64, 256, 1024}) // the parameter counts of depth-3 networks on d = 2
+  {
+    nn::MlpShape s;
+    s.width = w;
+    b->Args({s.param_count()});
+  }
+  b->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
 } // namespace
 
 BENCHMARK(BM_gemm_ceiling)->Apply(shapes);
 BENCHMARK(BM_forward)->Apply(shapes);
 BENCHMARK(BM_input_gradient)->Apply(shapes);
 BENCHMARK(BM_parameter_gradient)->Apply(shapes);
+BENCHMARK(BM_loss_seeds)->Apply(shapes);
 BENCHMARK(BM_sweeps)->Apply(shapes);
+BENCHMARK(BM_sweeps)->Apply(narrow_shapes);
+BENCHMARK(BM_fused_gradient)->Apply(narrow_shapes);
+BENCHMARK(BM_adam)->Apply(parameter_counts);
 BENCHMARK(BM_train_step)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_step_matrix, float)->Apply(matrix);
 BENCHMARK_TEMPLATE(BM_step_matrix, double)->Apply(matrix);

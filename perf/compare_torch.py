@@ -4,7 +4,7 @@ settings, alternating them --rounds times, and prints a table of median step tim
 their ratio and the peak memory (max RSS) of each process.
 
   /usr/bin/python3 perf/compare_torch.py --amk build/apps/amk --torch ../shared/perf-ref/torch_am.py \
-      --dim 2 --width 256 --depth 3 --batch 1024 [--steps 20] [--rounds 3] [--json out.json]
+      --dim 2 --width 256 --depth 3 --batch 1024 [--steps 20] [--rounds 3] [--engine auto|gemm|fused] [--draw once|each] [--json out.json]
 """
 import argparse
 import json
@@ -48,11 +48,14 @@ def main():
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--engine", default="auto", choices=["auto", "gemm", "fused"], help="amk's derivative engine")
+    p.add_argument("--draw", default="once", choices=["once", "each"],
+                   help="once (default): amk reuses one batch, as torch_am.py does; each: amk also times a new batch draw")
     p.add_argument("--json")
     a = p.parse_args()
     shape = ["--dim", str(a.dim), "--width", str(a.width), "--depth", str(a.depth), "--batch", str(a.batch),
              "--steps", str(a.steps)]
-    amk = [a.amk, "bench", *shape, "--dtype", "float" if a.dtype == "float32" else "double"]
+    amk = [a.amk, "bench", *shape, "--dtype", "float" if a.dtype == "float32" else "double", "--engine", a.engine, "--draw", a.draw]
     torch = ["/usr/bin/python3", a.torch, *shape, "--dtype", a.dtype]
     rows = {"amk": [], "torch": []}
     for _ in range(a.rounds):  # alternate, so that drifts in machine load hit both
@@ -61,9 +64,10 @@ def main():
     rss = {"amk": run_rss(amk), "torch": run_rss(torch)}
     med = {k: statistics.median(r["median_step_s"] for r in v) for k, v in rows.items()}
     print(f"shape: d={a.dim} width={a.width} depth={a.depth} batch={a.batch} {a.dtype}, "
-          f"{a.rounds} alternating rounds of {a.steps} steps")
+          f"{a.rounds} alternating rounds of {a.steps} steps, amk batch draw: {a.draw}")
     print(f"{'impl':<28}{'median step (ms)':>18}{'samples/s':>12}{'max RSS (MiB)':>15}")
-    for k, impl in (("amk", rows["amk"][0]["impl"]), ("torch", rows["torch"][0]["impl"])):
+    first = rows["amk"][0]
+    for k, impl in (("amk", f"{first['impl']} ({first['engine']})"), ("torch", rows["torch"][0]["impl"])):
         print(f"{impl:<28}{1e3 * med[k]:>18.2f}{a.batch / med[k]:>12.0f}{rss[k]:>15.0f}")
     ratio = med["torch"] / med["amk"]
     print(f"speed-up of amk over PyTorch (median step time ratio): {ratio:.2f}x; "

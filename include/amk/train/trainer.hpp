@@ -61,13 +61,18 @@ public:
   }
 
   /// One training step; returns the global loss parts of the batch it trained on.
-  am::LossParts step()
+  /// \param draw_batch [in] false: train on the previous step's batch again (benchmarks
+  ///                   that, like the PyTorch peer, time the step without the batch draw)
+  am::LossParts step(bool draw_batch = true)
   {
     Region region("amk::Trainer::step");
+    require(draw_batch || m_drawn, "Trainer::step: no batch drawn yet");
+    m_drawn = true;
     am::LossParts parts;
     if (m_fused)
     {
-      m_builder.build(m_space, *m_source, *m_fused, m_adam.step);
+      if (draw_batch)
+        m_builder.build(m_space, *m_source, *m_fused, m_adam.step);
       const am::PlainLoss<Scalar, ExecutionSpace> loss(m_config.network, m_builder.layout(), m_builder.times());
       const nn::ColumnSums sums = m_fused->gradient(m_space, m_params, loss, m_grad);
       parts.interior = sums.interior;
@@ -75,7 +80,8 @@ public:
     }
     else
     {
-      m_builder.build(m_space, *m_source, *m_gemm, m_adam.step);
+      if (draw_batch)
+        m_builder.build(m_space, *m_source, *m_gemm, m_adam.step);
       m_gemm->forward(m_space, m_params);
       m_gemm->input_gradient(m_space, m_params);
       parts = am::plain_seeds(m_space, *m_gemm, m_builder.times(), m_builder.layout());
@@ -160,6 +166,7 @@ private:
   vector m_params, m_grad;
   optim::AdamState<Scalar, ExecutionSpace> m_adam;
   double m_grad_norm = 0;
+  bool m_drawn = false;
 };
 
 /// What a finished run reports.
