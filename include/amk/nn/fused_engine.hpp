@@ -494,7 +494,12 @@ public:
             using Step = detail::FusedStep<Scalar, ExecutionSpace, decltype(act), Seeds>;
             Step step{m_shape, m_layout, m_level, m_block, m_nt,        m_np, interior_blocks, blocks,
                       m_slots, params,   m_input, seeds,   m_slot_grad, grad, m_slot_sums};
-            Kokkos::TeamPolicy<ExecutionSpace> team_policy(space, m_slots, m_team_size);
+            int team_size = m_team_size; // GPUs: as many threads as the kernel's registers allow
+            if (!impl::is_host_space<ExecutionSpace>)
+              team_size = std::min(
+                  team_size,
+                  Kokkos::TeamPolicy<ExecutionSpace>(space, m_slots, 1).team_size_max(step, Kokkos::ParallelForTag()));
+            Kokkos::TeamPolicy<ExecutionSpace> team_policy(space, m_slots, team_size);
             Kokkos::parallel_for("amk::FusedEngine::step",
                                  team_policy.set_scratch_size(m_level, Kokkos::PerTeam(scratch_bytes())), step);
           });
