@@ -6,7 +6,7 @@
 //   BM_fused_gradient/width:W/batch:B    the same on the fused engine (one team kernel)
 //   BM_adam/params:N                     Adam + EMA over N parameters (norm and update)
 //   BM_train_step/width:W/batch:B        a full step: batch, sweeps, loss, Adam
-//   BM_step_matrix<float|double>/width/batch/dim/depth   the full step (engine chosen as
+//   BM_step_matrix<float|double>/width/batch/dim/depth   the step on one batch (engine chosen as
 //                                        `amk train` chooses it) over the perf matrix: widths
 //                                        64…1024, batches 256…16384, d = 2, 3, 50, 784,
 //                                        depths 2, 3, 6; `of_gemm` is the fraction of the
@@ -16,6 +16,7 @@
 // (the compulsory traffic with no cache reuse between kernels; see gemm_engine_bytes).
 //   ./build/perf/amk_bench_step --benchmark_filter='step_matrix<float>/width:256'
 #include <algorithm>
+#include <amk/perf/flop_model.hpp>
 #include <amk/train/trainer.hpp>
 #include <benchmark/benchmark.h>
 #include <chrono>
@@ -38,11 +39,6 @@ train::TrainConfig config(int width, int batch, int dim = 2, int depth = 3)
   c.batch = batch;
   c.adam.lr = 1e-4;
   return c;
-}
-
-double step_flops(const train::TrainConfig &c)
-{
-  return 2.0 * double(c.network.forward_macs()) * (6.0 * c.batch + 3.0 * 2 * c.boundary());
 }
 
 /// Memory traffic model of the GEMM engine's sweeps for one step (bytes): every GEMM reads
@@ -212,28 +208,8 @@ void BM_train_step(benchmark::State &state)
   auto source = std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2));
   train::Trainer<Scalar, Exec> trainer(Exec(), c, source, dist::Comm::self());
   timed(state, [&] { trainer.step(); });
-  state.counters["FLOPS"] = benchmark::Counter(step_flops(c), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] = benchmark::Counter(perf::step_flops(c), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
-}
-
-/// Seconds of the best of 3 gemms C = A·X with A (W×W), X (W×3B): the in-run ceiling.
-template <class T> double gemm_seconds(int W, int B)
-{
-  Matrix<T, Exec> A("A", W, W), X("X", W, 3 * B), C("C", W, 3 * B);
-  Kokkos::deep_copy(A, T(0.01));
-  Kokkos::deep_copy(X, T(0.02));
-  double best = 1e30;
-  for (int i = 0; i < 4; ++i) // the first is a warm-up
-  {
-    Exec().fence();
-    const auto t0 = std::chrono::steady_clock::now();
-    gemm(Exec(), "N", "N", T(1), A, X, T(0), C);
-    Exec().fence();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (i > 0)
-      best = std::min(best, s);
-  }
-  return best;
 }
 
 template <class T> void BM_step_matrix(benchmark::State &state)
@@ -242,19 +218,19 @@ template <class T> void BM_step_matrix(benchmark::State &state)
   c.dtype = std::is_same<T, double>::value ? "double" : "float";
   auto source = std::make_shared<data::GaussianSource<T, Exec>>(Exec(), data::GaussianPath::preset(c.network.dim));
   train::Trainer<T, Exec> trainer(Exec(), c, source, dist::Comm::self());
-  trainer.step(); // warm-up
+  trainer.step(); // warm-up, and the batch every timed step reuses (as torch_am.py does)
   double total = 0;
   std::int64_t steps = 0;
   timed(state,
         [&]
         {
           const auto t0 = std::chrono::steady_clock::now();
-          trainer.step();
+          trainer.step(false);
           total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           ++steps;
         });
-  const double flops = step_flops(c);
-  const double W = c.network.width, ceiling = 2.0 * W * W * 3.0 * c.batch / gemm_seconds<T>(c.network.width, c.batch);
+  const double flops = perf::step_flops(c);
+  const double ceiling = perf::gemm_rate<T>(c.network.width, 3 * c.batch);
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["of_gemm"] = flops / (total / double(steps)) / ceiling;

@@ -136,17 +136,20 @@ TEST(FusedEngine, MatchesTheGemmEngineAcrossShapesBlocksAndSlots)
 
 TEST(FusedEngine, TrainerPicksItForNarrowNetworksOnly)
 {
+  const bool host = impl::is_host_space<Exec>, threaded = !host || Exec().concurrency() > 1;
   train::TrainConfig c;
-  c.network.width = 256;
+  c.network.width = 512;
   EXPECT_FALSE(train::Trainer<float>::use_fused(c));
   c.network.width = 16;
   c.network.dim = 8192; // the input layer alone outgrows a core's L2
   EXPECT_FALSE(train::Trainer<float>::use_fused(c));
   c.network.dim = 2;
+  c.network.width = 256;
+  EXPECT_EQ(train::Trainer<float>::use_fused(c), host && threaded);
   c.network.width = 128;
-  const bool threaded = !impl::is_host_space<Exec> || Exec().concurrency() > 1;
   EXPECT_EQ(train::Trainer<float>::use_fused(c), threaded);
   c.engine = "fused";
+  c.network.width = 256;
   EXPECT_TRUE(train::Trainer<float>::use_fused(c));
   c.network.width = 32;
   c.engine = "gemm";

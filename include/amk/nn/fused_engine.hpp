@@ -449,18 +449,20 @@ public:
   /// Bytes of team scratch memory per team (weights, their transposes, gradient, block).
   std::int64_t scratch_bytes() const { return m_layout.total * std::int64_t(sizeof(Scalar)); }
   /// Whether the fused kernel is the faster engine for `shape` here (measured with
-  /// perf/bench_am_step and `amk bench --engine`): networks narrow enough that library
-  /// GEMMs are latency-bound (width ≤ 128) and one team's working set fits a core's L2 (or a
-  /// GPU's scratch), on GPUs and threaded host back ends. One host thread (Serial) races
-  /// the GEMM engine's threaded BLAS: there the fused kernel wins only at width ≤ 64 and
-  /// with 256-bit or wider SIMD.
+  /// `amk bench --engine` on a 2-core AVX-512 Xeon, README "Performance"): with threads
+  /// (OpenMP) it beats library GEMMs up to width 256, where one team's working set still
+  /// sits in a core's L2; on GPUs it is meant for width ≤ 128, where GEMMs are
+  /// latency-bound. One host thread (Serial) races the GEMM engine's threaded BLAS: there
+  /// the fused kernel wins only at width ≤ 64, with 256-bit or wider SIMD.
   static bool suits(const MlpShape &shape)
   {
     const std::size_t bytes = detail::FusedScratch(shape, default_block, sizeof(Scalar)).total * sizeof(Scalar);
-    if (shape.width > 128 || bytes > (std::size_t(2) << 20))
+    if (bytes > (std::size_t(4) << 20))
       return false;
-    if (!impl::is_host_space<ExecutionSpace> || ExecutionSpace().concurrency() > 1)
-      return true;
+    if (!impl::is_host_space<ExecutionSpace>)
+      return shape.width <= 128;
+    if (ExecutionSpace().concurrency() > 1)
+      return shape.width <= 256;
     return shape.width <= 64 && impl::simd_bytes >= 32;
   }
 

@@ -26,7 +26,7 @@ inline constexpr bool is_host_space =
 template <class T, class Exec> struct Tile
 {
   static constexpr int rows = is_host_space<Exec> ? int(2 * simd_bytes / sizeof(T)) : 4;
-  static constexpr int cols = 4;
+  static constexpr int cols = is_host_space<Exec> ? 8 : 4;
 };
 
 /// One full RT × CT tile: C = [C +] Σ_k A(:, k) B(k, :), with B(k, j) = b[k·bk + j·bj]
@@ -158,7 +158,7 @@ KOKKOS_INLINE_FUNCTION void team_gemm(const Member &team, int M, int N, int K, c
   Kokkos::parallel_for(Kokkos::TeamThreadRange(team, row_tiles * col_tiles),
                        [&](int tile)
                        {
-                         const int r0 = (tile % row_tiles) * RT, c0 = (tile / row_tiles) * CT;
+                         const int r0 = (tile / col_tiles) * RT, c0 = (tile % col_tiles) * CT;
                          const int mr = M - r0 < RT ? M - r0 : RT, nc = N - c0 < CT ? N - c0 : CT;
                          const T *a = A + r0;
                          const T *bb = b + std::int64_t(c0) * bj;

@@ -1,0 +1,41 @@
+#pragma once
+// The FLOP model of one training step (DESIGN.md §2) and the in-run GEMM ceiling that
+// `amk bench` and perf/ report achieved rates against.
+#include <algorithm>
+#include <amk/core/types.hpp>
+#include <amk/train/config.hpp>
+#include <chrono>
+
+namespace amk::perf
+{
+/// Matrix-product FLOPs of one step: 6 forward-equivalents per interior sample (forward,
+/// input gradient, tangent, and the reverse sweep's h̄ and the two halves of dW) and 3 per
+/// boundary sample (forward, h̄, dW), i.e. 2·(Σ_l n_l n_{l−1})·(6B + 3·2B₀).
+inline double step_flops(const train::TrainConfig &c)
+{
+  return 2.0 * double(c.network.forward_macs()) * (6.0 * c.batch + 3.0 * 2 * c.boundary());
+}
+
+/// FLOP/s of the best of 3 KokkosBlas::gemm calls C = A·X, A (W×W), X (W×cols), after one
+/// warm-up: the machine's matrix-product rate for the step's dominant shape, measured in
+/// the same process as the step it is compared with.
+template <class T, class ExecutionSpace = DefaultExec> double gemm_rate(int W, int cols)
+{
+  const ExecutionSpace space;
+  Matrix<T, ExecutionSpace> A("amk::perf::A", W, W), X("amk::perf::X", W, cols), C("amk::perf::C", W, cols);
+  Kokkos::deep_copy(A, T(0.01));
+  Kokkos::deep_copy(X, T(0.02));
+  double best = 1e30;
+  for (int i = 0; i < 4; ++i)
+  {
+    space.fence();
+    const auto t0 = std::chrono::steady_clock::now();
+    gemm(space, "N", "N", T(1), A, X, T(0), C);
+    space.fence();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (i > 0)
+      best = std::min(best, s);
+  }
+  return 2.0 * W * double(W) * cols / best;
+}
+} // namespace amk::perf
