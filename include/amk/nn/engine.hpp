@@ -26,13 +26,14 @@
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
+#include <amk/nn/batch_columns.hpp>
 #include <amk/nn/impl/engine_kernels.hpp>
 #include <amk/nn/mlp.hpp>
 #include <vector>
 
 namespace amk::nn
 {
-template <class Scalar, class ExecutionSpace = DefaultExec> class GemmEngine
+template <class Scalar, class ExecutionSpace = DefaultExec> class GemmEngine : public BatchColumns
 {
 public:
   using execution_space = ExecutionSpace;
@@ -44,11 +45,9 @@ public:
   /// \param max_tangent [in] most interior samples per call (T)
   /// \param max_primal  [in] most samples per call, interior included (P ≥ T)
   GemmEngine(const ExecutionSpace &space, const MlpShape &shape, int max_tangent, int max_primal)
-      : m_shape(shape), m_max_tangent(max_tangent), m_max_primal(max_primal)
+      : BatchColumns(max_tangent, max_primal), m_shape(shape)
   {
     shape.validate();
-    require(max_tangent >= 0 && max_primal >= max_tangent && max_primal >= 1,
-            "GemmEngine: capacity needs max_primal >= max_tangent >= 0");
     const int nodes = shape.depth + 2;
     const std::int64_t T = max_tangent, P = max_primal;
     auto alloc = [&](const char *label, std::int64_t rows, std::int64_t cols)
@@ -70,20 +69,6 @@ public:
   }
 
   const MlpShape &shape() const { return m_shape; }
-  int max_tangent() const { return m_max_tangent; }
-  int max_primal() const { return m_max_primal; }
-
-  /// Sets the column counts of the next calls: n_t interior among n_p samples.
-  void set_batch(int n_tangent, int n_primal)
-  {
-    require(n_tangent >= 0 && n_tangent <= m_max_tangent && n_primal >= n_tangent && n_primal >= 1 &&
-                n_primal <= m_max_primal,
-            "GemmEngine::set_batch: batch exceeds the engine's capacity");
-    m_nt = n_tangent;
-    m_np = n_primal;
-  }
-  int n_tangent() const { return m_nt; }
-  int n_primal() const { return m_np; }
 
   /// [out] inputs u = [x, e(t)] of the n_p samples (input_size × n_p); interior first.
   auto input() const { return columns(m_h[0], m_nt, m_nt + m_np); }
@@ -187,8 +172,6 @@ private:
   auto tangent(const matrix &m) const { return columns(m, 0, m_nt); }
 
   MlpShape m_shape;
-  int m_max_tangent, m_max_primal;
-  int m_nt = 0, m_np = 0;
   std::vector<matrix> m_h, m_g, m_s1, m_s2, m_d;
   vector m_values, m_value_seed, m_ones;
 };

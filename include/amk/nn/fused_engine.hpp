@@ -17,6 +17,7 @@
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
+#include <amk/nn/batch_columns.hpp>
 #include <amk/nn/impl/team_kernels.hpp>
 #include <amk/nn/mlp.hpp>
 #include <vector>
@@ -408,7 +409,7 @@ template <class Scalar, class Exec> struct SumSlots
 };
 } // namespace detail
 
-template <class Scalar, class ExecutionSpace = DefaultExec> class FusedEngine
+template <class Scalar, class ExecutionSpace = DefaultExec> class FusedEngine : public BatchColumns
 {
 public:
   using execution_space = ExecutionSpace;
@@ -424,12 +425,10 @@ public:
   ///                  concurrency / team size)
   FusedEngine(const ExecutionSpace &space, const MlpShape &shape, int max_tangent, int max_primal, int block = 0,
               int slots = 0)
-      : m_shape(shape), m_max_tangent(max_tangent), m_max_primal(max_primal),
-        m_block(block > 0 ? block : default_block), m_layout(shape, m_block, sizeof(Scalar))
+      : BatchColumns(max_tangent, max_primal), m_shape(shape), m_block(block > 0 ? block : default_block),
+        m_layout(shape, m_block, sizeof(Scalar))
   {
     shape.validate();
-    require(max_tangent >= 0 && max_primal >= max_tangent && max_primal >= 1,
-            "FusedEngine: capacity needs max_primal >= max_tangent >= 0");
     const int max_blocks = (max_tangent + m_block - 1) / m_block + (max_primal - max_tangent + m_block - 1) / m_block;
     m_team_size = impl::is_host_space<ExecutionSpace> ? 1 : 128;
     const int concurrency = slots > 0 ? slots : ExecutionSpace().concurrency() / m_team_size;
@@ -470,14 +469,6 @@ public:
   int slots() const { return m_slots; }
   int block() const { return m_block; }
 
-  void set_batch(int n_tangent, int n_primal)
-  {
-    require(n_tangent >= 0 && n_tangent <= m_max_tangent && n_primal >= n_tangent && n_primal >= 1 &&
-                n_primal <= m_max_primal,
-            "FusedEngine::set_batch: batch exceeds the engine's capacity");
-    m_nt = n_tangent;
-    m_np = n_primal;
-  }
   /// [out] inputs u = [x, e(t)] of the n_p samples (input_size × n_p); interior first.
   auto input() const { return columns(m_input, 0, m_np); }
 
@@ -521,10 +512,9 @@ public:
 
 private:
   MlpShape m_shape;
-  int m_max_tangent, m_max_primal, m_block;
+  int m_block;
   detail::FusedScratch m_layout;
   int m_team_size = 1, m_slots = 1, m_level = 0;
-  int m_nt = 0, m_np = 0;
   matrix m_input, m_slot_grad;
   Kokkos::View<double **, typename ExecutionSpace::memory_space> m_slot_sums;
   typename Kokkos::View<double **, typename ExecutionSpace::memory_space>::HostMirror m_host_sums;
