@@ -126,6 +126,10 @@ expect_error "checkpoint is not one" out_bad.h5 "checkpoint" -- "$AMK" sample --
 "$AMK" datagen gaussian --dim 2 --snapshots 3 --samples 10 --t0 100 --t1 200 --out other.h5 >/dev/null
 expect_error "eval without matching times" - "matches" -- "$AMK" eval --data other.h5 --samples samples.h5
 expect_error "resume without checkpoint" - "resume" -- "$AMK" train --data data.h5 --out nowhere --resume
+expect_error "unknown engine" bad_engine/metrics.jsonl "--engine" -- "$AMK" train --data data.h5 --out bad_engine \
+  --engine fastest --steps 2
+expect_error "fused engine too large" big_fused/metrics.jsonl "scratch memory" -- "$AMK" train --data data.h5 \
+  --out big_fused --engine fused --width 2048 --steps 2
 if "$AMK" train --bogus-option >/dev/null 2>&1; then bad "unknown option accepted"; else ok "unknown option rejected"; fi
 
 echo "$passed passed, $failed failed"

@@ -51,6 +51,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   const std::string checkpoint_path = train::checkpoint_path(config);
   std::shared_ptr<const data::Source<Scalar, DefaultExec>> source;
   std::ofstream metrics;
+  std::unique_ptr<Trainer<Scalar>> owned; // built inside the agreed set-up: no output if it fails
   dist::collectively(comm,
                      [&]
                      {
@@ -58,6 +59,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                        if (config.path.empty())
                          config.network.dim = source->dim();
                        config.validate();
+                       owned = std::make_unique<Trainer<Scalar>>(DefaultExec(), config, source, comm);
                        if (!comm.root())
                          return;
                        fs::create_directories(out);
@@ -67,13 +69,15 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                        require(bool(metrics), "train: cannot write " + (out / "metrics.jsonl").string());
                      });
 
-  Trainer<Scalar> trainer(DefaultExec(), config, source, comm);
+  Trainer<Scalar> &trainer = *owned;
   if (resume)
     trainer.restore(*resume);
   if (comm.root() && !quiet)
-    fmt::print("amk train: {} steps, batch {} ({} ranks), network d={} width={} depth={} {} ({} parameters), {}\n",
+    fmt::print("amk train: {} steps, batch {} ({} ranks), network d={} width={} depth={} {} ({} parameters), {}, "
+               "{} engine\n",
                config.steps, config.batch, comm.size(), config.network.dim, config.network.width, config.network.depth,
-               nn::to_string(config.network.activation), config.network.param_count(), config.dtype);
+               nn::to_string(config.network.activation), config.network.param_count(), config.dtype,
+               trainer.engine_name());
 
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
