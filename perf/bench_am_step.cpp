@@ -1,6 +1,8 @@
 // The AM training step and its kernels, next to the GEMM ceiling measured in the same run.
 //   BM_gemm_ceiling/width:W/batch:B      KokkosBlas::gemm of one (W×W)·(W×3B) product
 //   BM_forward, BM_input_gradient, BM_parameter_gradient   the GEMM engine's sweeps one by one
+//   BM_tangent_sweep, BM_reverse_sweep   the parameter gradient's two halves
+//   BM_elementwise_forward/width:W/batch:B   the forward sweep's fused elementwise kernel
 //   BM_loss_seeds/width:W/batch:B        the plain loss' seed kernels and their reduction
 //   BM_sweeps/width:W/batch:B            forward + input gradient + loss + parameter gradient
 //   BM_fused_gradient/width:W/batch:B    the same on the fused engine (one team kernel)
@@ -144,6 +146,38 @@ void BM_parameter_gradient(benchmark::State &state)
   state.counters["FLOPS"] = benchmark::Counter(l.flops(4, 2), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_tangent_sweep(benchmark::State &state)
+{
+  // it turns ḡ into q in place: the input gradient is redone (untimed) before each repetition
+  Loaded l(state);
+  timed(
+      state, [&] { l.engine.tangent_sweep(Exec(), l.params); }, [&] { l.engine.input_gradient(Exec(), l.params); });
+  state.counters["FLOPS"] = benchmark::Counter(l.flops(1, 0), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_reverse_sweep(benchmark::State &state)
+{
+  Loaded l(state);
+  l.engine.tangent_sweep(Exec(), l.params);
+  timed(state, [&] { l.engine.reverse_sweep(Exec(), l.params, l.grad); });
+  state.counters["FLOPS"] = benchmark::Counter(l.flops(3, 2), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// The forward sweep's fused elementwise kernel alone (z + b → σ, σ', σ'') on one
+/// (W × 3B) block, B columns of them interior: memory-bound, so bytes/s is its figure.
+void BM_elementwise_forward(benchmark::State &state)
+{
+  const int W = int(state.range(0)), B = int(state.range(1));
+  Matrix<Scalar, Exec> z("z", W, 3 * B), h("h", W, 3 * B), s2("s2", W, B);
+  Vector<Scalar, Exec> b("b", W);
+  timed(
+      state, [&] { impl::forward_hidden<nn::SiLU>(Exec(), B, z, s2, h, b); },
+      [&] { Kokkos::deep_copy(z, Scalar(0.3)); }); // it overwrites z with σ'(z)
+  // reads z and b; writes h and σ' (all columns) and σ'' (interior columns)
+  state.counters["bytes"] = benchmark::Counter((3.0 * W * 3 * B + double(W) * B) * sizeof(Scalar),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_loss_seeds(benchmark::State &state)
 {
   Loaded l(state);
@@ -279,6 +313,9 @@ BENCHMARK(BM_gemm_ceiling)->Apply(shapes);
 BENCHMARK(BM_forward)->Apply(shapes);
 BENCHMARK(BM_input_gradient)->Apply(shapes);
 BENCHMARK(BM_parameter_gradient)->Apply(shapes);
+BENCHMARK(BM_tangent_sweep)->Apply(shapes);
+BENCHMARK(BM_reverse_sweep)->Apply(shapes);
+BENCHMARK(BM_elementwise_forward)->Apply(shapes);
 BENCHMARK(BM_loss_seeds)->Apply(shapes);
 BENCHMARK(BM_sweeps)->Apply(shapes);
 BENCHMARK(BM_sweeps)->Apply(narrow_shapes);

@@ -134,8 +134,15 @@ public:
   void parameter_gradient(const ExecutionSpace &space, const vector &params, const vector &grad)
   {
     Region region("amk::GemmEngine::parameter_gradient");
+    tangent_sweep(space, params);
+    reverse_sweep(space, params, grad);
+  }
+
+  /// Sweep 3 alone: the tangent sweep along a₀ (ḣ_l, and ḡ_l turned into q_l in place).
+  void tangent_sweep(const ExecutionSpace &space, const vector &params)
+  {
     const int L = m_shape.depth;
-    // Tangent sweep: ḣ_0 = a₀ is already in H_0's tangent block.
+    // ḣ_0 = a₀ is already in H_0's tangent block.
     for (int j = 1; j <= L + 1; ++j)
     {
       const auto zdot = columns(m_d[j], m_nt, 2 * m_nt); // scratch: D_j's primal block
@@ -146,9 +153,15 @@ public:
         impl::tangent_hidden(space, zdot, tangent(m_h[j]), columns(m_g[j], 0, m_nt), columns(m_s1[j], 0, m_nt),
                              columns(m_s2[j], 0, m_nt));
     }
+  }
+
+  /// Sweep 4 alone (after tangent_sweep): the reverse sweep over primal and tangent
+  /// columns together, grad = [dW_l, db_l] (overwrites grad).
+  void reverse_sweep(const ExecutionSpace &space, const vector &params, const vector &grad)
+  {
+    const int L = m_shape.depth;
     impl::head_parameter_seed(space, m_shape.head, m_nt, primal(m_d[L + 1]), value_seed(), primal(L + 1), input(),
                               tangent_seed());
-    // Reverse sweep over primal and tangent columns together.
     for (int j = L + 1; j >= 1; --j)
     {
       const int k = j - 1;
