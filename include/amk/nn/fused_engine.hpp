@@ -7,7 +7,8 @@
 // sweep with all its intermediates in team scratch memory:
 //   forward (σ, σ', σ'') → input gradient g = ∇ᵤs → loss seeds (the Seeds functor, per
 //   column) → tangent sweep along a₀ → one reverse sweep over primal and tangent columns,
-// accumulating dW_k += [δ | z̄][ḣ | h]ᵀ and db_k += Σ z̄ into a team-private gradient.
+// accumulating dW_k += [δ | z̄][ḣ | h]ᵀ (one product) and db_k += Σ z̄ into a team-private
+// gradient.
 // The same equations as GemmEngine (see engine.hpp), block by block. Teams are persistent
 // (one per gradient slot, each walking blocks slot, slot + slots, …); the weights (and their
 // transposes, so that every product is a W·B product) are copied into scratch once per
@@ -33,10 +34,13 @@ struct ColumnSums
 namespace detail
 {
 /// Offsets (in elements, each region padded to 64 bytes) of one team's scratch regions.
+/// Per node j the tangent and primal columns of a block are adjacent, as in GemmEngine:
+/// H_j = [ḣ_j | h_j] and D_j = [δ_j | z̄_j] (n_j × 2m), so that dW_j−1 += D_j H_j−1ᵀ is
+/// ONE product over 2·mb columns (the dW tile is loaded and stored once per block).
 struct FusedScratch
 {
-  std::int64_t params = 0, transposed = 0, grad = 0, h = 0, hdot = 0, s1 = 0, s2 = 0, g = 0, delta = 0, g0 = 0, y = 0,
-               dy = 0, ydot = 0, ybar = 0, zbar = 0, hbar = 0, cs = 0, s = 0, total = 0;
+  std::int64_t params = 0, transposed = 0, grad = 0, h = 0, d = 0, dout = 0, s1 = 0, s2 = 0, g = 0, g0 = 0, y = 0,
+               ydot = 0, hbar = 0, cs = 0, s = 0, total = 0;
 
   FusedScratch(const MlpShape &shape, int block, int scalar_bytes)
   {
@@ -51,19 +55,16 @@ struct FusedScratch
     params = take(shape.param_count());
     transposed = take(shape.forward_macs());
     grad = take(shape.param_count());
-    h = take((in + L * n) * m);
-    hdot = take((in + L * n) * m);
+    h = take((in + L * n) * 2 * m); // H_0 … H_L
+    d = take(L * n * 2 * m);        // D_1 … D_L
+    dout = take(o * 2 * m);         // D_{L+1} = [∂s/∂y | ȳ]
     s1 = take(L * n * m);
     s2 = take(L * n * m);
     g = take(L * n * m);
-    delta = take(L * n * m);
     g0 = take(in * m);
     y = take(o * m);
-    dy = take(o * m);
     ydot = take(o * m);
-    ybar = take(o * m);
-    zbar = take(n * m);
-    hbar = take(n * m);
+    hbar = take(n * m); // h̄, and ż in the tangent sweep
     cs = take(m);
     s = take(m);
     take(64); // zeroed tail: host tiles read up to one register past a matrix' last row
@@ -86,15 +87,45 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
   Vector<Scalar, Exec> grad;                                      // written directly with one slot
   Kokkos::View<double **, typename Exec::memory_space> slot_sums; // (slots × 2)
 
-  // node sizes and offsets of the per-layer scratch blocks (ld = node size, m columns)
+  /// Where one block's buffers are: tangent columns first (mt = mb for interior blocks,
+  /// 0 for boundary ones), then mb primal columns, each node with leading dimension n_j.
+  struct Block
+  {
+    Scalar *base;
+    int mb, mt;
+  };
+
   KOKKOS_INLINE_FUNCTION int node(int j) const { return shape.node_size(j); }
-  KOKKOS_INLINE_FUNCTION Scalar *node_block(Scalar *base, int j) const // H or Ḣ of node j
+  KOKKOS_INLINE_FUNCTION std::int64_t node_offset(int j) const // of node j in the H region
   {
-    return j == 0 ? base : base + std::int64_t(shape.input_size()) * block + std::int64_t(j - 1) * shape.width * block;
+    return j == 0 ? 0 : (std::int64_t(shape.input_size()) + std::int64_t(j - 1) * shape.width) * 2 * block;
   }
-  KOKKOS_INLINE_FUNCTION Scalar *hidden_block(Scalar *base, int j) const // S1, S2, G, δ of hidden node j
+  KOKKOS_INLINE_FUNCTION Scalar *H(const Block &k, int j) const { return k.base + layout.h + node_offset(j); }
+  KOKKOS_INLINE_FUNCTION Scalar *Hp(const Block &k, int j) const { return H(k, j) + std::int64_t(node(j)) * k.mt; }
+  KOKKOS_INLINE_FUNCTION Scalar *D(const Block &k, int j) const // D_j, j = 1 … L+1
   {
-    return base + std::int64_t(j - 1) * shape.width * block;
+    return j == shape.depth + 1 ? k.base + layout.dout
+                                : k.base + layout.d + std::int64_t(j - 1) * shape.width * 2 * block;
+  }
+  KOKKOS_INLINE_FUNCTION Scalar *Dp(const Block &k, int j) const { return D(k, j) + std::int64_t(node(j)) * k.mt; }
+  KOKKOS_INLINE_FUNCTION Scalar *hidden(const Block &k, std::int64_t region, int j) const // S1, S2, G of node j
+  {
+    return k.base + region + std::int64_t(j - 1) * shape.width * block;
+  }
+  KOKKOS_INLINE_FUNCTION const Scalar *W(const Block &k, int map) const
+  {
+    return k.base + layout.params + shape.weight_offset(map);
+  }
+  KOKKOS_INLINE_FUNCTION const Scalar *bias(const Block &k, int map) const
+  {
+    return k.base + layout.params + shape.bias_offset(map);
+  }
+  KOKKOS_INLINE_FUNCTION const Scalar *Wt(const Block &k, int map) const
+  {
+    std::int64_t off = 0;
+    for (int i = 0; i < map; ++i)
+      off += std::int64_t(node(i)) * node(i + 1);
+    return k.base + layout.transposed + off;
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const member_type &team) const
@@ -129,10 +160,11 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       const int c0 = interior ? b * block : nt + (b - interior_blocks) * block;
       const int end = interior ? nt : np;
       const int mb = end - c0 < block ? end - c0 : block;
+      const Block k{base, mb, interior ? mb : 0};
       if (interior)
-        sum_interior += interior_block(team, base, c0, mb);
+        sum_interior += interior_block(team, k, c0);
       else
-        sum_boundary += boundary_block(team, base, c0, mb);
+        sum_boundary += boundary_block(team, k, c0);
     }
 
     // the team's gradient and loss sums out
@@ -149,46 +181,27 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                    });
   }
 
-  KOKKOS_INLINE_FUNCTION const Scalar *W(Scalar *base, int k) const
-  {
-    return base + layout.params + shape.weight_offset(k);
-  }
-  KOKKOS_INLINE_FUNCTION const Scalar *bias(Scalar *base, int k) const
-  {
-    return base + layout.params + shape.bias_offset(k);
-  }
-  KOKKOS_INLINE_FUNCTION const Scalar *Wt(Scalar *base, int k) const
-  {
-    std::int64_t off = 0;
-    for (int i = 0; i < k; ++i)
-      off += std::int64_t(node(i)) * node(i + 1);
-    return base + layout.transposed + off;
-  }
-
-  /// Forward sweep of columns [c0, c0 + mb): H_j, σ'(z_j) (and σ''(z_j) for interior
+  /// Forward sweep of columns [c0, c0 + mb): h_j, σ'(z_j) (and σ''(z_j) for interior
   /// blocks), the output y and the action values s.
-  KOKKOS_INLINE_FUNCTION void forward(const member_type &team, Scalar *base, int c0, int mb, bool interior) const
+  KOKKOS_INLINE_FUNCTION void forward(const member_type &team, const Block &k, int c0) const
   {
-    const int L = shape.depth, in = shape.input_size(), o = shape.output_size();
-    Scalar *H0 = base + layout.h;
-    impl::team_for_each<Exec>(team, in, mb, [&](int r, int c) { H0[r + c * in] = input(r, c0 + c); });
+    const int L = shape.depth, in = shape.input_size(), o = shape.output_size(), mb = k.mb;
+    Scalar *u = Hp(k, 0);
+    impl::team_for_each<Exec>(team, in, mb, [&](int r, int c) { u[r + c * in] = input(r, c0 + c); });
     team.team_barrier();
-    for (int k = 0; k < L; ++k)
+    for (int map = 0; map < L; ++map)
     {
-      const int n = node(k + 1);
-      Scalar *z = hidden_block(base + layout.s1, k + 1);
-      Scalar *z2 = hidden_block(base + layout.s2, k + 1);
-      Scalar *h = node_block(base + layout.h, k + 1);
-      const Scalar *bk = bias(base, k);
-      impl::team_gemm<Exec>(team, n, mb, node(k), W(base, k), n, node_block(base + layout.h, k), 1, node(k), z, n,
-                            false);
+      const int n = node(map + 1);
+      Scalar *z = hidden(k, layout.s1, map + 1), *z2 = hidden(k, layout.s2, map + 1), *h = Hp(k, map + 1);
+      const Scalar *b = bias(k, map);
+      impl::team_gemm<Exec>(team, n, mb, node(map), W(k, map), n, Hp(k, map), 1, node(map), z, n, false);
       team.team_barrier();
-      if (interior)
+      if (k.mt > 0)
         impl::team_for_each<Exec>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
-                                    Act::eval(z[i] + bk[r], h[i], z[i], z2[i]);
+                                    Act::eval(z[i] + b[r], h[i], z[i], z2[i]);
                                   });
       else
         impl::team_for_each<Exec>(team, n, mb,
@@ -196,15 +209,15 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                   {
                                     const int i = r + c * n;
                                     Scalar d2;
-                                    Act::eval(z[i] + bk[r], h[i], z[i], d2);
+                                    Act::eval(z[i] + b[r], h[i], z[i], d2);
                                   });
       team.team_barrier();
     }
-    Scalar *y = base + layout.y;
-    impl::team_gemm<Exec>(team, o, mb, node(L), W(base, L), o, node_block(base + layout.h, L), 1, node(L), y, o, false);
+    Scalar *y = k.base + layout.y;
+    impl::team_gemm<Exec>(team, o, mb, node(L), W(k, L), o, Hp(k, L), 1, node(L), y, o, false);
     team.team_barrier();
-    const Scalar *bL = bias(base, L);
-    Scalar *s = base + layout.s;
+    const Scalar *bL = bias(k, L);
+    Scalar *s = k.base + layout.s;
     const bool quadratic = shape.head == Head::quadratic;
     Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb),
                          [&](int c)
@@ -213,7 +226,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                            for (int r = 0; r < o; ++r)
                            {
                              y[r + c * o] += bL[r];
-                             const Scalar e = H0[r + c * in] - y[r + c * o];
+                             const Scalar e = u[r + c * in] - y[r + c * o];
                              acc += e * e;
                            }
                            s[c] = quadratic ? acc / 2 : y[c * o];
@@ -221,19 +234,17 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     team.team_barrier();
   }
 
-  /// Adds the block's weight and bias gradient of map k: dW_k += A·Bᵀ (and += A2·B2ᵀ when
-  /// given), db_k += Σ_c A2 (the primal adjoint).
-  KOKKOS_INLINE_FUNCTION void add_gradient(const member_type &team, Scalar *base, int k, int mb, const Scalar *tan_adj,
-                                           const Scalar *tan_in, const Scalar *adj, const Scalar *in) const
+  /// dW_map += D_{map+1} H_mapᵀ over the block's tangent and primal columns (one product),
+  /// db_map += Σ_c z̄_{map+1} over its primal columns.
+  KOKKOS_INLINE_FUNCTION void add_gradient(const member_type &team, const Block &k, int map) const
   {
-    const int rows = node(k + 1), cols = node(k);
-    Scalar *dW = base + layout.grad + shape.weight_offset(k);
-    Scalar *db = base + layout.grad + shape.bias_offset(k);
-    if (tan_adj)
-      impl::team_gemm<Exec>(team, rows, cols, mb, tan_adj, rows, tan_in, cols, 1, dW, rows, true);
-    impl::team_gemm<Exec>(team, rows, cols, mb, adj, rows, in, cols, 1, dW, rows, true);
+    const int rows = node(map + 1), cols = node(map);
+    Scalar *dW = k.base + layout.grad + shape.weight_offset(map);
+    Scalar *db = k.base + layout.grad + shape.bias_offset(map);
+    impl::team_gemm<Exec>(team, rows, cols, k.mt + k.mb, D(k, map + 1), rows, H(k, map), cols, 1, dW, rows, true);
+    const Scalar *adj = Dp(k, map + 1);
     if constexpr (amk::impl::is_host_space<Exec>) // column by column: the row loop vectorises
-      for (int c = 0; c < mb; ++c)
+      for (int c = 0; c < k.mb; ++c)
         for (int r = 0; r < rows; ++r)
           db[r] += adj[r + c * rows];
     else
@@ -241,27 +252,26 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                            [&](int r)
                            {
                              Scalar acc = 0;
-                             for (int c = 0; c < mb; ++c)
+                             for (int c = 0; c < k.mb; ++c)
                                acc += adj[r + c * rows];
                              db[r] += acc;
                            });
   }
 
-  /// Reverse sweep from the output adjoint ȳ (in layout.ybar) down to the input,
-  /// z̄_l = h̄_l ⊙ σ'(z_l) [+ q_l]; interior blocks also carry the tangent terms δ, ḣ.
-  KOKKOS_INLINE_FUNCTION void reverse(const member_type &team, Scalar *base, int mb, bool interior) const
+  /// Reverse sweep from the output adjoint ȳ (the primal half of D_{L+1}) down to the input:
+  /// z̄_l = h̄_l ⊙ σ'(z_l) [+ q_l for interior blocks], h̄_{l−1} = W_lᵀ z̄_l.
+  KOKKOS_INLINE_FUNCTION void reverse(const member_type &team, const Block &k) const
   {
-    const int L = shape.depth, n = shape.width;
-    Scalar *zbar = base + layout.zbar, *hbar = base + layout.hbar;
-    add_gradient(team, base, L, mb, interior ? base + layout.dy : nullptr, node_block(base + layout.hdot, L),
-                 base + layout.ybar, node_block(base + layout.h, L));
-    impl::team_gemm<Exec>(team, n, mb, node(L + 1), Wt(base, L), n, base + layout.ybar, 1, node(L + 1), hbar, n, false);
+    const int L = shape.depth, n = shape.width, mb = k.mb;
+    Scalar *hbar = k.base + layout.hbar;
+    add_gradient(team, k, L);
+    impl::team_gemm<Exec>(team, n, mb, node(L + 1), Wt(k, L), n, Dp(k, L + 1), 1, node(L + 1), hbar, n, false);
     team.team_barrier();
-    for (int k = L; k >= 1; --k)
+    for (int j = L; j >= 1; --j)
     {
-      const Scalar *d1 = hidden_block(base + layout.s1, k);
-      const Scalar *q = hidden_block(base + layout.g, k);
-      if (interior)
+      const Scalar *d1 = hidden(k, layout.s1, j), *q = hidden(k, layout.g, j);
+      Scalar *zbar = Dp(k, j);
+      if (k.mt > 0)
         impl::team_for_each<Exec>(team, n, mb,
                                   [&](int r, int c)
                                   {
@@ -276,32 +286,33 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                     zbar[i] = hbar[i] * d1[i];
                                   });
       team.team_barrier();
-      add_gradient(team, base, k - 1, mb, interior ? hidden_block(base + layout.delta, k) : nullptr,
-                   node_block(base + layout.hdot, k - 1), zbar, node_block(base + layout.h, k - 1));
-      if (k > 1)
-        impl::team_gemm<Exec>(team, n, mb, n, Wt(base, k - 1), n, zbar, 1, n, hbar, n, false);
+      add_gradient(team, k, j - 1);
+      if (j > 1)
+        impl::team_gemm<Exec>(team, n, mb, n, Wt(k, j - 1), n, zbar, 1, n, hbar, n, false);
       team.team_barrier();
     }
   }
 
   /// An interior block: all four sweeps and the seeds; returns its loss terms.
-  KOKKOS_INLINE_FUNCTION double interior_block(const member_type &team, Scalar *base, int c0, int mb) const
+  KOKKOS_INLINE_FUNCTION double interior_block(const member_type &team, const Block &k, int c0) const
   {
     const int L = shape.depth, n = shape.width, in = shape.input_size(), o = shape.output_size(), d = shape.dim;
+    const int mb = k.mb;
     const bool quadratic = shape.head == Head::quadratic;
-    forward(team, base, c0, mb, true);
-    Scalar *H0 = base + layout.h, *y = base + layout.y, *dy = base + layout.dy;
+    forward(team, k, c0);
+    const Scalar *u = Hp(k, 0), *y = k.base + layout.y;
 
-    // input gradient: ∂s/∂y, then ḡ_L = W_Lᵀ ∂s/∂y, δ_l = ḡ_l ⊙ σ'(z_l), ḡ_{l−1} = W_{l−1}ᵀ δ_l
+    // input gradient: δ_{L+1} = ∂s/∂y, ḡ_L = W_Lᵀ δ_{L+1}, δ_l = ḡ_l ⊙ σ'(z_l), ḡ_{l−1} = W_{l−1}ᵀ δ_l
+    Scalar *dy = D(k, L + 1);
     impl::team_for_each<Exec>(
-        team, o, mb, [&](int r, int c) { dy[r + c * o] = quadratic ? y[r + c * o] - H0[r + c * in] : Scalar(1); });
+        team, o, mb, [&](int r, int c) { dy[r + c * o] = quadratic ? y[r + c * o] - u[r + c * in] : Scalar(1); });
     team.team_barrier();
-    impl::team_gemm<Exec>(team, n, mb, o, Wt(base, L), n, dy, 1, o, hidden_block(base + layout.g, L), n, false);
+    impl::team_gemm<Exec>(team, n, mb, o, Wt(k, L), n, dy, 1, o, hidden(k, layout.g, L), n, false);
     team.team_barrier();
-    for (int k = L; k >= 1; --k)
+    for (int j = L; j >= 1; --j)
     {
-      const Scalar *g = hidden_block(base + layout.g, k), *d1 = hidden_block(base + layout.s1, k);
-      Scalar *delta = hidden_block(base + layout.delta, k);
+      const Scalar *g = hidden(k, layout.g, j), *d1 = hidden(k, layout.s1, j);
+      Scalar *delta = D(k, j);
       impl::team_for_each<Exec>(team, n, mb,
                                 [&](int r, int c)
                                 {
@@ -309,21 +320,21 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                   delta[i] = g[i] * d1[i];
                                 });
       team.team_barrier();
-      Scalar *below = k > 1 ? hidden_block(base + layout.g, k - 1) : base + layout.g0;
-      impl::team_gemm<Exec>(team, node(k - 1), mb, n, Wt(base, k - 1), node(k - 1), delta, 1, n, below, node(k - 1),
+      Scalar *below = j > 1 ? hidden(k, layout.g, j - 1) : k.base + layout.g0;
+      impl::team_gemm<Exec>(team, node(j - 1), mb, n, Wt(k, j - 1), node(j - 1), delta, 1, n, below, node(j - 1),
                             false);
       team.team_barrier();
     }
-    Scalar *g0 = base + layout.g0;
+    Scalar *g0 = k.base + layout.g0;
     if (quadratic)
     {
-      impl::team_for_each<Exec>(team, d, mb, [&](int r, int c) { g0[r + c * in] += H0[r + c * in] - y[r + c * o]; });
+      impl::team_for_each<Exec>(team, d, mb, [&](int r, int c) { g0[r + c * in] += u[r + c * in] - y[r + c * o]; });
       team.team_barrier();
     }
 
-    // loss seeds: a₀ (into Ḣ_0) and c_s, per column
-    Scalar *a0 = base + layout.hdot, *cs = base + layout.cs;
-    const Scalar *s = base + layout.s;
+    // loss seeds: a₀ (the tangent half of H_0) and c_s, per column
+    Scalar *a0 = H(k, 0), *cs = k.base + layout.cs;
+    const Scalar *s = k.base + layout.s;
     double loss = 0;
     Kokkos::parallel_reduce(
         Kokkos::TeamThreadRange(team, mb),
@@ -332,14 +343,13 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     team.team_barrier();
 
     // tangent sweep: ż_l = W ḣ_{l−1}, ḣ_l = σ'(z_l) ż_l, q_l = ḡ_l ⊙ σ''(z_l) ⊙ ż_l (into G_l)
-    Scalar *zdot = base + layout.zbar;
-    for (int k = 1; k <= L; ++k)
+    Scalar *zdot = k.base + layout.hbar;
+    for (int j = 1; j <= L; ++j)
     {
-      impl::team_gemm<Exec>(team, n, mb, node(k - 1), W(base, k - 1), n, node_block(base + layout.hdot, k - 1), 1,
-                            node(k - 1), zdot, n, false);
+      impl::team_gemm<Exec>(team, n, mb, node(j - 1), W(k, j - 1), n, H(k, j - 1), 1, node(j - 1), zdot, n, false);
       team.team_barrier();
-      const Scalar *d1 = hidden_block(base + layout.s1, k), *d2 = hidden_block(base + layout.s2, k);
-      Scalar *hd = node_block(base + layout.hdot, k), *g = hidden_block(base + layout.g, k);
+      const Scalar *d1 = hidden(k, layout.s1, j), *d2 = hidden(k, layout.s2, j);
+      Scalar *hd = H(k, j), *g = hidden(k, layout.g, j);
       impl::team_for_each<Exec>(team, n, mb,
                                 [&](int r, int c)
                                 {
@@ -350,10 +360,10 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                 });
       team.team_barrier();
     }
-    Scalar *ydot = base + layout.ydot, *ybar = base + layout.ybar;
+    Scalar *ydot = k.base + layout.ydot, *ybar = Dp(k, L + 1);
     if (quadratic)
     {
-      impl::team_gemm<Exec>(team, o, mb, n, W(base, L), o, node_block(base + layout.hdot, L), 1, n, ydot, o, false);
+      impl::team_gemm<Exec>(team, o, mb, n, W(k, L), o, H(k, L), 1, n, ydot, o, false);
       team.team_barrier();
     }
     // reverse seed ȳ = c_s ∂φ/∂y + ∂ṡ/∂y
@@ -362,34 +372,34 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                               {
                                 const int i = r + c * o;
                                 ybar[i] =
-                                    quadratic ? -cs[c] * (H0[r + c * in] - y[i]) - (a0[r + c * in] - ydot[i]) : cs[c];
+                                    quadratic ? -cs[c] * (u[r + c * in] - y[i]) - (a0[r + c * in] - ydot[i]) : cs[c];
                               });
     team.team_barrier();
-    reverse(team, base, mb, true);
+    reverse(team, k);
     return loss;
   }
 
   /// A boundary block: forward, value seeds, reverse; returns its loss terms.
-  KOKKOS_INLINE_FUNCTION double boundary_block(const member_type &team, Scalar *base, int c0, int mb) const
+  KOKKOS_INLINE_FUNCTION double boundary_block(const member_type &team, const Block &k, int c0) const
   {
-    const int in = shape.input_size(), o = shape.output_size();
+    const int in = shape.input_size(), o = shape.output_size(), L = shape.depth;
     const bool quadratic = shape.head == Head::quadratic;
-    forward(team, base, c0, mb, false);
-    Scalar *H0 = base + layout.h, *y = base + layout.y, *ybar = base + layout.ybar, *cs = base + layout.cs;
-    const Scalar *s = base + layout.s;
+    forward(team, k, c0);
+    const Scalar *u = Hp(k, 0), *y = k.base + layout.y, *s = k.base + layout.s;
+    Scalar *ybar = Dp(k, L + 1), *cs = k.base + layout.cs;
     double loss = 0;
     Kokkos::parallel_reduce(
-        Kokkos::TeamThreadRange(team, mb),
+        Kokkos::TeamThreadRange(team, k.mb),
         [&](int c, double &acc) { acc += double(seeds.boundary(c0 + c, s[c], cs[c])); }, loss);
     team.team_barrier();
-    impl::team_for_each<Exec>(team, o, mb,
+    impl::team_for_each<Exec>(team, o, k.mb,
                               [&](int r, int c)
                               {
                                 const int i = r + c * o;
-                                ybar[i] = quadratic ? -cs[c] * (H0[r + c * in] - y[i]) : cs[c];
+                                ybar[i] = quadratic ? -cs[c] * (u[r + c * in] - y[i]) : cs[c];
                               });
     team.team_barrier();
-    reverse(team, base, mb, false);
+    reverse(team, k);
     return loss;
   }
 };
@@ -416,9 +426,9 @@ public:
   using value_type = Scalar;
   using matrix = Matrix<Scalar, ExecutionSpace>;
 
-  /// Default samples per block: 32 columns keep a width-128 block's intermediates within
-  /// a CPU core's L2 cache.
-  static constexpr int default_block = 32;
+  /// Default samples per block: 64 was fastest at widths 64…256 here (the weight-gradient
+  /// tiles are loaded and stored once per 128 columns); a width-256 team then holds ~3 MB.
+  static constexpr int default_block = 64;
 
   /// \param block [in] samples per team block (0: default_block)
   /// \param slots [in] most concurrent teams, each with its own gradient (0: the back end's
