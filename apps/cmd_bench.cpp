@@ -9,7 +9,6 @@
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 namespace amk::app
 {
@@ -31,9 +30,7 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
   c.network.activation = nn::parse_activation(o.activation);
   c.adam.lr = 1e-4;
   c.validate();
-  // the GEMM ceiling first, once the back end's idle threads (OpenMP spins after each
-  // parallel region) have gone to sleep: the BLAS threads get the cores to themselves
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // the GEMM ceiling of this shape, in this process (perf/flop_model.hpp)
   const double ceiling = perf::gemm_rate<Scalar>(c.network.width, 3 * c.batch);
   const DefaultExec space;
   const auto comm = dist::Comm::world();

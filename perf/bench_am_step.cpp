@@ -116,7 +116,7 @@ struct Loaded
   /// FLOPs of `per_interior` and `per_boundary` forward-equivalents per sample
   double flops(double per_interior, double per_boundary) const
   {
-    return 2.0 * double(c.network.forward_macs()) * (per_interior * c.batch + per_boundary * 2 * c.boundary());
+    return perf::forward_equivalent_flops(c, per_interior, per_boundary);
   }
 };
 
@@ -317,8 +317,7 @@ BENCHMARK(BM_tangent_sweep)->Apply(shapes);
 BENCHMARK(BM_reverse_sweep)->Apply(shapes);
 BENCHMARK(BM_elementwise_forward)->Apply(shapes);
 BENCHMARK(BM_loss_seeds)->Apply(shapes);
-BENCHMARK(BM_sweeps)->Apply(shapes);
-BENCHMARK(BM_sweeps)->Apply(narrow_shapes);
+BENCHMARK(BM_sweeps)->Apply(narrow_shapes)->Args({256, 1024})->Args({1024, 1024});
 BENCHMARK(BM_fused_gradient)->Apply(narrow_shapes);
 BENCHMARK(BM_adam)->Apply(parameter_counts);
 BENCHMARK(BM_train_step)->Apply(shapes);

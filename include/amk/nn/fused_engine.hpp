@@ -1,7 +1,7 @@
 #pragma once
 // FusedEngine: the whole derivative chain of one training step (DESIGN.md §2) in ONE kernel
 // launch, for narrow networks where library GEMMs are latency-bound and the step is a
-// chain of ~40 small launches (width ≤ 128).
+// chain of ~40 small launches (see FusedEngine::suits for where it is chosen).
 //
 // A team takes a block of up to `block` samples at a time and carries it through every
 // sweep with all its intermediates in team scratch memory:
@@ -21,7 +21,6 @@
 #include <amk/nn/batch_columns.hpp>
 #include <amk/nn/impl/team_kernels.hpp>
 #include <amk/nn/mlp.hpp>
-#include <vector>
 
 namespace amk::nn
 {
@@ -443,7 +442,7 @@ public:
     m_team_size = impl::is_host_space<ExecutionSpace> ? 1 : 128;
     const int concurrency = slots > 0 ? slots : ExecutionSpace().concurrency() / m_team_size;
     m_slots = std::max(1, std::min(max_blocks, concurrency));
-    const std::int64_t bytes = m_layout.total * std::int64_t(sizeof(Scalar));
+    const std::int64_t bytes = scratch_bytes();
     m_level = bytes <= std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(0)) ? 0 : 1;
     require(bytes <= std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(m_level)),
             "FusedEngine: the network is too large for one team's scratch memory (use --engine gemm)");

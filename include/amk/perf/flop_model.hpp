@@ -8,13 +8,17 @@
 
 namespace amk::perf
 {
+/// Matrix-product FLOPs of `per_interior` forward-equivalents per interior sample and
+/// `per_boundary` per boundary sample (one forward-equivalent is 2·Σ_l n_l n_{l−1} FLOPs).
+inline double forward_equivalent_flops(const train::TrainConfig &c, double per_interior, double per_boundary)
+{
+  return 2.0 * double(c.network.forward_macs()) * (per_interior * c.batch + per_boundary * 2 * c.boundary());
+}
+
 /// Matrix-product FLOPs of one step: 6 forward-equivalents per interior sample (forward,
 /// input gradient, tangent, and the reverse sweep's h̄ and the two halves of dW) and 3 per
 /// boundary sample (forward, h̄, dW), i.e. 2·(Σ_l n_l n_{l−1})·(6B + 3·2B₀).
-inline double step_flops(const train::TrainConfig &c)
-{
-  return 2.0 * double(c.network.forward_macs()) * (6.0 * c.batch + 3.0 * 2 * c.boundary());
-}
+inline double step_flops(const train::TrainConfig &c) { return forward_equivalent_flops(c, 6, 3); }
 
 /// FLOP/s of the best of up to 16 (about 1 s of) KokkosBlas::gemm calls C = A·X, A (W×W), X (W×cols), after one
 /// warm-up (many, so that a transient load on a small VM does not set the ceiling): the

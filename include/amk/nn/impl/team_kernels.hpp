@@ -21,8 +21,8 @@ template <class Exec>
 inline constexpr bool is_host_space =
     Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename Exec::memory_space>::accessible;
 
-/// Tile of the team matrix product: host tiles fill 8 SIMD accumulators; GPU threads take
-/// 4 × 4 tiles (16 accumulators in registers, many tiles per team).
+/// Tile of the team matrix product: host tiles are 2 SIMD registers × 8 columns (16
+/// accumulators); GPU threads take 4 × 4 tiles (16 registers, many tiles per team).
 template <class T, class Exec> struct Tile
 {
   static constexpr int rows = is_host_space<Exec> ? int(2 * simd_bytes / sizeof(T)) : 4;
