@@ -18,7 +18,7 @@ Action add_datagen(CLI::App &app)
   {
     int dim = 2, snapshots = 10;
     std::int64_t samples = 2000;
-    double t0 = 0, t1 = 1;
+    double t0 = 0, t1 = 1, offset = 0;
     std::uint64_t seed = 0;
     bool float32 = false;
     std::string out;
@@ -33,6 +33,8 @@ Action add_datagen(CLI::App &app)
       ->capture_default_str();
   gauss->add_option("--t0", o->t0, "Physical time of the first snapshot")->capture_default_str();
   gauss->add_option("--t1", o->t1, "Physical time of the last snapshot")->capture_default_str();
+  gauss->add_option("--offset", o->offset, "Added to every coordinate of mu0 and mu1 (data away from the origin)")
+      ->capture_default_str();
   gauss->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   gauss->add_flag("--float32", o->float32, "Store /x as float32");
   gauss->add_option("--out", o->out, "Output HDF5 file")->required();
@@ -40,7 +42,7 @@ Action add_datagen(CLI::App &app)
   {
     if (!dist::Comm::world().root() || !*gauss)
       return 0;
-    const auto path = data::GaussianPath::preset(o->dim, o->t0, o->t1);
+    const auto path = data::GaussianPath::preset(o->dim, o->t0, o->t1, o->offset);
     const auto snapshots = path.snapshots(o->snapshots, o->samples, o->seed);
     io::write_snapshots(o->out, snapshots, o->float32, {{"amk_source", path.describe()}});
     fmt::print("amk datagen: wrote {} ({} snapshots x {} samples, d = {}, t in [{}, {}])\n", o->out, o->snapshots,

@@ -46,11 +46,15 @@ Action add_train(CLI::App &app)
   cmd->add_flag(
       "--no-normalise", [c](std::int64_t) { c->normalise = false; }, "Do not centre and scale x");
   cmd->add_flag("--resume", *resume, "Continue from OUT/checkpoint.h5");
-  return [c, resume, activation, head]()
+  return [c, resume, activation, head, cmd]()
   {
     c->network.activation = nn::parse_activation(*activation);
     c->network.head = nn::parse_head(*head);
-    train::run_training(*c, dist::Comm::world(), *resume);
+    std::set<std::string> given; // on the command line or in --config (expanded into it)
+    for (const CLI::Option *option : cmd->get_options())
+      if (option->count() > 0)
+        given.insert(option->get_name());
+    train::run_training(*c, dist::Comm::world(), *resume, false, given);
     return 0;
   };
 }

@@ -42,6 +42,24 @@ if "$AMK" train --data data.h5 --out run --steps 60 --resume --log-every 10 >res
   [ "$(tail -n 1 run/metrics.jsonl | $PY -c 'import json,sys; print(json.load(sys.stdin)["step"])')" = 60 ]; then
   ok "resume continues to step 60"
 else bad "resume: $(cat resume.log)"; fi
+# --resume: the options a run may change are honoured, others refused with their name
+cp run/checkpoint.h5 run_before.h5
+expect_error "resume cannot change --width" - "--resume cannot change --width" -- "$AMK" train --data data.h5 \
+  --out run --steps 80 --resume --width 32
+if cmp -s run/checkpoint.h5 run_before.h5; then ok "a refused resume leaves the checkpoint as it was"
+else bad "a refused resume changed the checkpoint"; fi
+expect_error "resume cannot change --activation" - "--activation" -- "$AMK" train --data data.h5 --out run \
+  --steps 80 --resume --activation tanh
+if "$AMK" train --data data.h5 --out run --steps 80 --resume --lr 5e-4 --log-every 5 >resume2.log 2>&1 &&
+  $PY -c '
+import h5py, json
+f = h5py.File("run/checkpoint.h5", "r"); c = json.loads(f.attrs["config"])
+assert f.attrs["step"] == 80 and c["lr"] == 5e-4 and c["log_every"] == 5 and c["network"]["width"] == 16, c
+lines = [json.loads(l) for l in open("run/metrics.jsonl")]
+assert [l["step"] for l in lines][-4:] == [65, 70, 75, 80], [l["step"] for l in lines]
+assert all(abs(l["lr"] - 5e-4 * l["step"] / 100) < 1e-15 for l in lines if l["step"] > 60), lines  # warm-up 100'; then
+  ok "resume honours --lr, --steps and --log-every and keeps the network"
+else bad "resume with a changed --lr: $(cat resume2.log)"; fi
 printf 'path = "gaussian"\nsteps = 9\nwidth = 8\ndepth = 1\nbatch = 16\nlog-every = 1\n' >cfg.toml
 if "$AMK" train --config cfg.toml --out cfg_run --steps 5 >/dev/null 2>&1 &&
   [ "$(wc -l <cfg_run/metrics.jsonl)" -eq 5 ]; then
@@ -119,6 +137,7 @@ expect_error "times not increasing" bad_run/checkpoint.h5 "increasing" -- "$AMK"
 expect_error "bad activation" bad_run/checkpoint.h5 "relu" -- "$AMK" $T data.h5 --activation relu
 expect_error "bad lr" bad_run/checkpoint.h5 "lr" -- "$AMK" $T data.h5 --lr -1
 expect_error "no data" bad_run/checkpoint.h5 "--data" -- "$AMK" train --out bad_run --steps 2
+expect_error "--t0 with --data" bad_run/checkpoint.h5 "--t0 and --t1" -- "$AMK" $T data.h5 --t0 -5
 expect_error "bad snapshot index" out_bad.h5 "from-snapshot" -- "$AMK" sample --checkpoint run/checkpoint.h5 \
   --data data.h5 --from-snapshot 9 --to-time 1 --out out_bad.h5
 expect_error "checkpoint is not one" out_bad.h5 "checkpoint" -- "$AMK" sample --checkpoint data.h5 \

@@ -2,6 +2,9 @@
 #include <amk/core/error.hpp>
 #include <amk/train/config.hpp>
 #include <cmath>
+#include <fmt/format.h>
+#include <utility>
+#include <vector>
 
 namespace amk::train
 {
@@ -10,6 +13,8 @@ void TrainConfig::validate() const
   require(data.empty() != path.empty(), "train: give exactly one of --data FILE.h5 or --path gaussian");
   require(path.empty() || path == "gaussian", "train: unknown --path '" + path + "' (built-in paths: gaussian)");
   require(path_t1 > path_t0, "train: --t1 must be greater than --t0");
+  require(path.empty() ? path_t0 == 0 && path_t1 == 1 : true,
+          "train: --t0 and --t1 set the time span of a built-in --path; a --data file carries its own /times");
   require(steps >= 1, "train: --steps must be at least 1");
   require(batch >= 1, "train: --batch must be at least 1");
   require(boundary_batch >= 0, "train: --boundary-batch must be non-negative");
@@ -105,5 +110,78 @@ TrainConfig config_from_json(const nlohmann::json &j)
   c.log_every = j.at("log_every").get<int>();
   c.checkpoint_every = j.at("checkpoint_every").get<int>();
   return c;
+}
+} // namespace amk::train
+
+namespace amk::train
+{
+namespace
+{
+/// Every `amk train` option that is part of the configuration, and where its value lives in
+/// to_json(TrainConfig).
+const std::vector<std::pair<std::string, std::string>> &option_fields()
+{
+  static const std::vector<std::pair<std::string, std::string>> table = {
+      {"--data", "/data"},
+      {"--path", "/path"},
+      {"--t0", "/path_t0"},
+      {"--t1", "/path_t1"},
+      {"--no-normalise", "/normalise"},
+      {"--dim", "/network/dim"},
+      {"--width", "/network/width"},
+      {"--depth", "/network/depth"},
+      {"--activation", "/network/activation"},
+      {"--time-features", "/network/time_features"},
+      {"--head", "/network/head"},
+      {"--steps", "/steps"},
+      {"--batch", "/batch"},
+      {"--boundary-batch", "/boundary_batch"},
+      {"--lr", "/lr"},
+      {"--beta1", "/beta1"},
+      {"--beta2", "/beta2"},
+      {"--warmup", "/warmup"},
+      {"--clip", "/clip"},
+      {"--ema", "/ema"},
+      {"--time-sampling", "/time_sampling"},
+      {"--dtype", "/dtype"},
+      {"--engine", "/engine"},
+      {"--seed", "/seed"},
+      {"--out", "/out"},
+      {"--log-every", "/log_every"},
+      {"--checkpoint-every", "/checkpoint_every"},
+  };
+  return table;
+}
+} // namespace
+
+const std::set<std::string> &resumable_options()
+{
+  static const std::set<std::string> options = {"--steps", "--lr", "--log-every", "--checkpoint-every", "--data",
+                                                "--out"};
+  return options;
+}
+
+TrainConfig resumed_config(const nlohmann::json &checkpoint, const TrainConfig &requested,
+                           const std::optional<std::set<std::string>> &given)
+{
+  const nlohmann::json asked = to_json(requested);
+  nlohmann::json merged = checkpoint;
+  for (const auto &[option, field] : option_fields())
+  {
+    if (given && !given->count(option))
+      continue;
+    if (option == "--dim" && merged.value("path", std::string()).empty())
+      continue; // a data run's dimension is the data's
+    const nlohmann::json::json_pointer at(field);
+    if (!merged.contains(at))
+      continue; // a field this checkpoint's amk did not store: keep the default
+    if (resumable_options().count(option))
+      merged[at] = asked[at];
+    else if (merged[at] != asked[at])
+      throw Error(fmt::format("train: --resume cannot change {} (the checkpoint has {}, given {}); continue "
+                              "without it or start a new run in another --out",
+                              option, merged[at].dump(), asked[at].dump()));
+  }
+  return config_from_json(merged);
 }
 } // namespace amk::train

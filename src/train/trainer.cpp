@@ -1,6 +1,8 @@
 #include <amk/io/snapshot_file.hpp>
 #include <amk/train/trainer.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
@@ -10,13 +12,27 @@ namespace amk::train
 {
 namespace
 {
-template <class Scalar> std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const TrainConfig &config)
+/// fixed: a resumed run's normalisation (the network's coordinates), else computed from the data
+template <class Scalar>
+std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const TrainConfig &config,
+                                                                     const data::Normalisation *fixed)
 {
   if (config.path == "gaussian")
     return std::make_shared<data::GaussianSource<Scalar, DefaultExec>>(
         DefaultExec(), data::GaussianPath::preset(config.network.dim, config.path_t0, config.path_t1));
   return std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(DefaultExec(), io::read_snapshots(config.data),
-                                                                     config.normalise);
+                                                                     config.normalise, fixed);
+}
+
+/// "1h02m", "3m05s", "12s"
+std::string duration(double seconds)
+{
+  const auto s = std::int64_t(std::max(0.0, seconds) + 0.5);
+  if (s >= 3600)
+    return fmt::format("{}h{:02d}m", s / 3600, int(s / 60 % 60));
+  if (s >= 60)
+    return fmt::format("{}m{:02d}s", s / 60, int(s % 60));
+  return fmt::format("{}s", s);
 }
 
 namespace fs = std::filesystem;
@@ -55,7 +71,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   dist::collectively(comm,
                      [&]
                      {
-                       source = make_source<Scalar>(config);
+                       source = make_source<Scalar>(config, resume ? &resume->normalisation : nullptr);
                        if (config.path.empty())
                          config.network.dim = source->dim();
                        config.validate();
@@ -73,11 +89,14 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   if (resume)
     trainer.restore(*resume);
   if (comm.root() && !quiet)
+  {
     fmt::print("amk train: {} steps, batch {} ({} ranks), network d={} width={} depth={} {} ({} parameters), {}, "
                "{} engine\n",
                config.steps, config.batch, comm.size(), config.network.dim, config.network.width, config.network.depth,
                nn::to_string(config.network.activation), config.network.param_count(), config.dtype,
                trainer.engine_name());
+    std::fflush(stdout); // batch jobs and mpirun redirect stdout: show progress as it happens
+  }
 
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
@@ -106,11 +125,18 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                              {"interior", parts.interior},
                              {"grad_norm", trainer.last_gradient_norm()},
                              {"lr", lr},
+                             {"ms_per_step", ms},
                              {"wall_s", wall}};
       metrics << line.dump() << '\n' << std::flush;
       if (!quiet)
-        fmt::print("step {}/{}: loss {:.6f} (boundary {:.6f}, interior {:.6f}) |grad| {:.3g} ({:.2f} ms/step)\n", step,
-                   config.steps, parts.total(), parts.boundary, parts.interior, trainer.last_gradient_norm(), ms);
+      {
+        const double samples_per_s = 1e3 * double(config.batch) / ms;
+        fmt::print("step {}/{}: loss {:.6f} (boundary {:.6f}, interior {:.6f}) |grad| {:.3g}  {:.2f} ms/step, "
+                   "{:.3g} samples/s, ETA {}\n",
+                   step, config.steps, parts.total(), parts.boundary, parts.interior, trainer.last_gradient_norm(), ms,
+                   samples_per_s, duration(1e-3 * ms * double(config.steps - step)));
+        std::fflush(stdout);
+      }
       last_log = now;
       last_log_step = step;
     }
@@ -125,12 +151,16 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   summary.steps = trainer.completed_steps();
   summary.wall_s = std::chrono::duration<double>(clock::now() - start).count();
   if (comm.root() && !quiet)
+  {
     fmt::print("amk train: done in {:.1f} s; wrote {}\n", summary.wall_s, checkpoint_path);
+    std::fflush(stdout);
+  }
   return summary;
 }
 } // namespace
 
-RunSummary run_training(const TrainConfig &requested, const dist::Comm &comm, bool resume, bool quiet)
+RunSummary run_training(const TrainConfig &requested, const dist::Comm &comm, bool resume, bool quiet,
+                        const std::optional<std::set<std::string>> &given)
 {
   TrainConfig config = requested;
   io::Checkpoint restored;
@@ -144,10 +174,9 @@ RunSummary run_training(const TrainConfig &requested, const dist::Comm &comm, bo
         const std::string path = checkpoint_path(requested);
         require(fs::exists(path), "train: --resume but there is no " + path);
         restored = io::read_checkpoint(path);
-        // network, data and optimiser come from the checkpoint; --steps may extend the run
-        config = config_from_json(restored.config);
-        config.out = requested.out;
-        config.steps = requested.steps;
+        // the checkpoint's configuration, with the options a resumed run may change
+        config = resumed_config(restored.config, requested, given);
+        config.validate();
         require(restored.step < config.steps,
                 fmt::format("train: the checkpoint is already at step {} of --steps {}", restored.step, config.steps));
       });

@@ -20,9 +20,11 @@ struct GaussianPath
   std::vector<double> mean0, mean1, std0, std1;
   double t0 = 0, t1 = 1; ///< physical time span
 
-  /// The default anisotropic path: μ₀ = 0, μ₁ = (2, −1, 2, −1, …), σ₀ = 1, σ₁ = (0.5, 1.5, …).
-  static GaussianPath preset(int dim, double t0 = 0, double t1 = 1)
+  /// The default anisotropic path: μ₀ = c, μ₁ = c + (2, −1, 2, −1, …), σ₀ = 1,
+  /// σ₁ = (0.5, 1.5, …), with every coordinate of c equal to `offset`.
+  static GaussianPath preset(int dim, double t0 = 0, double t1 = 1, double offset = 0)
   {
+    require(std::isfinite(offset), "gaussian path: --offset must be a finite number");
     require(dim >= 1, "gaussian path: --dim must be at least 1");
     require(t1 > t0, "gaussian path: --t1 must be greater than --t0");
     GaussianPath p;
@@ -31,8 +33,8 @@ struct GaussianPath
     p.t1 = t1;
     for (int r = 0; r < dim; ++r)
     {
-      p.mean0.push_back(0.0);
-      p.mean1.push_back(r % 2 == 0 ? 2.0 : -1.0);
+      p.mean0.push_back(offset);
+      p.mean1.push_back(offset + (r % 2 == 0 ? 2.0 : -1.0));
       p.std0.push_back(1.0);
       p.std1.push_back(r % 2 == 0 ? 0.5 : 1.5);
     }
@@ -74,13 +76,15 @@ struct GaussianPath
   /// One-line description stored as the data file's provenance attribute.
   std::string describe() const
   {
-    std::string s = "gaussian path: mu_t=(1-t)mu0+t mu1, sigma_t=(1-t)sigma0+t sigma1; mu1=[";
-    for (int r = 0; r < dim; ++r)
-      s += (r ? "," : "") + std::to_string(mean1[r]);
-    s += "] sigma1=[";
-    for (int r = 0; r < dim; ++r)
-      s += (r ? "," : "") + std::to_string(std1[r]);
-    return s + "] mu0=0 sigma0=1";
+    auto list = [&](const std::vector<double> &v)
+    {
+      std::string s = "[";
+      for (int r = 0; r < dim; ++r)
+        s += (r ? "," : "") + std::to_string(v[r]);
+      return s + "]";
+    };
+    return "gaussian path: mu_t=(1-t)mu0+t mu1, sigma_t=(1-t)sigma0+t sigma1; mu0=" + list(mean0) +
+           " mu1=" + list(mean1) + " sigma0=" + list(std0) + " sigma1=" + list(std1);
   }
 };
 } // namespace amk::data

@@ -4,11 +4,13 @@
 // spaced snapshots this is the reference code's round(t·(K−1))) and the closed-form
 // Gaussian path (exact x_t for any t). Coordinates inside are normalised
 // (data/normalisation.hpp).
+#include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
 #include <amk/data/gaussian_path.hpp>
 #include <amk/data/normalisation.hpp>
 #include <amk/io/snapshot_file.hpp>
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -34,13 +36,24 @@ public:
   using memory_space = typename ExecutionSpace::memory_space;
 
   /// \param normalise [in] centre and scale x (else shift 0, scale 1)
-  SnapshotSource(const ExecutionSpace &space, const io::SnapshotData &data, bool normalise) : m_dim(int(data.dim))
+  /// \param fixed     [in] use this normalisation instead (a resumed run keeps its own)
+  SnapshotSource(const ExecutionSpace &space, const io::SnapshotData &data, bool normalise,
+                 const Normalisation *fixed = nullptr)
+      : m_dim(int(data.dim))
   {
     const std::int64_t K = data.snapshots(), N = data.samples(), d = data.dim;
     m_norm.t0 = data.times.front();
     m_norm.span = data.times.back() - data.times.front();
     m_norm.shift.assign(d, 0.0);
-    if (normalise)
+    if (fixed)
+    {
+      require(fixed->shift.size() == std::size_t(d) &&
+                  std::abs(fixed->t0 - m_norm.t0) <= 1e-12 * (std::abs(m_norm.t0) + m_norm.span) &&
+                  std::abs(fixed->span - m_norm.span) <= 1e-12 * m_norm.span,
+              "train: the data's dimension or time span differs from the checkpoint's");
+      m_norm = *fixed;
+    }
+    else if (normalise)
     { // per-dimension mean, one isotropic scale: the RMS standard deviation
       double var = 0;
       for (std::int64_t r = 0; r < d; ++r)

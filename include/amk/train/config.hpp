@@ -5,6 +5,8 @@
 #include <amk/optim/adam.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
 
 namespace amk::train
@@ -41,4 +43,16 @@ nlohmann::json to_json(const nn::MlpShape &shape);
 nn::MlpShape shape_from_json(const nlohmann::json &j);
 nlohmann::json to_json(const TrainConfig &config);
 TrainConfig config_from_json(const nlohmann::json &j);
+
+/// The options a resumed run may change: the run's length, its logging and checkpoint
+/// cadence, the learning rate, and where its files are.
+const std::set<std::string> &resumable_options();
+
+/// The configuration a `--resume` continues with: the checkpoint's, with every option in
+/// resumable_options() that was given taken from `requested`. An option outside that set
+/// that was given with a value other than the checkpoint's is refused with an amk::Error
+/// naming it (never silently replaced). `given` holds the option names ("--lr") set on the
+/// command line or in --config; without it every option counts as given.
+TrainConfig resumed_config(const nlohmann::json &checkpoint, const TrainConfig &requested,
+                           const std::optional<std::set<std::string>> &given);
 } // namespace amk::train

@@ -179,6 +179,9 @@ struct RunSummary
 
 /// The `amk train` driver: loads the data (or built-in path), trains for config.steps,
 /// logs to stdout and OUT/metrics.jsonl and checkpoints to OUT/checkpoint.h5 (rank 0).
-/// \param resume [in] continue from OUT/checkpoint.h5
-RunSummary run_training(const TrainConfig &config, const dist::Comm &comm, bool resume, bool quiet = false);
+/// \param resume [in] continue from OUT/checkpoint.h5 (see resumed_config)
+/// \param given  [in] the options set on the command line or in --config (resume only;
+///                    none: every option of `config` counts as given)
+RunSummary run_training(const TrainConfig &config, const dist::Comm &comm, bool resume, bool quiet = false,
+                        const std::optional<std::set<std::string>> &given = std::nullopt);
 } // namespace amk::train

@@ -1,0 +1,82 @@
+"""Closed forms of amk's built-in paths and the checks the CLI tests run against them.
+
+Every helper works in the data's own (physical) units, as a user of `amk` would:
+it writes points, runs `amk field` or `amk sample`, and compares with the exact answer.
+"""
+import os
+import subprocess
+
+import h5py
+import numpy as np
+
+
+class GaussianPath:
+    """amk datagen gaussian: q_T = N(mu_t, diag sigma_t^2) with t = (T - t0)/(t1 - t0),
+    mu_t = (1-t) mu0 + t mu1, sigma_t = (1-t) sigma0 + t sigma1; mu0 = c, mu1 = c + (2,-1,..),
+    sigma0 = 1, sigma1 = (0.5, 1.5, ...). Velocity dx/dT = (mu1-mu0 + (s1-s0)/s_t (x-mu_t))/(t1-t0)."""
+
+    def __init__(self, dim, t0=0.0, t1=1.0, offset=0.0):
+        self.dim, self.t0, self.t1 = dim, t0, t1
+        r = np.arange(dim)
+        self.mu0 = np.full(dim, offset)
+        self.mu1 = offset + np.where(r % 2 == 0, 2.0, -1.0)
+        self.s0 = np.ones(dim)
+        self.s1 = np.where(r % 2 == 0, 0.5, 1.5)
+
+    def tau(self, T):
+        return (np.asarray(T) - self.t0) / (self.t1 - self.t0)
+
+    def mean(self, T):
+        t = self.tau(T)
+        return (1 - t) * self.mu0 + t * self.mu1
+
+    def std(self, T):
+        t = self.tau(T)
+        return (1 - t) * self.s0 + t * self.s1
+
+    def sample(self, T, n, rng):
+        return self.mean(T) + self.std(T) * rng.standard_normal((n, self.dim))
+
+    def velocity(self, x, T):
+        t = self.tau(T)[:, None]
+        mu = (1 - t) * self.mu0 + t * self.mu1
+        sd = (1 - t) * self.s0 + t * self.s1
+        return ((self.mu1 - self.mu0) + (self.s1 - self.s0) / sd * (x - mu)) / (self.t1 - self.t0)
+
+
+def run(*cmd, log=None):
+    """Runs an amk command; raises with its output when it fails."""
+    p = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if log:
+        with open(log, "w") as f:
+            f.write(p.stdout)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({p.returncode}):\n{p.stdout}")
+    return p.stdout
+
+
+def field(amk, checkpoint, x, T, work, *extra):
+    """amk field at points x [n, d] and times T [n]: returns (s, grad_x, ds_dt)."""
+    pts, out = os.path.join(work, "points.h5"), os.path.join(work, "field.h5")
+    with h5py.File(pts, "w") as f:
+        f["x"] = x
+        f["t"] = T
+    run(amk, "field", "--checkpoint", checkpoint, "--points", pts, "--out", out, *extra)
+    with h5py.File(out, "r") as f:
+        return f["s"][:], f["grad_x"][:], f["ds_dt"][:]
+
+
+def velocity_error(amk, checkpoint, path, times, work, n=2000, seed=7, extra=()):
+    """Relative L2 error of the learned velocity against path.velocity on fresh samples of
+    q_T at each physical time T in times."""
+    rng = np.random.default_rng(seed)
+    xs = np.concatenate([path.sample(T, n, rng) for T in times])
+    Ts = np.repeat(np.asarray(times, dtype=float), n)
+    _, v, _ = field(amk, checkpoint, xs, Ts, work, *extra)
+    exact = path.velocity(xs, Ts)
+    return float(np.sqrt(((v - exact) ** 2).sum() / (exact ** 2).sum()))
+
+
+def moments(x):
+    """Mean and covariance of samples x [n, d]."""
+    return x.mean(0), np.cov(x.T)
