@@ -92,26 +92,29 @@ void BM_gemm_ceiling(benchmark::State &state)
   state.counters["FLOPS"] = benchmark::Counter(2.0 * W * W * 3.0 * B, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-/// An engine loaded with one batch, its seeds written, ready for any sweep.
+using Loss = am::ActionLoss<Scalar, Exec>;
+
+/// A GEMM engine loaded with one batch of plain AM, its seeds written, ready for any sweep.
 struct Loaded
 {
   train::TrainConfig c;
   std::shared_ptr<data::GaussianSource<Scalar, Exec>> source;
   am::BatchBuilder<Scalar, Exec> builder;
-  nn::GemmEngine<Scalar, Exec> engine;
+  nn::GemmEngine<Scalar, Exec, Loss> engine;
   Vector<Scalar, Exec> params, grad;
   explicit Loaded(const benchmark::State &state)
       : c(config(int(state.range(0)), int(state.range(1)))),
         source(std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2))),
-        builder(Exec(), c.batch, c.boundary(), 0, 1, am::TimeSampling::low_discrepancy, 0),
-        engine(Exec(), c.network, builder.layout().interior, builder.layout().primal()),
-        params("params", c.network.param_count()), grad("grad", c.network.param_count())
+        builder(Exec(), c.network, am::Objective(), c.batch, c.boundary(), 0, 1, am::TimeSampling::low_discrepancy,
+                0),
+        engine(Exec(), c.network, builder.capacity(c.network.dim)), params("params", c.network.param_count()),
+        grad("grad", c.network.param_count())
   {
     nn::initialize(Exec(), c.network, params, 0);
     builder.build(Exec(), *source, engine, 0);
     engine.forward(Exec(), params);
     engine.input_gradient(Exec(), params);
-    am::plain_seeds(Exec(), engine, builder.times(), builder.layout());
+    engine.seeds(Exec(), builder.loss());
   }
   /// FLOPs of `per_interior` and `per_boundary` forward-equivalents per sample
   double flops(double per_interior, double per_boundary) const
@@ -141,7 +144,12 @@ void BM_parameter_gradient(benchmark::State &state)
   // (untimed) before each repetition: no drift into denormals.
   Loaded l(state);
   timed(
-      state, [&] { l.engine.parameter_gradient(Exec(), l.params, l.grad); },
+      state,
+      [&]
+      {
+        l.engine.tangent_sweep(Exec(), l.params);
+        l.engine.reverse_sweep(Exec(), l.params, l.grad);
+      },
       [&] { l.engine.input_gradient(Exec(), l.params); });
   state.counters["FLOPS"] = benchmark::Counter(l.flops(4, 2), benchmark::Counter::kIsIterationInvariantRate);
 }
@@ -171,7 +179,7 @@ void BM_elementwise_forward(benchmark::State &state)
   Matrix<Scalar, Exec> z("z", W, 3 * B), h("h", W, 3 * B), s2("s2", W, B);
   Vector<Scalar, Exec> b("b", W);
   timed(
-      state, [&] { impl::forward_hidden<nn::SiLU>(Exec(), B, z, s2, h, b); },
+      state, [&] { impl::forward_hidden<nn::SiLU>(Exec(), B, z, s2, decltype(s2)(), h, b); },
       [&] { Kokkos::deep_copy(z, Scalar(0.3)); }); // it overwrites z with σ'(z)
   // reads z and b; writes h and σ' (all columns) and σ'' (interior columns)
   state.counters["bytes"] = benchmark::Counter((3.0 * W * 3 * B + double(W) * B) * sizeof(Scalar),
@@ -181,7 +189,7 @@ void BM_elementwise_forward(benchmark::State &state)
 void BM_loss_seeds(benchmark::State &state)
 {
   Loaded l(state);
-  timed(state, [&] { am::plain_seeds(Exec(), l.engine, l.builder.times(), l.builder.layout()); });
+  timed(state, [&] { l.engine.seeds(Exec(), l.builder.loss()); });
   const double in = l.c.network.input_size(), nt = l.c.batch, np = l.builder.layout().primal();
   state.counters["bytes"] =
       benchmark::Counter((2 * in * nt + 2 * np + nt) * sizeof(Scalar), benchmark::Counter::kIsIterationInvariantRate);
@@ -191,11 +199,10 @@ void BM_fused_gradient(benchmark::State &state)
 {
   Loaded l(state);
   const auto &layout = l.builder.layout();
-  nn::FusedEngine<Scalar, Exec> fused(Exec(), l.c.network, layout.interior, layout.primal());
+  nn::FusedEngine<Scalar, Exec, Loss> fused(Exec(), l.c.network, l.builder.capacity(l.c.network.dim));
   fused.set_batch(layout.interior, layout.primal());
-  Kokkos::deep_copy(fused.input(), columns(l.engine.input(), 0, layout.primal()));
-  const am::PlainLoss<Scalar, Exec> loss(l.c.network, layout, l.builder.times());
-  timed(state, [&] { fused.gradient(Exec(), l.params, loss, l.grad); });
+  Kokkos::deep_copy(fused.input(), l.engine.input());
+  timed(state, [&] { fused.gradient(Exec(), l.params, l.builder.loss(), l.grad); });
   state.counters["FLOPS"] = benchmark::Counter(l.flops(6, 3), benchmark::Counter::kIsIterationInvariantRate);
   // global memory: the inputs, the weights and one gradient per slot (the rest stays in scratch)
   const double P = double(l.c.network.param_count());
@@ -225,10 +232,7 @@ void BM_sweeps(benchmark::State &state)
   timed(state,
         [&]
         {
-          l.engine.forward(Exec(), l.params);
-          l.engine.input_gradient(Exec(), l.params);
-          am::plain_seeds(Exec(), l.engine, l.builder.times(), l.builder.layout());
-          l.engine.parameter_gradient(Exec(), l.params, l.grad);
+          l.engine.gradient(Exec(), l.params, l.builder.loss(), l.grad);
         });
   state.counters["FLOPS"] = benchmark::Counter(l.flops(6, 3), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes"] =
@@ -268,7 +272,7 @@ template <class T> void BM_step_matrix(benchmark::State &state)
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["of_gemm"] = flops / (total / double(steps)) / ceiling;
-  state.counters["fused"] = train::Trainer<T, Exec>::use_fused(c) ? 1 : 0;
+  state.counters["fused"] = std::string(trainer.engine_name()) == "fused" ? 1 : 0;
 }
 
 void matrix(benchmark::internal::Benchmark *b)

@@ -1,11 +1,9 @@
 // The fused engine (one team kernel per step) against the GEMM engine, whose gradient the
 // finite-difference tests of test_engine.cpp check: the same loss terms and the same ∂L/∂θ
-// for every activation and head, with partial blocks, partial tiles and several gradient
-// slots; and the Trainer's automatic choice between them.
+// for every loss it runs, activation and head, with partial blocks, partial tiles and
+// several gradient slots; evaluate() alike; and the factory's choice between them.
 #include <amk/am/loss.hpp>
-#include <amk/nn/engine.hpp>
-#include <amk/nn/fused_engine.hpp>
-#include <amk/train/trainer.hpp>
+#include <amk/nn/make_engine.hpp>
 #include <gtest/gtest.h>
 
 namespace
@@ -32,57 +30,92 @@ double relative_difference(const std::vector<double> &a, const std::vector<doubl
 
 struct Comparison
 {
-  double gradient = 0, interior = 0, boundary = 0; // relative differences
+  double gradient = 0, interior = 0, boundary = 0, value = 0, input_gradient = 0; // relative differences
 };
 
-/// Both engines on one random batch (n_int interior, n_b + n_b boundary columns).
-template <class T>
-Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int slots, double weight_scale = 2.0)
+enum class Variant
 {
-  am::BatchLayout layout;
-  layout.interior = n_int;
-  layout.boundary0 = layout.boundary1 = n_b;
-  layout.global_interior = n_int;
-  layout.global_boundary0 = layout.global_boundary1 = n_b;
-  const int np = layout.primal();
+  plain,
+  unbalanced,
+  weighted
+};
 
-  Vector<T, Exec> params("params", shape.param_count()), t("t", np);
+/// Both engines on one random batch (n_int interior, n_b + n_b value columns).
+template <class T>
+Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int slots, Variant variant,
+                   double weight_scale = 2.0)
+{
+  using Loss = am::ActionLoss<T, Exec>;
+  const int np = n_int + 2 * n_b;
+  Vector<T, Exec> params("params", shape.param_count());
   nn::initialize(Exec(), shape, params, 11);
   auto ph = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), params);
   for (std::size_t i = 0; i < ph.extent(0); ++i) // larger than the default init: σ'' matters
     ph(i) *= T(weight_scale);
   Kokkos::deep_copy(params, ph);
 
-  nn::GemmEngine<T, Exec> gemm(Exec(), shape, n_int, np);
-  nn::FusedEngine<T, Exec> fused(Exec(), shape, n_int, np, block, slots);
+  const nn::Capacity capacity{n_int, np, 0};
+  nn::GemmEngine<T, Exec, Loss> gemm(Exec(), shape, capacity);
+  nn::FusedEngine<T, Exec, Loss> fused(Exec(), shape, capacity, block, slots);
   gemm.set_batch(n_int, np);
   fused.set_batch(n_int, np);
-  auto th = Kokkos::create_mirror_view(t);
+  Loss loss(shape);
+  loss.t = Vector<T, Exec>("t", np);
+  loss.weight = Vector<T, Exec>("weight", np);
+  auto th = Kokkos::create_mirror_view(loss.t);
+  auto wh = Kokkos::create_mirror_view(loss.weight);
   auto uh = Kokkos::create_mirror_view(gemm.input());
   RandomKey key(5);
   for (int c = 0; c < np; ++c)
   {
     th(c) = c < n_int ? T(key.uniform(c)) : (c < n_int + n_b ? T(0) : T(1));
+    const double mass = variant == Variant::unbalanced ? 0.5 + key(9).uniform(c) : 1.0;
+    const double w = variant == Variant::weighted ? 1 - double(th(c)) : 1.0;
+    wh(c) = T(c < n_int ? w * mass / n_int : (c < n_int + n_b ? 1 : -1) * w * mass / n_b);
     for (int r = 0; r < shape.dim; ++r)
       uh(r, c) = T(key(c).normal(r));
   }
-  Kokkos::deep_copy(t, th);
+  Kokkos::deep_copy(loss.t, th);
+  Kokkos::deep_copy(loss.weight, wh);
+  if (variant == Variant::weighted)
+  {
+    loss.value_weight = Vector<T, Exec>("value_weight", n_int);
+    Kokkos::deep_copy(loss.value_weight, T(-1.0 / n_int));
+  }
+  if (variant == Variant::unbalanced)
+    loss.growth = T(0.7);
   Kokkos::deep_copy(gemm.input(), uh);
-  nn::embed_times(Exec(), shape, t, gemm.input());
+  nn::embed_times(Exec(), shape, loss.t, gemm.input());
   Kokkos::deep_copy(fused.input(), gemm.input());
 
   Vector<T, Exec> g_ref("g_ref", shape.param_count()), g("g", shape.param_count());
-  gemm.forward(Exec(), params);
-  gemm.input_gradient(Exec(), params);
-  const auto parts = am::plain_seeds(Exec(), gemm, t, layout);
-  gemm.parameter_gradient(Exec(), params, g_ref);
-  const am::PlainLoss<T, Exec> loss(shape, layout, t);
+  const auto parts = gemm.gradient(Exec(), params, loss, g_ref);
   const auto sums = fused.gradient(Exec(), params, loss, g);
 
   Comparison out;
   out.gradient = relative_difference(host(g), host(g_ref));
   out.interior = std::abs(sums.interior - parts.interior) / std::abs(parts.interior);
   out.boundary = std::abs(sums.boundary - parts.boundary) / std::abs(parts.boundary);
+
+  // evaluate(): s and ∇ᵤs of every column as interior
+  nn::GemmEngine<T, Exec, Loss> gemm_all(Exec(), shape, nn::Capacity{np, np, 0});
+  nn::FusedEngine<T, Exec, Loss> fused_all(Exec(), shape, nn::Capacity{np, np, 0}, block, slots);
+  gemm_all.set_batch(np, np);
+  fused_all.set_batch(np, np);
+  Kokkos::deep_copy(gemm_all.input(), gemm.input());
+  Kokkos::deep_copy(fused_all.input(), gemm.input());
+  nn::Evaluation<T, Exec> a, b;
+  a.value = Vector<T, Exec>("a", np);
+  b.value = Vector<T, Exec>("b", np);
+  a.gradient = Matrix<T, Exec>("ga", shape.input_size(), np);
+  b.gradient = Matrix<T, Exec>("gb", shape.input_size(), np);
+  gemm_all.evaluate(Exec(), params, a);
+  fused_all.evaluate(Exec(), params, b);
+  out.value = relative_difference(host(b.value), host(a.value));
+  auto ga = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.gradient);
+  auto gb = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b.gradient);
+  out.input_gradient = relative_difference(std::vector<double>(gb.data(), gb.data() + gb.size()),
+                                           std::vector<double>(ga.data(), ga.data() + ga.size()));
   return out;
 }
 
@@ -98,19 +131,27 @@ nn::MlpShape shape(nn::Activation act, nn::Head head, int width, int depth)
   return s;
 }
 
-TEST(FusedEngine, MatchesTheGemmEngineForEveryActivationAndHead)
+void expect_agreement(const Comparison &c, double bound, const std::string &what)
 {
-  for (auto act : {nn::Activation::silu, nn::Activation::tanh, nn::Activation::softplus, nn::Activation::gelu})
-    for (auto head : {nn::Head::scalar, nn::Head::quadratic})
-    {
-      // width 40: full and partial row tiles; 37 and 19 columns in blocks of 8: partial
-      // blocks and column tiles; 3 slots: the slot reduction
-      const auto c = compare<double>(shape(act, head, 40, 3), 37, 19, 8, 3);
-      const std::string what = std::string(nn::to_string(act)) + "/" + nn::to_string(head);
-      EXPECT_LT(c.gradient, 1e-12) << what;
-      EXPECT_LT(c.interior, 1e-12) << what;
-      EXPECT_LT(c.boundary, 1e-12) << what;
-    }
+  EXPECT_LT(c.gradient, bound) << what;
+  EXPECT_LT(c.interior, bound) << what;
+  EXPECT_LT(c.boundary, bound) << what;
+  EXPECT_LT(c.value, bound) << what;
+  EXPECT_LT(c.input_gradient, bound) << what;
+}
+
+TEST(FusedEngine, MatchesTheGemmEngineForEveryLossActivationAndHead)
+{
+  for (Variant v : {Variant::plain, Variant::unbalanced, Variant::weighted})
+    for (auto act : {nn::Activation::silu, nn::Activation::tanh, nn::Activation::softplus, nn::Activation::gelu})
+      for (auto head : {nn::Head::scalar, nn::Head::quadratic})
+      {
+        // width 40: full and partial row tiles; 37 and 19 columns in blocks of 8: partial
+        // blocks and column tiles; 3 slots: the slot reduction
+        const auto c = compare<double>(shape(act, head, 40, 3), 37, 19, 8, 3, v);
+        expect_agreement(c, 1e-12,
+                         "loss " + std::to_string(int(v)) + " " + nn::to_string(act) + "/" + nn::to_string(head));
+      }
 }
 
 TEST(FusedEngine, MatchesTheGemmEngineAcrossShapesBlocksAndSlots)
@@ -123,36 +164,38 @@ TEST(FusedEngine, MatchesTheGemmEngineAcrossShapesBlocksAndSlots)
        {Case{64, 3, 96, 64, 32, 1}, Case{128, 2, 50, 30, 16, 4}, Case{7, 1, 5, 3, 32, 1}, Case{33, 4, 64, 1, 5, 7}})
   {
     const auto c = compare<double>(shape(nn::Activation::silu, nn::Head::scalar, k.width, k.depth), k.n_int, k.n_b,
-                                   k.block, k.slots);
-    EXPECT_LT(c.gradient, 1e-12) << "width " << k.width << " depth " << k.depth << " block " << k.block;
-    EXPECT_LT(c.interior, 1e-12) << "width " << k.width;
-    EXPECT_LT(c.boundary, 1e-12) << "width " << k.width;
+                                   k.block, k.slots, Variant::plain);
+    expect_agreement(c, 1e-12, "width " + std::to_string(k.width) + " block " + std::to_string(k.block));
   }
   // float: the same sums in another order, so agreement to float rounding
-  const auto f = compare<float>(shape(nn::Activation::silu, nn::Head::scalar, 64, 3), 96, 64, 32, 2, 1.0);
+  const auto f = compare<float>(shape(nn::Activation::silu, nn::Head::scalar, 64, 3), 96, 64, 32, 2, Variant::plain,
+                                1.0);
   EXPECT_LT(f.gradient, 2e-5);
   EXPECT_LT(f.interior, 2e-5);
 }
 
-TEST(FusedEngine, TrainerPicksItForNarrowNetworksOnly)
+TEST(FusedEngine, TheFactoryPicksItForNarrowNetworksOnly)
 {
   const bool host = impl::is_host_space<Exec>, threaded = !host || Exec().concurrency() > 1;
-  train::TrainConfig c;
-  c.network.width = 512;
-  EXPECT_FALSE(train::Trainer<float>::use_fused(c));
-  c.network.width = 16;
-  c.network.dim = 8192; // the input layer alone outgrows a core's L2
-  EXPECT_FALSE(train::Trainer<float>::use_fused(c));
-  c.network.dim = 2;
-  c.network.width = 256;
-  EXPECT_EQ(train::Trainer<float>::use_fused(c), host && threaded);
-  c.network.width = 128;
-  EXPECT_EQ(train::Trainer<float>::use_fused(c), threaded);
-  c.engine = "fused";
-  c.network.width = 256;
-  EXPECT_TRUE(train::Trainer<float>::use_fused(c));
-  c.network.width = 32;
-  c.engine = "gemm";
-  EXPECT_FALSE(train::Trainer<float>::use_fused(c));
+  auto choice = [](const std::string &c, int width, int dim, int directions = 0)
+  {
+    nn::MlpShape s;
+    s.width = width;
+    s.dim = dim;
+    return std::string(nn::engine_choice<float, Exec>(c, s, nn::Capacity{64, 192, directions}));
+  };
+  EXPECT_EQ(choice("auto", 512, 2), "gemm");
+  EXPECT_EQ(choice("auto", 16, 8192), "gemm"); // the input layer alone outgrows a core's L2
+  EXPECT_EQ(choice("auto", 256, 2), host && threaded ? "fused" : "gemm");
+  EXPECT_EQ(choice("auto", 128, 2), threaded ? "fused" : "gemm");
+  EXPECT_EQ(choice("fused", 256, 2), "fused");
+  EXPECT_EQ(choice("gemm", 32, 2), "gemm");
+  // curvature directions (entropic AM) are routed to the GEMM engine, with a note
+  std::string note;
+  nn::MlpShape s;
+  s.width = 32;
+  EXPECT_EQ(std::string(nn::engine_choice<float, Exec>("fused", s, nn::Capacity{64, 192, 2}, &note)), "gemm");
+  EXPECT_NE(note.find("GEMM engine"), std::string::npos) << note;
+  EXPECT_THROW((nn::engine_choice<float, Exec>("fastest", s, nn::Capacity{64, 192, 0})), Error);
 }
 } // namespace

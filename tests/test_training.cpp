@@ -104,12 +104,13 @@ TEST(Optim, AdamStepsMatchAReferenceWithWarmupBiasCorrectionClippingAndEmaWarmup
 TEST(Batch, LowDiscrepancyTimesFollowTheSqrt2SequenceAcrossSteps)
 {
   const int B = 16;
-  am::BatchBuilder<double, Exec> builder(Exec(), B, B, 0, 1, am::TimeSampling::low_discrepancy, 3);
-  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(2));
   nn::MlpShape shape;
   shape.width = 4;
   shape.depth = 1;
-  nn::GemmEngine<double, Exec> engine(Exec(), shape, B, 3 * B);
+  am::BatchBuilder<double, Exec> builder(Exec(), shape, am::Objective(), B, B, 0, 1, am::TimeSampling::low_discrepancy,
+                                         3);
+  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(2));
+  nn::GemmEngine<double, Exec, am::ActionLoss<double, Exec>> engine(Exec(), shape, builder.capacity(2));
   std::vector<double> first;
   for (int step = 0; step < 2; ++step)
   {
@@ -133,13 +134,13 @@ TEST(Batch, LowDiscrepancyTimesFollowTheSqrt2SequenceAcrossSteps)
 TEST(Batch, StratifiedTimesHitEveryStratumOnce)
 {
   const int B = 64;
-  am::BatchBuilder<double, Exec> builder(Exec(), B, 1, 0, 1, am::TimeSampling::stratified, 5);
-  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(1));
   nn::MlpShape shape;
   shape.dim = 1;
   shape.width = 4;
   shape.depth = 1;
-  nn::GemmEngine<double, Exec> engine(Exec(), shape, B, B + 2);
+  am::BatchBuilder<double, Exec> builder(Exec(), shape, am::Objective(), B, 1, 0, 1, am::TimeSampling::stratified, 5);
+  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(1));
+  nn::GemmEngine<double, Exec, am::ActionLoss<double, Exec>> engine(Exec(), shape, builder.capacity(1));
   builder.build(Exec(), *source, engine, 7);
   auto t = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), builder.times());
   std::vector<int> hits(B, 0);
@@ -182,6 +183,7 @@ void check_gaussian_path(const std::string &engine)
 {
   SCOPED_TRACE("engine " + engine);
   GaussianRun run(engine);
+  EXPECT_EQ(std::string(run.trainer->engine_name()), engine);
   const auto &path = run.source->path();
   sample::ActionModel<float, Exec> model(Exec(), run.trainer->checkpoint(), true);
 

@@ -29,31 +29,23 @@ void TrainConfig::validate() const
   require(log_every >= 1, "train: --log-every must be at least 1");
   require(checkpoint_every >= 1, "train: --checkpoint-every must be at least 1");
   require(!out.empty(), "train: --out DIR is required");
+  const am::LossKind kind = am::parse_loss(loss);
+  if (kind == am::LossKind::entropic)
+  {
+    require(!sigma.empty(), "train: --loss eam needs --sigma (the diffusion coefficient, in the data's units)");
+    for (double s : sigma)
+      require(std::isfinite(s) && s > 0, fmt::format("train: --sigma must be positive and finite (got {})", s));
+  }
+  else
+    require(sigma.empty(), "train: --sigma applies to --loss eam only");
+  require(laplacian == "auto" || laplacian == "exact" || laplacian == "hutchinson",
+          "train: --laplacian must be auto, exact or hutchinson");
+  require(probes >= 1, "train: --probes must be at least 1");
+  require(probes <= 4096, "train: --probes must be at most 4096");
+  require(probe_dist == "rademacher" || probe_dist == "gaussian", "train: --probe-dist must be rademacher or gaussian");
+  require(weight == "none" || weight == "linear", "train: --weight must be none or linear");
   am::parse_time_sampling(time_sampling);
   network.validate();
-}
-
-nlohmann::json to_json(const nn::MlpShape &s)
-{
-  return {{"dim", s.dim},
-          {"width", s.width},
-          {"depth", s.depth},
-          {"activation", nn::to_string(s.activation)},
-          {"time_features", s.time_features},
-          {"head", nn::to_string(s.head)}};
-}
-
-nn::MlpShape shape_from_json(const nlohmann::json &j)
-{
-  nn::MlpShape s;
-  s.dim = j.at("dim").get<int>();
-  s.width = j.at("width").get<int>();
-  s.depth = j.at("depth").get<int>();
-  s.activation = nn::parse_activation(j.at("activation").get<std::string>());
-  s.time_features = j.at("time_features").get<int>();
-  s.head = nn::parse_head(j.at("head").get<std::string>());
-  s.validate();
-  return s;
 }
 
 nlohmann::json to_json(const TrainConfig &c)
@@ -63,7 +55,7 @@ nlohmann::json to_json(const TrainConfig &c)
           {"path_t0", c.path_t0},
           {"path_t1", c.path_t1},
           {"normalise", c.normalise},
-          {"network", to_json(c.network)},
+          {"network", nn::to_json(c.network)},
           {"steps", c.steps},
           {"batch", c.batch},
           {"boundary_batch", c.boundary_batch},
@@ -74,6 +66,12 @@ nlohmann::json to_json(const TrainConfig &c)
           {"warmup", c.adam.warmup},
           {"clip", c.adam.clip},
           {"ema", c.adam.ema},
+          {"loss", c.loss},
+          {"sigma", c.sigma},
+          {"laplacian", c.laplacian},
+          {"probes", c.probes},
+          {"probe_dist", c.probe_dist},
+          {"weight", c.weight},
           {"time_sampling", c.time_sampling},
           {"dtype", c.dtype},
           {"engine", c.engine},
@@ -91,7 +89,7 @@ TrainConfig config_from_json(const nlohmann::json &j)
   c.path_t0 = j.at("path_t0").get<double>();
   c.path_t1 = j.at("path_t1").get<double>();
   c.normalise = j.at("normalise").get<bool>();
-  c.network = shape_from_json(j.at("network"));
+  c.network = nn::shape_from_json(j.at("network"));
   c.steps = j.at("steps").get<std::int64_t>();
   c.batch = j.at("batch").get<int>();
   c.boundary_batch = j.at("boundary_batch").get<int>();
@@ -102,6 +100,12 @@ TrainConfig config_from_json(const nlohmann::json &j)
   c.adam.warmup = j.at("warmup").get<std::int64_t>();
   c.adam.clip = j.at("clip").get<double>();
   c.adam.ema = j.at("ema").get<double>();
+  c.loss = j.value("loss", std::string("am")); // absent in checkpoints of amk ≤ 0.1
+  c.sigma = j.value("sigma", std::vector<double>());
+  c.laplacian = j.value("laplacian", std::string("auto"));
+  c.probes = j.value("probes", 1);
+  c.probe_dist = j.value("probe_dist", std::string("rademacher"));
+  c.weight = j.value("weight", std::string("none"));
   c.time_sampling = j.at("time_sampling").get<std::string>();
   c.dtype = j.at("dtype").get<std::string>();
   c.engine = j.value("engine", std::string("auto")); // absent in checkpoints of amk ≤ 0.1
@@ -142,6 +146,12 @@ const std::vector<std::pair<std::string, std::string>> &option_fields()
       {"--warmup", "/warmup"},
       {"--clip", "/clip"},
       {"--ema", "/ema"},
+      {"--loss", "/loss"},
+      {"--sigma", "/sigma"},
+      {"--laplacian", "/laplacian"},
+      {"--probes", "/probes"},
+      {"--probe-dist", "/probe_dist"},
+      {"--weight", "/weight"},
       {"--time-sampling", "/time_sampling"},
       {"--dtype", "/dtype"},
       {"--engine", "/engine"},
@@ -183,5 +193,45 @@ TrainConfig resumed_config(const nlohmann::json &checkpoint, const TrainConfig &
                               option, merged[at].dump(), asked[at].dump()));
   }
   return config_from_json(merged);
+}
+} // namespace amk::train
+
+namespace amk::train
+{
+am::Objective make_objective(const TrainConfig &c, const data::Normalisation &norm, const std::vector<double> &snapshot_times)
+{
+  am::Objective o;
+  o.kind = am::parse_loss(c.loss);
+  o.weighting = c.weight == "linear" ? am::Weighting::linear : am::Weighting::none;
+  if (o.kind == am::LossKind::entropic)
+  {
+    // dX = ∇s dT + σ dW in physical units is dx̃ = ∇̃s̃ dt + σ̃ dW̃ with σ̃ = σ √span / scale
+    const double to_normalised = std::sqrt(norm.span) / norm.scale;
+    const std::size_t n = c.sigma.size(), K = snapshot_times.size();
+    if (n == 1)
+      o.sigma_t = {0.0};
+    else if (n == 2 && K != 2)
+      o.sigma_t = {0.0, 1.0};
+    else
+    {
+      require(n == K, K == 0 ? fmt::format("train: --sigma takes one value (constant) or two (linear in time) with "
+                                           "a built-in --path, got {}",
+                                           n)
+                             : fmt::format("train: --sigma takes one value (constant), two (linear in time) or one "
+                                           "per snapshot ({}), got {}",
+                                           K, n));
+      o.sigma_t = snapshot_times;
+    }
+    for (double s : c.sigma)
+      o.sigma.push_back(s * to_normalised);
+    const bool exact = c.laplacian == "exact" || (c.laplacian == "auto" && c.network.dim <= 16);
+    o.laplacian = exact ? am::LaplacianMode::exact : am::LaplacianMode::hutchinson;
+    o.probes = c.probes;
+    o.probe_distribution =
+        c.probe_dist == "gaussian" ? am::ProbeDistribution::gaussian : am::ProbeDistribution::rademacher;
+  }
+  if (o.kind == am::LossKind::unbalanced)
+    o.growth = norm.scale * norm.scale; // ½|∇s|² + ½s² in physical units: ½|∇̃s̃|² + ½ℓ²s̃² normalised
+  return o;
 }
 } // namespace amk::train

@@ -20,8 +20,8 @@ std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const Train
   if (config.path == "gaussian")
     return std::make_shared<data::GaussianSource<Scalar, DefaultExec>>(
         DefaultExec(), data::GaussianPath::preset(config.network.dim, config.path_t0, config.path_t1));
-  return std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(DefaultExec(), io::read_snapshots(config.data),
-                                                                     config.normalise, fixed);
+  return std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(
+      DefaultExec(), io::read_snapshots(config.data), config.normalise, fixed, config.loss == "uam");
 }
 
 /// "1h02m", "3m05s", "12s"
@@ -90,11 +90,18 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
     trainer.restore(*resume);
   if (comm.root() && !quiet)
   {
-    fmt::print("amk train: {} steps, batch {} ({} ranks), network d={} width={} depth={} {} ({} parameters), {}, "
-               "{} engine\n",
-               config.steps, config.batch, comm.size(), config.network.dim, config.network.width, config.network.depth,
-               nn::to_string(config.network.activation), config.network.param_count(), config.dtype,
-               trainer.engine_name());
+    const am::Objective &o = trainer.objective();
+    std::string loss = config.loss;
+    if (o.kind == am::LossKind::entropic)
+      loss += o.laplacian == am::LaplacianMode::exact
+                  ? " (exact Laplacian)"
+                  : fmt::format(" (Hutchinson Laplacian, {} {} probes)", o.probes, config.probe_dist);
+    fmt::print("amk train: {} steps, batch {} ({} ranks), loss {}, network d={} width={} depth={} {} ({} parameters), "
+               "{}, {} engine{}\n",
+               config.steps, config.batch, comm.size(), loss, config.network.dim, config.network.width,
+               config.network.depth, nn::to_string(config.network.activation), config.network.param_count(),
+               config.dtype, trainer.engine_name(),
+               trainer.engine_note().empty() ? "" : " (" + trainer.engine_note() + ")");
     std::fflush(stdout); // batch jobs and mpirun redirect stdout: show progress as it happens
   }
 

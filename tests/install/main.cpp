@@ -1,7 +1,8 @@
 // A downstream project built against an installed amk (find_package(amk), amk::amk): one
 // forward pass and input gradient of a small network, checked against its own finite
 // difference, so that the installed headers, library and dependencies really work.
-#include <amk/nn/engine.hpp>
+#include <amk/am/loss.hpp>
+#include <amk/nn/make_engine.hpp>
 #include <cmath>
 #include <cstdio>
 
@@ -15,19 +16,22 @@ int main(int argc, char **argv)
   shape.depth = 2;
   amk::Vector<double, Exec> params("params", shape.param_count());
   amk::nn::initialize(Exec(), shape, params, 1);
-  amk::nn::GemmEngine<double, Exec> engine(Exec(), shape, 3, 3);
+  auto engine = amk::nn::make_engine<double, Exec, amk::am::ActionLoss<double, Exec>>(Exec(), "auto", shape,
+                                                                                       amk::nn::Capacity{3, 3, 0});
+  amk::nn::Evaluation<double, Exec> out;
+  out.value = amk::Vector<double, Exec>("s", 1);
+  out.gradient = amk::Matrix<double, Exec>("g", shape.input_size(), 1);
   auto value_and_gradient = [&](double x0, double *g0)
   {
-    engine.set_batch(1, 1);
-    auto u = Kokkos::create_mirror_view(engine.input());
+    engine->set_batch(1, 1);
+    auto u = Kokkos::create_mirror_view(engine->input());
     u(0, 0) = x0;
     u(1, 0) = 0.3;
     u(2, 0) = 0.5;
-    Kokkos::deep_copy(engine.input(), u);
-    engine.forward(Exec(), params);
-    engine.input_gradient(Exec(), params);
-    auto s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), engine.values());
-    auto g = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), engine.input_gradient());
+    Kokkos::deep_copy(engine->input(), u);
+    engine->evaluate(Exec(), params, out);
+    auto s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.value);
+    auto g = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.gradient);
     if (g0)
       *g0 = g(0, 0);
     return s(0);

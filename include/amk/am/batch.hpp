@@ -1,13 +1,20 @@
 #pragma once
-// Assembles one training batch in the engine's input columns: interior times from the
-// time sampler, x ~ q_t from a source, and the time features. Every draw is indexed by
-// the sample's GLOBAL index (step, position in the global batch), so a batch split over
-// P ranks is the same batch as on one rank.
+// Assembles one training batch: the engine's input columns (interior times from the time
+// sampler, x ~ q_t from a source, the time features, the curvature directions) and the
+// per-column weights of the loss functor (am/loss.hpp). Every draw is indexed by the
+// sample's GLOBAL index (step, position in the global batch), so a batch split over P
+// ranks is the same batch as on one rank.
+//   columns [0, B)            interior: t from the sampler, x ~ q_t, ω = w(t)·mass/B
+//   columns [B, B + B₀)       x ~ q_0 at t = 0, ω = +w(0)·mass/B₀
+//   columns [B + B₀, …)       x ~ q_1 at t = 1, ω = −w(1)·mass/B₁ (none when w(1) = 0)
+// B, B₀, B₁ are GLOBAL batch sizes, so that under MPI the per-rank gradients simply add.
 #include <amk/am/loss.hpp>
+#include <amk/am/objective.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/data/sources.hpp>
 #include <amk/nn/engine.hpp>
+#include <cmath>
 #include <string>
 
 namespace amk::am
@@ -36,21 +43,33 @@ inline std::pair<std::int64_t, std::int64_t> slice(std::int64_t n, int rank, int
   return {n * rank / ranks, n * (rank + 1) / ranks};
 }
 
+/// Sample counts of one batch: this rank's columns and the global normalisers.
+struct BatchLayout
+{
+  int interior = 0, boundary0 = 0, boundary1 = 0; ///< this rank's columns
+  double global_interior = 1, global_boundary0 = 1, global_boundary1 = 1;
+  int primal() const { return interior + boundary0 + boundary1; }
+};
+
 template <class Scalar, class ExecutionSpace = DefaultExec> class BatchBuilder
 {
 public:
   using memory_space = typename ExecutionSpace::memory_space;
+  using vector = Vector<Scalar, ExecutionSpace>;
 
   /// \param global_interior [in] B;  \param global_boundary [in] B₀ = B₁
-  BatchBuilder(const ExecutionSpace &space, std::int64_t global_interior, std::int64_t global_boundary, int rank,
-               int ranks, TimeSampling sampling, std::uint64_t seed)
-      : m_sampling(sampling), m_key(RandomKey(seed)(0xba7c))
+  BatchBuilder(const ExecutionSpace &space, const nn::MlpShape &shape, const Objective &objective,
+               std::int64_t global_interior, std::int64_t global_boundary, int rank, int ranks,
+               TimeSampling sampling, std::uint64_t seed)
+      : m_objective(objective), m_sampling(sampling), m_key(RandomKey(seed)(0xba7c)), m_loss(shape)
   {
     require(global_interior >= ranks && global_boundary >= ranks,
             "batch: --batch must be at least the number of MPI ranks");
     const auto in = slice(global_interior, rank, ranks), bd = slice(global_boundary, rank, ranks);
+    const bool q1_terms = objective.weighting == Weighting::none; // w(1) = 0 for the linear weighting
     m_layout.interior = int(in.second - in.first);
-    m_layout.boundary0 = m_layout.boundary1 = int(bd.second - bd.first);
+    m_layout.boundary0 = int(bd.second - bd.first);
+    m_layout.boundary1 = q1_terms ? m_layout.boundary0 : 0;
     m_layout.global_interior = double(global_interior);
     m_layout.global_boundary0 = m_layout.global_boundary1 = double(global_boundary);
     m_offset_interior = in.first;
@@ -58,24 +77,50 @@ public:
     m_global_interior = global_interior;
     m_global_boundary = global_boundary;
     m_u0 = RandomKey(seed)(0x7105).uniform(0);
-    m_t = uninitialized<Vector<Scalar, ExecutionSpace>>(space, "amk::BatchBuilder::t", m_layout.primal());
-    m_ids =
-        uninitialized<Kokkos::View<std::uint64_t *, memory_space>>(space, "amk::BatchBuilder::ids", m_layout.primal());
+    const int np = m_layout.primal(), nt = m_layout.interior;
+    m_ids = uninitialized<Kokkos::View<std::uint64_t *, memory_space>>(space, "amk::BatchBuilder::ids", np);
+    m_mass = uninitialized<vector>(space, "amk::BatchBuilder::mass", np);
+    m_loss.t = uninitialized<vector>(space, "amk::BatchBuilder::t", np);
+    m_loss.weight = uninitialized<vector>(space, "amk::BatchBuilder::weight", np);
+    if (objective.weighting != Weighting::none)
+      m_loss.value_weight = uninitialized<vector>(space, "amk::BatchBuilder::value_weight", nt);
+    if (objective.kind == LossKind::entropic)
+    {
+      require(!objective.sigma.empty() && objective.sigma.size() == objective.sigma_t.size(),
+              "batch: entropic AM needs a sigma schedule");
+      m_loss.diffusion = uninitialized<vector>(space, "amk::BatchBuilder::diffusion", nt);
+      auto h = Kokkos::View<double **, Kokkos::LayoutRight, Kokkos::HostSpace>("sigma", 2, objective.sigma.size());
+      for (std::size_t i = 0; i < objective.sigma.size(); ++i)
+      {
+        h(0, i) = objective.sigma_t[i];
+        h(1, i) = objective.sigma[i];
+      }
+      m_sigma = Kokkos::create_mirror_view_and_copy(memory_space(), h);
+    }
+    if (objective.kind == LossKind::unbalanced)
+      m_loss.growth = Scalar(objective.growth);
   }
 
   const BatchLayout &layout() const { return m_layout; }
+  /// The engine capacity this batch needs.
+  nn::Capacity capacity(int dim) const
+  {
+    return nn::Capacity{m_layout.interior, m_layout.primal(), m_objective.directions(dim)};
+  }
+  /// The loss functor over this batch's columns (valid after build()).
+  const ActionLoss<Scalar, ExecutionSpace> &loss() const { return m_loss; }
   /// Normalised times of all columns (interior first, then 0s, then 1s).
-  const Vector<Scalar, ExecutionSpace> &times() const { return m_t; }
+  const vector &times() const { return m_loss.t; }
 
-  /// Fills engine.input() for training step `step` (engine.set_batch is done here);
-  /// Engine is nn::GemmEngine or nn::FusedEngine.
+  /// Fills the engine's input columns and the loss weights for training step `step`
+  /// (engine.set_batch is done here).
   template <class Engine>
   void build(const ExecutionSpace &space, const data::Source<Scalar, ExecutionSpace> &source, Engine &engine,
              std::int64_t step)
   {
     Region region("amk::BatchBuilder::build");
     engine.set_batch(m_layout.interior, m_layout.primal());
-    const auto t = m_t;
+    const auto t = m_loss.t;
     const auto ids = m_ids;
     const int nt = m_layout.interior, n0 = m_layout.boundary0;
     const std::uint64_t base_i = std::uint64_t(step) * m_global_interior + m_offset_interior;
@@ -115,17 +160,79 @@ public:
           }
         });
     const auto u = engine.input();
-    source.draw(space, m_t, m_ids, m_key(2), Matrix<Scalar, ExecutionSpace>(u));
-    nn::embed_times(space, engine.shape(), m_t, u);
+    source.draw(space, m_loss.t, m_ids, m_key(2), u, m_mass);
+    nn::embed_times(space, engine.shape(), m_loss.t, u);
+    weigh(space);
+    if (engine.directions() > 0)
+      directions(space, engine.direction_input());
   }
 
 private:
+  /// ω, ν and ½σ̃² of every column (after the draw: the masses are known).
+  void weigh(const ExecutionSpace &space)
+  {
+    const auto t = m_loss.t, weight = m_loss.weight, value_weight = m_loss.value_weight;
+    const auto diffusion = m_loss.diffusion, mass = m_mass;
+    const auto sigma = m_sigma;
+    const int nt = m_layout.interior, n0 = m_layout.boundary0, knots = int(m_sigma.extent(1));
+    const double w_int = 1 / m_layout.global_interior, w_0 = 1 / m_layout.global_boundary0,
+                 w_1 = 1 / m_layout.global_boundary1;
+    const bool linear = m_objective.weighting == Weighting::linear, entropic = diffusion.extent(0) > 0;
+    Kokkos::parallel_for(
+        "amk::BatchBuilder::weights", policy(space, m_layout.primal()), KOKKOS_LAMBDA(std::int64_t c) {
+          const double tc = t(c), w = linear ? 1 - tc : 1.0, m = mass(c);
+          if (c < nt)
+          {
+            weight(c) = Scalar(w * m * w_int);
+            if (linear)
+              value_weight(c) = Scalar(-m * w_int); // w'(t) = −1
+            if (entropic)
+            {
+              const double s = interpolate(&sigma(0, 0), &sigma(1, 0), knots, tc);
+              diffusion(c) = Scalar(s * s / 2);
+            }
+          }
+          else
+            weight(c) = Scalar(c < nt + n0 ? w * m * w_0 : -w * m * w_1);
+        });
+  }
+
+  /// The curvature directions: the d axes (exact Laplacian) or m random probes ε/√m
+  /// (Hutchinson: Σ_k (ε_k/√m)ᵀ∇²s (ε_k/√m) averages the m estimates), time rows zero.
+  template <class V> void directions(const ExecutionSpace &space, const V &v)
+  {
+    const int rows = int(v.extent(0)), d = m_loss.dim, nt = m_layout.interior;
+    const int m = nt > 0 ? int(v.extent(1)) / nt : 0;
+    const bool exact = m_objective.laplacian == LaplacianMode::exact;
+    const bool gaussian = m_objective.probe_distribution == ProbeDistribution::gaussian;
+    const double scale = 1 / std::sqrt(double(m));
+    const auto ids = m_ids;
+    const RandomKey key = m_key(3);
+    Kokkos::parallel_for(
+        "amk::BatchBuilder::directions", policy(space, std::int64_t(m) * nt), KOKKOS_LAMBDA(std::int64_t kc) {
+          const int k = int(kc / nt);
+          const std::int64_t c = kc % nt;
+          const RandomKey probe = key(ids(c))(std::uint64_t(k));
+          for (int r = 0; r < rows; ++r)
+          {
+            double e = 0;
+            if (r < d)
+              e = exact ? (r == k ? 1.0 : 0.0)
+                        : scale * (gaussian ? probe.normal(std::uint64_t(r)) : (probe.bits(std::uint64_t(r)) >> 63 ? 1.0 : -1.0));
+            v(r, kc) = Scalar(e);
+          }
+        });
+  }
+
+  Objective m_objective;
   TimeSampling m_sampling;
   RandomKey m_key;
   BatchLayout m_layout;
+  ActionLoss<Scalar, ExecutionSpace> m_loss;
   std::int64_t m_offset_interior = 0, m_offset_boundary = 0, m_global_interior = 1, m_global_boundary = 1;
   double m_u0 = 0;
-  Vector<Scalar, ExecutionSpace> m_t;
   Kokkos::View<std::uint64_t *, memory_space> m_ids;
+  vector m_mass;
+  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> m_sigma; ///< (2 × knots): normalised times, σ̃
 };
 } // namespace amk::am

@@ -7,7 +7,7 @@
 // field that carries q_t is the unique AM minimiser, so ∇ₓs* = v exactly.
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
-#include <amk/io/snapshot_file.hpp>
+#include <amk/data/snapshot_data.hpp>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -51,11 +51,11 @@ struct GaussianPath
     return v / (t1 - t0);
   }
   /// K equally spaced snapshots of n samples each (counter-based draws from seed).
-  io::SnapshotData snapshots(int K, std::int64_t n, std::uint64_t seed) const
+  SnapshotData snapshots(int K, std::int64_t n, std::uint64_t seed) const
   {
     require(K >= 2, "gaussian path: --snapshots must be at least 2");
     require(n >= 1, "gaussian path: --samples must be at least 1");
-    io::SnapshotData out;
+    SnapshotData out;
     out.dim = dim;
     const RandomKey key = RandomKey(seed)(0x6a05);
     for (int k = 0; k < K; ++k)

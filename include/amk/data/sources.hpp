@@ -1,15 +1,19 @@
 #pragma once
 // Where training samples come from: a source draws x ~ q_t for given normalised times t
-// on the device. Two kinds: snapshots of a data set (the nearest snapshot to t; for equally
-// spaced snapshots this is the reference code's round(t·(K−1))) and the closed-form
-// Gaussian path (exact x_t for any t). Coordinates inside are normalised
-// (data/normalisation.hpp).
+// on the device, with each draw's mass. Two kinds: snapshots of a data set (the nearest
+// snapshot to t; for equally spaced snapshots this is the reference code's round(t·(K−1)))
+// and the closed-form Gaussian path (exact x_t for any t). Coordinates inside are
+// normalised (data/normalisation.hpp).
+// Masses: a drawn sample stands for N_k m_i of its snapshot's mass (it was drawn uniformly
+// among N_k), reported relative to its snapshot's total M_k (mean 1: the importance weight
+// of a balanced loss) or, for unbalanced AM, relative to the first snapshot's total M_0
+// (so that the expectations are under the unnormalised measure, with q_0 of mass 1).
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
 #include <amk/data/gaussian_path.hpp>
 #include <amk/data/normalisation.hpp>
-#include <amk/io/snapshot_file.hpp>
+#include <amk/data/snapshot_data.hpp>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -23,10 +27,13 @@ public:
   virtual ~Source() = default;
   virtual int dim() const = 0;
   virtual const Normalisation &normalisation() const = 0;
-  /// x̃_c ~ q_{t(c)} into rows 0…d−1 of u (input_size × n); ids(c) names the draw.
+  /// The normalised snapshot times (empty for a path defined at every t).
+  virtual std::vector<double> snapshot_times() const { return {}; }
+  /// x̃_c ~ q_{t(c)} into rows 0…d−1 of u (input_size × n) and its mass into mass(c);
+  /// ids(c) names the draw.
   virtual void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
                     const Kokkos::View<std::uint64_t *, typename ExecutionSpace::memory_space> &ids, RandomKey key,
-                    const Matrix<Scalar, ExecutionSpace> &u) const = 0;
+                    const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass) const = 0;
 };
 
 /// Samples of K snapshots held on the device.
@@ -35,10 +42,11 @@ template <class Scalar, class ExecutionSpace = DefaultExec> class SnapshotSource
 public:
   using memory_space = typename ExecutionSpace::memory_space;
 
-  /// \param normalise [in] centre and scale x (else shift 0, scale 1)
-  /// \param fixed     [in] use this normalisation instead (a resumed run keeps its own)
-  SnapshotSource(const ExecutionSpace &space, const io::SnapshotData &data, bool normalise,
-                 const Normalisation *fixed = nullptr)
+  /// \param normalise  [in] centre and scale x (else shift 0, scale 1)
+  /// \param fixed      [in] use this normalisation instead (a resumed run keeps its own)
+  /// \param unbalanced [in] masses relative to the first snapshot's total, not each one's own
+  SnapshotSource(const ExecutionSpace &space, const SnapshotData &data, bool normalise,
+                 const Normalisation *fixed = nullptr, bool unbalanced = false)
       : m_dim(int(data.dim))
   {
     const std::int64_t K = data.snapshots(), N = data.samples(), d = data.dim;
@@ -79,6 +87,21 @@ public:
       off_host(k) = data.offsets[k];
     for (std::int64_t k = 0; k < K; ++k)
       t_host(k) = m_norm.normalised_time(data.times[k]);
+    if (!data.mass.empty())
+    {
+      std::vector<double> total(K, 0.0);
+      for (std::int64_t k = 0; k < K; ++k)
+        for (std::int64_t i = data.offsets[k]; i < data.offsets[k + 1]; ++i)
+          total[k] += data.mass[i];
+      auto mass_host = Kokkos::View<Scalar *, Kokkos::HostSpace>("mass", N);
+      for (std::int64_t k = 0; k < K; ++k)
+      {
+        const double n_k = double(data.offsets[k + 1] - data.offsets[k]);
+        for (std::int64_t i = data.offsets[k]; i < data.offsets[k + 1]; ++i)
+          mass_host(i) = Scalar(n_k * data.mass[i] / (unbalanced ? total[0] : total[k]));
+      }
+      m_mass = Kokkos::create_mirror_view_and_copy(memory_space(), mass_host);
+    }
     m_x = Kokkos::create_mirror_view_and_copy(memory_space(), x_host);
     m_offsets = Kokkos::create_mirror_view_and_copy(memory_space(), off_host);
     m_times = Kokkos::create_mirror_view_and_copy(memory_space(), t_host);
@@ -87,12 +110,19 @@ public:
 
   int dim() const override { return m_dim; }
   const Normalisation &normalisation() const override { return m_norm; }
+  std::vector<double> snapshot_times() const override
+  {
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_times);
+    return std::vector<double>(h.data(), h.data() + h.extent(0));
+  }
 
   void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
             const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,
-            const Matrix<Scalar, ExecutionSpace> &u) const override
+            const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass) const override
   {
     const auto x = m_x;
+    const auto sample_mass = m_mass;
+    const bool weighted = m_mass.extent(0) > 0;
     const auto offsets = m_offsets;
     const auto times = m_times;
     const int d = m_dim;
@@ -117,6 +147,7 @@ public:
           const std::int64_t row = offsets(k) + key(ids(c)).index(0, n);
           for (int r = 0; r < d; ++r)
             u(r, c) = x(row, r);
+          mass(c) = weighted ? sample_mass(row) : Scalar(1);
         });
   }
 
@@ -124,6 +155,7 @@ private:
   int m_dim;
   Normalisation m_norm;
   Kokkos::View<Scalar **, Kokkos::LayoutRight, memory_space> m_x;
+  Vector<Scalar, ExecutionSpace> m_mass; ///< per sample (empty: all 1)
   Kokkos::View<std::int64_t *, memory_space> m_offsets;
   Kokkos::View<double *, memory_space> m_times;
 };
@@ -156,7 +188,7 @@ public:
 
   void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
             const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,
-            const Matrix<Scalar, ExecutionSpace> &u) const override
+            const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass) const override
   {
     const auto p = m_params;
     const int d = m_path.dim;
@@ -171,6 +203,7 @@ public:
             for (int q = r; q < r + 2 && q < d; ++q)
               u(q, c) = Scalar((1 - tc) * p(0, q) + tc * p(1, q) + ((1 - tc) * p(2, q) + tc * p(3, q)) * z[q - r]);
           }
+          mass(c) = 1;
         });
   }
 

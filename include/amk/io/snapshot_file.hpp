@@ -6,27 +6,14 @@
 //                               snapshot k is rows offsets[k] .. offsets[k+1]-1 of /x
 //   /mass     float64[N]        optional, finite, non-negative sample weights
 //   root string attributes      optional provenance (e.g. amk_source)
-#include <cstdint>
+#include <amk/data/snapshot_data.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace amk::io
 {
-/// One data set of K snapshots held in memory, laid out as in the file.
-struct SnapshotData
-{
-  std::vector<double> times;         ///< K, strictly increasing, finite
-  std::int64_t dim = 0;              ///< d
-  std::vector<std::int64_t> offsets; ///< K+1, offsets[0] = 0, strictly increasing, offsets[K] = N
-  std::vector<double> x;             ///< N*d, row-major (sample-major)
-  std::vector<double> mass;          ///< N, or empty when the file has no /mass
-
-  /// Number of snapshots K.
-  std::int64_t snapshots() const { return std::int64_t(times.size()); }
-  /// Total number of samples N over all snapshots.
-  std::int64_t samples() const { return offsets.empty() ? 0 : offsets.back(); }
-};
+using data::SnapshotData;
 
 /// Reads and validates a snapshot file; amk::Error with a one-line message naming the file,
 /// the dataset and the problem on anything malformed.

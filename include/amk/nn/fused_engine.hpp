@@ -18,20 +18,18 @@
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
-#include <amk/nn/batch_columns.hpp>
+#include <amk/nn/engine.hpp>
 #include <amk/nn/impl/team_kernels.hpp>
 #include <amk/nn/mlp.hpp>
 
 namespace amk::nn
 {
-/// Sums of the Seeds functor's per-column loss terms.
-struct ColumnSums
-{
-  double interior = 0, boundary = 0;
-};
-
 namespace detail
 {
+/// Default samples per block: 64 was fastest at widths 64…256 here (the weight-gradient
+/// tiles are loaded and stored once per 128 columns); a width-256 team then holds ~3 MB.
+inline constexpr int default_block = 64;
+
 /// Offsets (in elements, each region padded to 64 bytes) of one team's scratch regions.
 /// Per node j the tangent and primal columns of a block are adjacent, as in GemmEngine:
 /// H_j = [ḣ_j | h_j] and D_j = [δ_j | z̄_j] (n_j × 2m), so that dW_j−1 += D_j H_j−1ᵀ is
@@ -82,6 +80,8 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
   Vector<Scalar, Exec> params;
   Matrix<Scalar, Exec> input;                                     // u (input_size × n_p)
   Seeds seeds;                                                    // per-column loss: seeds, terms
+  Evaluation<Scalar, Exec> out;                                   // evaluate(): where s, ∇ᵤs go
+  bool evaluate_only;                                             // forward and input gradient only
   Matrix<Scalar, Exec> slot_grad;                                 // (param_count × slots), unused with one slot
   Vector<Scalar, Exec> grad;                                      // written directly with one slot
   Kokkos::View<double **, typename Exec::memory_space> slot_sums; // (slots × 2)
@@ -166,6 +166,8 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
         sum_boundary += boundary_block(team, k, c0);
     }
 
+    if (evaluate_only)
+      return;
     // the team's gradient and loss sums out
     const int slot = team.league_rank();
     if (slots == 1)
@@ -331,13 +333,33 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       team.team_barrier();
     }
 
+    const Scalar *s = k.base + layout.s;
+    if (evaluate_only)
+    {
+      const bool want_s = out.value.extent(0) > 0, want_g = out.gradient.extent(1) > 0;
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb),
+                           [&](int c)
+                           {
+                             if (want_s)
+                               out.value(c0 + c) = s[c];
+                             if (want_g)
+                               for (int r = 0; r < in; ++r)
+                                 out.gradient(r, c0 + c) = g0[r + c * in];
+                           });
+      team.team_barrier();
+      return 0;
+    }
+
     // loss seeds: a₀ (the tangent half of H_0) and c_s, per column
     Scalar *a0 = H(k, 0), *cs = k.base + layout.cs;
-    const Scalar *s = k.base + layout.s;
     double loss = 0;
     Kokkos::parallel_reduce(
         Kokkos::TeamThreadRange(team, mb),
-        [&](int c, double &acc) { acc += double(seeds.interior(c0 + c, g0 + c * in, a0 + c * in, s[c], cs[c])); },
+        [&](int c, double &acc)
+        {
+          Scalar clap = 0;
+          acc += double(seeds.interior(c0 + c, s[c], g0 + c * in, Scalar(0), a0 + c * in, cs[c], clap));
+        },
         loss);
     team.team_barrier();
 
@@ -418,26 +440,48 @@ template <class Scalar, class Exec> struct SumSlots
 };
 } // namespace detail
 
-template <class Scalar, class ExecutionSpace = DefaultExec> class FusedEngine : public BatchColumns
+/// Whether the fused kernel is the faster engine for `shape` here (measured with
+/// `amk bench --engine` on a 2-core AVX-512 Xeon, README "Performance"): with threads
+/// (OpenMP) it beats library GEMMs up to width 256, where one team's working set still
+/// sits in a core's L2; on GPUs it is meant for width ≤ 128, where GEMMs are
+/// latency-bound. One host thread (Serial) races the GEMM engine's threaded BLAS: there
+/// the fused kernel wins only at width ≤ 64, with 256-bit or wider SIMD.
+template <class Scalar, class ExecutionSpace> bool fused_suits(const MlpShape &shape)
 {
-public:
-  using execution_space = ExecutionSpace;
-  using value_type = Scalar;
-  using matrix = Matrix<Scalar, ExecutionSpace>;
+  const std::size_t bytes = detail::FusedScratch(shape, detail::default_block, sizeof(Scalar)).total * sizeof(Scalar);
+  if (bytes > (std::size_t(4) << 20))
+    return false;
+  if (!impl::is_host_space<ExecutionSpace>)
+    return shape.width <= 128;
+  if (ExecutionSpace().concurrency() > 1)
+    return shape.width <= 256;
+  return shape.width <= 64 && impl::simd_bytes >= 32;
+}
 
-  /// Default samples per block: 64 was fastest at widths 64…256 here (the weight-gradient
-  /// tiles are loaded and stored once per 128 columns); a width-256 team then holds ~3 MB.
-  static constexpr int default_block = 64;
+template <class Scalar, class ExecutionSpace, class Loss>
+class FusedEngine final : public Engine<Scalar, ExecutionSpace, Loss>
+{
+  using Base = Engine<Scalar, ExecutionSpace, Loss>;
+  using Base::m_np;
+  using Base::m_nt;
+  using Base::m_shape;
+
+public:
+  using matrix = Matrix<Scalar, ExecutionSpace>;
+  using vector = Vector<Scalar, ExecutionSpace>;
+  using typename Base::matrix_ref;
+
+  static constexpr int default_block = detail::default_block;
 
   /// \param block [in] samples per team block (0: default_block)
   /// \param slots [in] most concurrent teams, each with its own gradient (0: the back end's
   ///                  concurrency / team size)
-  FusedEngine(const ExecutionSpace &space, const MlpShape &shape, int max_tangent, int max_primal, int block = 0,
+  FusedEngine(const ExecutionSpace &space, const MlpShape &shape, const Capacity &capacity, int block = 0,
               int slots = 0)
-      : BatchColumns(max_tangent, max_primal), m_shape(shape), m_block(block > 0 ? block : default_block),
-        m_layout(shape, m_block, sizeof(Scalar))
+      : Base(shape, capacity), m_block(block > 0 ? block : default_block), m_layout(shape, m_block, sizeof(Scalar))
   {
-    shape.validate();
+    require(capacity.directions == 0, "FusedEngine: curvature directions (entropic AM) need --engine gemm");
+    const int max_tangent = capacity.max_tangent, max_primal = capacity.max_primal;
     const int max_blocks = (max_tangent + m_block - 1) / m_block + (max_primal - max_tangent + m_block - 1) / m_block;
     m_team_size = impl::is_host_space<ExecutionSpace> ? 1 : 128;
     const int concurrency = slots > 0 ? slots : ExecutionSpace().concurrency() / m_team_size;
@@ -456,55 +500,18 @@ public:
 
   /// Bytes of team scratch memory per team (weights, their transposes, gradient, block).
   std::int64_t scratch_bytes() const { return m_layout.total * std::int64_t(sizeof(Scalar)); }
-  /// Whether the fused kernel is the faster engine for `shape` here (measured with
-  /// `amk bench --engine` on a 2-core AVX-512 Xeon, README "Performance"): with threads
-  /// (OpenMP) it beats library GEMMs up to width 256, where one team's working set still
-  /// sits in a core's L2; on GPUs it is meant for width ≤ 128, where GEMMs are
-  /// latency-bound. One host thread (Serial) races the GEMM engine's threaded BLAS: there
-  /// the fused kernel wins only at width ≤ 64, with 256-bit or wider SIMD.
-  static bool suits(const MlpShape &shape)
-  {
-    const std::size_t bytes = detail::FusedScratch(shape, default_block, sizeof(Scalar)).total * sizeof(Scalar);
-    if (bytes > (std::size_t(4) << 20))
-      return false;
-    if (!impl::is_host_space<ExecutionSpace>)
-      return shape.width <= 128;
-    if (ExecutionSpace().concurrency() > 1)
-      return shape.width <= 256;
-    return shape.width <= 64 && impl::simd_bytes >= 32;
-  }
-
-  const MlpShape &shape() const { return m_shape; }
+  const char *name() const override { return "fused"; }
   int slots() const { return m_slots; }
   int block() const { return m_block; }
 
-  /// [out] inputs u = [x, e(t)] of the n_p samples (input_size × n_p); interior first.
-  auto input() const { return columns(m_input, 0, m_np); }
+  matrix_ref input() const override { return Base::block(m_input, 0, m_np); }
+  matrix_ref direction_input() const override { return matrix_ref(); }
 
-  /// The whole step: grad = ∂L/∂θ of the loss whose per-column terms and seeds `seeds`
-  /// gives (see am::PlainLoss); returns the sums of those terms.
-  template <class Seeds>
-  ColumnSums gradient(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &params, const Seeds &seeds,
-                      const Vector<Scalar, ExecutionSpace> &grad)
+  ColumnSums gradient(const ExecutionSpace &space, const vector &params, const Loss &loss,
+                      const vector &grad) override
   {
     Region region("amk::FusedEngine::gradient");
-    const int interior_blocks = (m_nt + m_block - 1) / m_block;
-    const int blocks = interior_blocks + (m_np - m_nt + m_block - 1) / m_block;
-    visit(m_shape.activation,
-          [&](auto act)
-          {
-            using Step = detail::FusedStep<Scalar, ExecutionSpace, decltype(act), Seeds>;
-            Step step{m_shape, m_layout, m_level, m_block, m_nt,        m_np, interior_blocks, blocks,
-                      m_slots, params,   m_input, seeds,   m_slot_grad, grad, m_slot_sums};
-            int team_size = m_team_size; // GPUs: as many threads as the kernel's registers allow
-            if (!impl::is_host_space<ExecutionSpace>)
-              team_size = std::min(
-                  team_size,
-                  Kokkos::TeamPolicy<ExecutionSpace>(space, m_slots, 1).team_size_max(step, Kokkos::ParallelForTag()));
-            Kokkos::TeamPolicy<ExecutionSpace> team_policy(space, m_slots, team_size);
-            Kokkos::parallel_for("amk::FusedEngine::step",
-                                 team_policy.set_scratch_size(m_level, Kokkos::PerTeam(scratch_bytes())), step);
-          });
+    launch(space, params, loss, grad, Evaluation<Scalar, ExecutionSpace>(), false);
     if (m_slots > 1)
       Kokkos::parallel_for("amk::FusedEngine::sum_slots", policy(space, m_shape.param_count()),
                            detail::SumSlots<Scalar, ExecutionSpace>{m_slot_grad, grad});
@@ -519,8 +526,38 @@ public:
     return sums;
   }
 
+  void evaluate(const ExecutionSpace &space, const vector &params,
+                const Evaluation<Scalar, ExecutionSpace> &out) override
+  {
+    Region region("amk::FusedEngine::evaluate");
+    require(m_nt == m_np, "FusedEngine::evaluate: every column must be interior (set_batch(n, n))");
+    require(out.curvature.extent(0) == 0, "FusedEngine::evaluate: no curvature directions");
+    launch(space, params, Loss(), vector(), out, true);
+  }
+
 private:
-  MlpShape m_shape;
+  void launch(const ExecutionSpace &space, const vector &params, const Loss &loss, const vector &grad,
+              const Evaluation<Scalar, ExecutionSpace> &out, bool evaluate_only)
+  {
+    const int interior_blocks = (m_nt + m_block - 1) / m_block;
+    const int blocks = interior_blocks + (m_np - m_nt + m_block - 1) / m_block;
+    visit(m_shape.activation,
+          [&](auto act)
+          {
+            using Step = detail::FusedStep<Scalar, ExecutionSpace, decltype(act), Loss>;
+            Step step{m_shape, m_layout, m_level,     m_block, m_nt, m_np, interior_blocks, blocks,        m_slots,
+                      params,  m_input,  loss,        out,     evaluate_only, m_slot_grad, grad, m_slot_sums};
+            int team_size = m_team_size; // GPUs: as many threads as the kernel's registers allow
+            if (!impl::is_host_space<ExecutionSpace>)
+              team_size = std::min(
+                  team_size,
+                  Kokkos::TeamPolicy<ExecutionSpace>(space, m_slots, 1).team_size_max(step, Kokkos::ParallelForTag()));
+            Kokkos::TeamPolicy<ExecutionSpace> team_policy(space, m_slots, team_size);
+            Kokkos::parallel_for("amk::FusedEngine::step",
+                                 team_policy.set_scratch_size(m_level, Kokkos::PerTeam(scratch_bytes())), step);
+          });
+  }
+
   int m_block;
   detail::FusedScratch m_layout;
   int m_team_size = 1, m_slots = 1, m_level = 0;

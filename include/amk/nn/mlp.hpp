@@ -7,6 +7,7 @@
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace amk::nn
@@ -75,6 +76,30 @@ struct MlpShape
     require(time_features >= 0 && time_features <= 256, "network: --time-features must be in 0…256");
   }
 };
+
+/// The shape as JSON (stored in checkpoints) and back (validated).
+inline nlohmann::json to_json(const MlpShape &s)
+{
+  return {{"dim", s.dim},
+          {"width", s.width},
+          {"depth", s.depth},
+          {"activation", to_string(s.activation)},
+          {"time_features", s.time_features},
+          {"head", to_string(s.head)}};
+}
+
+inline MlpShape shape_from_json(const nlohmann::json &j)
+{
+  MlpShape s;
+  s.dim = j.at("dim").get<int>();
+  s.width = j.at("width").get<int>();
+  s.depth = j.at("depth").get<int>();
+  s.activation = parse_activation(j.at("activation").get<std::string>());
+  s.time_features = j.at("time_features").get<int>();
+  s.head = parse_head(j.at("head").get<std::string>());
+  s.validate();
+  return s;
+}
 
 /// W_k as an unmanaged (n_{k+1} × n_k) column-major matrix over the flat View.
 template <class FlatView> auto weight(const MlpShape &shape, const FlatView &flat, int k)

@@ -3,10 +3,13 @@
 // the value, the velocity ∇ₓs and ∂ₜs at any points, and the ODE integrators that move
 // samples along ∇ₓs (Euler, Heun, RK4). All work happens in normalised coordinates
 // (data/normalisation.hpp); the callers convert at the edges.
+#include <amk/am/loss.hpp>
 #include <amk/core/error.hpp>
+#include <amk/data/normalisation.hpp>
 #include <amk/io/checkpoint.hpp>
-#include <amk/nn/engine.hpp>
-#include <amk/train/config.hpp>
+#include <amk/nn/make_engine.hpp>
+#include <amk/nn/mlp.hpp>
+#include <memory>
 #include <functional>
 #include <string>
 
@@ -35,14 +38,25 @@ template <class Scalar, class ExecutionSpace = DefaultExec> class ActionModel
 public:
   using matrix = Matrix<Scalar, ExecutionSpace>;
   using vector = Vector<Scalar, ExecutionSpace>;
+  using Engine = nn::Engine<Scalar, ExecutionSpace, am::ActionLoss<Scalar, ExecutionSpace>>;
 
-  /// \param use_ema [in] evaluate the EMA weights (the default for inference) or the raw ones
-  ActionModel(const ExecutionSpace &space, const io::Checkpoint &checkpoint, bool use_ema, int chunk = 8192)
-      : m_shape(train::shape_from_json(checkpoint.config.at("network"))), m_norm(checkpoint.normalisation),
-        m_engine(space, m_shape, chunk, chunk),
+  /// \param use_ema   [in] evaluate the EMA weights (the default for inference) or the raw ones
+  /// \param chunk     [in] points per engine call
+  /// \param laplacian [in] also evaluate Δₓs (d more sweeps per point)
+  ActionModel(const ExecutionSpace &space, const io::Checkpoint &checkpoint, bool use_ema, int chunk = 8192,
+              bool laplacian = false)
+      : m_shape(nn::shape_from_json(checkpoint.config.at("network"))), m_norm(checkpoint.normalisation),
         m_params(uninitialized<vector>(space, "amk::ActionModel::params", m_shape.param_count()))
   {
     const auto &w = use_ema ? checkpoint.ema : checkpoint.params;
+    require(std::int64_t(w.size()) == m_shape.param_count() && m_norm.shift.size() == std::size_t(m_shape.dim),
+            "checkpoint: its parameters or /shift do not match the network in its config");
+    m_engine = nn::make_engine<Scalar, ExecutionSpace, am::ActionLoss<Scalar, ExecutionSpace>>(
+        space, "auto", m_shape, nn::Capacity{chunk, chunk, laplacian ? m_shape.dim : 0});
+    m_value = uninitialized<vector>(space, "amk::ActionModel::value", chunk);
+    m_gradient = uninitialized<matrix>(space, "amk::ActionModel::gradient", m_shape.input_size(), chunk);
+    if (laplacian)
+      m_laplacian = uninitialized<vector>(space, "amk::ActionModel::laplacian", chunk);
     auto h = Kokkos::create_mirror_view(m_params);
     for (std::size_t i = 0; i < w.size(); ++i)
       h(i) = Scalar(w[i]);
@@ -52,21 +66,26 @@ public:
 
   const nn::MlpShape &shape() const { return m_shape; }
   const data::Normalisation &normalisation() const { return m_norm; }
+  /// "gemm" or "fused".
+  const char *engine_name() const { return m_engine->name(); }
 
-  /// At columns x̃ (d × n) and normalised times t (n): s̃ (n), ∇ₓ̃s̃ (d × n), ∂ₜs̃ (n).
-  /// Any output may be an empty View (not wanted).
+  /// At columns x̃ (d × n) and normalised times t (n): s̃ (n), ∇ₓ̃s̃ (d × n), ∂ₜs̃ (n) and
+  /// Δₓ̃s̃ (n; needs laplacian at construction). Any output may be an empty View (not wanted).
   void evaluate(const ExecutionSpace &space, const matrix &x, const vector &t, const vector &s, const matrix &grad,
-                const vector &dsdt)
+                const vector &dsdt, const vector &laplacian = vector())
   {
     const std::int64_t n = x.extent(1);
     const int d = m_shape.dim, n_in = m_shape.input_size();
+    const int chunk = m_engine->capacity().max_primal;
     const nn::TimeEmbedding<Scalar> embed{m_shape.time_features};
-    for (std::int64_t begin = 0; begin < n; begin += m_engine.max_primal())
+    const bool want_lap = laplacian.extent(0) > 0;
+    require(!want_lap || m_laplacian.extent(0) > 0, "ActionModel: built without the Laplacian");
+    for (std::int64_t begin = 0; begin < n; begin += chunk)
     {
-      const std::int64_t end = std::min<std::int64_t>(n, begin + m_engine.max_primal());
+      const std::int64_t end = std::min<std::int64_t>(n, begin + chunk);
       const int m = int(end - begin);
-      m_engine.set_batch(m, m);
-      const auto u = m_engine.input();
+      m_engine->set_batch(m, m);
+      const auto u = m_engine->input();
       const auto tc = Kokkos::subview(t, Kokkos::make_pair(begin, end));
       Kokkos::parallel_for(
           "amk::ActionModel::load", policy(space, m), KOKKOS_LAMBDA(std::int64_t c) {
@@ -74,10 +93,23 @@ public:
               u(r, c) = x(r, begin + c);
           });
       nn::embed_times(space, m_shape, tc, u);
-      m_engine.forward(space, m_params);
-      m_engine.input_gradient(space, m_params);
-      const auto values = m_engine.values();
-      const auto g = m_engine.input_gradient();
+      nn::Evaluation<Scalar, ExecutionSpace> out;
+      out.value = Kokkos::subview(m_value, Kokkos::make_pair(0, m));
+      out.gradient = Kokkos::subview(m_gradient, Kokkos::ALL(), Kokkos::make_pair(0, m));
+      if (want_lap)
+      {
+        const auto v = m_engine->direction_input(); // the axes: Δs = Σ_k e_kᵀ∇²s e_k
+        Kokkos::parallel_for(
+            "amk::ActionModel::axes", policy(space, std::int64_t(d) * m), KOKKOS_LAMBDA(std::int64_t kc) {
+              for (int r = 0; r < n_in; ++r)
+                v(r, kc) = r == kc / m ? Scalar(1) : Scalar(0);
+            });
+        out.curvature = Kokkos::subview(m_laplacian, Kokkos::make_pair(0, m));
+      }
+      m_engine->evaluate(space, m_params, out);
+      const auto values = out.value;
+      const auto g = out.gradient;
+      const auto lap = out.curvature;
       const bool want_s = s.extent(0) > 0, want_g = grad.extent(1) > 0, want_dt = dsdt.extent(0) > 0;
       Kokkos::parallel_for(
           "amk::ActionModel::store", policy(space, m), KOKKOS_LAMBDA(std::int64_t c) {
@@ -93,6 +125,8 @@ public:
                 acc += g(d + j, c) * embed.derivative(j, tc(c));
               dsdt(begin + c) = acc;
             }
+            if (want_lap)
+              laplacian(begin + c) = lap(c);
           });
     }
   }
@@ -168,7 +202,8 @@ public:
 private:
   nn::MlpShape m_shape;
   data::Normalisation m_norm;
-  nn::GemmEngine<Scalar, ExecutionSpace> m_engine;
-  vector m_params, m_tfill;
+  std::unique_ptr<Engine> m_engine;
+  vector m_params, m_tfill, m_value, m_laplacian;
+  matrix m_gradient;
 };
 } // namespace amk::sample

@@ -1,6 +1,8 @@
 #pragma once
 // The full configuration of a training run. It is stored (as JSON) in every checkpoint,
 // so that `amk sample`, `amk field` and `--resume` rebuild exactly the same network.
+#include <amk/am/objective.hpp>
+#include <amk/data/normalisation.hpp>
 #include <amk/nn/mlp.hpp>
 #include <amk/optim/adam.hpp>
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace amk::train
 {
@@ -20,6 +23,15 @@ struct TrainConfig
   bool normalise = true; ///< centre and scale x (isotropically)
 
   nn::MlpShape network; ///< network.dim comes from the data
+
+  // the objective (am/objective.hpp), in the data's own units
+  std::string loss = "am";          ///< am (plain), eam (entropic) or uam (unbalanced)
+  std::vector<double> sigma;        ///< eam: σ of dX = ∇s dT + σ dW: one value (constant), two
+                                    ///< (linear over the time span) or one per snapshot
+  std::string laplacian = "auto";   ///< eam: exact, hutchinson, or auto (exact up to d = 16)
+  int probes = 1;                   ///< hutchinson: probes per sample
+  std::string probe_dist = "rademacher"; ///< hutchinson: rademacher or gaussian
+  std::string weight = "none";      ///< time weighting: none or linear (w = 1 − t)
 
   std::int64_t steps = 2000;
   int batch = 1024;       ///< interior samples per step (global, over all ranks)
@@ -39,10 +51,15 @@ struct TrainConfig
   void validate() const;
 };
 
-nlohmann::json to_json(const nn::MlpShape &shape);
-nn::MlpShape shape_from_json(const nlohmann::json &j);
 nlohmann::json to_json(const TrainConfig &config);
 TrainConfig config_from_json(const nlohmann::json &j);
+
+/// The objective of `config` in normalised units: σ̃ = σ √span / scale at its knots (the
+/// normalised snapshot times for a per-snapshot σ), κ = scale² for unbalanced AM (the
+/// physical objective ½|∇s|² + ½s² in normalised coordinates), the Laplacian mode.
+/// \param snapshot_times [in] normalised snapshot times (empty for a built-in path)
+am::Objective make_objective(const TrainConfig &config, const data::Normalisation &norm,
+                             const std::vector<double> &snapshot_times);
 
 /// The options a resumed run may change: the run's length, its logging and checkpoint
 /// cadence, the learning rate, and where its files are.

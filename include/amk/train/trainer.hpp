@@ -1,22 +1,21 @@
 #pragma once
 // One data-parallel Action Matching training step, and the state it advances:
-//   batch → forward → input gradient → loss seeds → parameter gradient
+//   batch (am/batch.hpp) → engine.gradient (any loss of the family, on either engine)
 //   → Σ over ranks (one MPI call on the flat gradient) → Adam (one kernel).
 // Every rank applies the same update to the same weights, so weights never diverge.
-// The sweeps run on one of two engines computing the same gradient: GemmEngine (library
-// GEMMs and fused elementwise kernels; wide networks) or FusedEngine (the whole chain in
-// one team kernel; narrow networks). `engine = auto` picks FusedEngine::suits(shape).
+// The engine comes from nn::make_engine (GemmEngine or FusedEngine behind one interface).
 #include <amk/am/batch.hpp>
 #include <amk/am/loss.hpp>
 #include <amk/data/sources.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/checkpoint.hpp>
-#include <amk/nn/engine.hpp>
-#include <amk/nn/fused_engine.hpp>
+#include <amk/nn/make_engine.hpp>
 #include <amk/optim/adam.hpp>
 #include <amk/train/config.hpp>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace amk::train
@@ -40,22 +39,21 @@ template <class Scalar, class ExecutionSpace = DefaultExec> class Trainer
 {
 public:
   using vector = Vector<Scalar, ExecutionSpace>;
+  using Loss = am::ActionLoss<Scalar, ExecutionSpace>;
 
   Trainer(const ExecutionSpace &space, const TrainConfig &config,
           std::shared_ptr<const data::Source<Scalar, ExecutionSpace>> source, const dist::Comm &comm)
       : m_space(space), m_config(config), m_source(std::move(source)), m_comm(comm),
-        m_builder(space, config.batch, config.boundary(), comm.rank(), comm.size(),
+        m_objective(make_objective(config, m_source->normalisation(), m_source->snapshot_times())),
+        m_builder(space, config.network, m_objective, config.batch, config.boundary(), comm.rank(), comm.size(),
                   am::parse_time_sampling(config.time_sampling), config.seed),
         m_params(zeroed<vector>(space, "amk::Trainer::params", config.network.param_count())),
         m_grad(zeroed<vector>(space, "amk::Trainer::grad", config.network.param_count())),
         m_adam(space, config.network.param_count())
   {
     require(m_source->dim() == config.network.dim, "train: network dimension does not match the data");
-    const int nt = m_builder.layout().interior, np = m_builder.layout().primal();
-    if (use_fused(config))
-      m_fused.emplace(space, config.network, nt, np);
-    else
-      m_gemm.emplace(space, config.network, nt, np);
+    m_engine = nn::make_engine<Scalar, ExecutionSpace, Loss>(space, config.engine, config.network,
+                                                             m_builder.capacity(config.network.dim), &m_engine_note);
     nn::initialize(space, config.network, m_params, config.seed);
     Kokkos::deep_copy(space, m_adam.ema, m_params);
   }
@@ -68,25 +66,9 @@ public:
     Region region("amk::Trainer::step");
     require(draw_batch || m_drawn, "Trainer::step: no batch drawn yet");
     m_drawn = true;
-    am::LossParts parts;
-    if (m_fused)
-    {
-      if (draw_batch)
-        m_builder.build(m_space, *m_source, *m_fused, m_adam.step);
-      const am::PlainLoss<Scalar, ExecutionSpace> loss(m_config.network, m_builder.layout(), m_builder.times());
-      const nn::ColumnSums sums = m_fused->gradient(m_space, m_params, loss, m_grad);
-      parts.interior = sums.interior;
-      parts.boundary = sums.boundary;
-    }
-    else
-    {
-      if (draw_batch)
-        m_builder.build(m_space, *m_source, *m_gemm, m_adam.step);
-      m_gemm->forward(m_space, m_params);
-      m_gemm->input_gradient(m_space, m_params);
-      parts = am::plain_seeds(m_space, *m_gemm, m_builder.times(), m_builder.layout());
-      m_gemm->parameter_gradient(m_space, m_params, m_grad);
-    }
+    if (draw_batch)
+      m_builder.build(m_space, *m_source, *m_engine, m_adam.step);
+    am::LossParts parts = m_engine->gradient(m_space, m_params, m_builder.loss(), m_grad);
     if (m_comm.size() > 1)
     {
       m_space.fence();
@@ -105,16 +87,11 @@ public:
   const vector &params() const { return m_params; }
   const vector &ema() const { return m_adam.ema; }
   const vector &gradient() const { return m_grad; }
-  /// "fused" or "gemm": the engine this trainer runs.
-  const char *engine_name() const { return m_fused ? "fused" : "gemm"; }
-
-  /// Whether `config` runs on the fused engine (engine = fused, or auto and it suits).
-  static bool use_fused(const TrainConfig &config)
-  {
-    if (config.engine == "auto")
-      return nn::FusedEngine<Scalar, ExecutionSpace>::suits(config.network);
-    return config.engine == "fused";
-  }
+  /// "fused" or "gemm": the engine this trainer runs, and why when --engine was overridden.
+  const char *engine_name() const { return m_engine->name(); }
+  const std::string &engine_note() const { return m_engine_note; }
+  /// The objective in normalised units.
+  const am::Objective &objective() const { return m_objective; }
 
   /// The whole state as a checkpoint (host copies in double).
   io::Checkpoint checkpoint() const
@@ -160,9 +137,10 @@ private:
   TrainConfig m_config;
   std::shared_ptr<const data::Source<Scalar, ExecutionSpace>> m_source;
   dist::Comm m_comm;
+  am::Objective m_objective;
   am::BatchBuilder<Scalar, ExecutionSpace> m_builder;
-  std::optional<nn::GemmEngine<Scalar, ExecutionSpace>> m_gemm;
-  std::optional<nn::FusedEngine<Scalar, ExecutionSpace>> m_fused;
+  std::unique_ptr<nn::Engine<Scalar, ExecutionSpace, Loss>> m_engine;
+  std::string m_engine_note;
   vector m_params, m_grad;
   optim::AdamState<Scalar, ExecutionSpace> m_adam;
   double m_grad_norm = 0;

@@ -1,7 +1,9 @@
 #pragma once
 // The fused elementwise kernels of GemmEngine: one launch per layer per sweep, each doing
-// all the pointwise work of that sweep. σ' and σ'' are evaluated once, in the forward
-// sweep (one exp per element for SiLU), and stored for the three later sweeps.
+// all the pointwise work of that sweep. σ' and σ'' (and σ''' when the loss needs the
+// curvature) are evaluated once, in the forward sweep (one exp per element for SiLU), and
+// stored for the later sweeps. Direction columns (curvature) are laid out direction-major:
+// column k·n_t + c is direction k of interior column c, whose σ', σ'' sit in column c.
 // All matrices of one node share the leading dimension n (column-major, n × columns), so
 // the kernels without a row dependence run over flat indices: no index arithmetic.
 #include <amk/core/error.hpp>
@@ -40,13 +42,16 @@ void for_each_entry(const char *label, const Exec &space, std::int64_t rows, std
 }
 
 /// Hidden layer forward, given z = W h_prev (n × np) in s1:
-///   z += b;  h = σ(z);  s1 = σ'(z);  s2 = σ''(z) on the first nt (interior) columns
+///   z += b;  h = σ(z);  s1 = σ'(z);  s2 = σ''(z) [and s3 = σ'''(z) when s3 is not empty]
+///   on the first nt (interior) columns
 /// On host back ends a column at a time through restrict pointers, so that the loop over
 /// its contiguous rows vectorises (the columns' storage never overlaps).
 template <class A, class Exec, class S1, class S2, class H, class B>
-void forward_hidden(const Exec &space, std::int64_t nt, const S1 &s1, const S2 &s2, const H &h, const B &b)
+void forward_hidden(const Exec &space, std::int64_t nt, const S1 &s1, const S2 &s2, const S2 &s3, const H &h,
+                    const B &b)
 {
   using T = typename S1::non_const_value_type;
+  const bool third = s3.extent(1) > 0;
   if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename Exec::memory_space>::accessible)
   {
     const std::int64_t n = s1.extent(0);
@@ -58,6 +63,12 @@ void forward_hidden(const Exec &space, std::int64_t nt, const S1 &s1, const S2 &
           if (c < nt)
           {
             T *KOKKOS_RESTRICT z2 = &s2(0, c);
+            if (third)
+            {
+              T *KOKKOS_RESTRICT z3 = &s3(0, c);
+              for (std::int64_t r = 0; r < n; ++r)
+                z3[r] = A::d3(z[r] + bias[r]);
+            }
             for (std::int64_t r = 0; r < n; ++r)
               A::eval(z[r] + bias[r], hc[r], z[r], z2[r]);
           }
@@ -73,11 +84,16 @@ void forward_hidden(const Exec &space, std::int64_t nt, const S1 &s1, const S2 &
     for_each_entry(
         "amk::GemmEngine::forward", space, s1.extent(0), s1.extent(1), KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
           T f, d1, d2;
-          A::eval(s1(r, c) + b(r), f, d1, d2);
+          const T z = s1(r, c) + b(r);
+          A::eval(z, f, d1, d2);
           h(r, c) = f;
           s1(r, c) = d1;
           if (c < nt)
+          {
             s2(r, c) = d2;
+            if (third)
+              s3(r, c) = A::d3(z);
+          }
         });
 }
 
@@ -161,6 +177,75 @@ void tangent_hidden(const Exec &space, const ZD &zdot, const HD &hdot, const G &
       });
 }
 
+/// Direction tangents through a hidden layer: given ż = W ḣ_prev (n × m·nt, in zdot),
+/// ḣ(r, k·nt + c) = σ'(z)(r, c) ż(r, k·nt + c)
+template <class Exec, class ZD, class HD, class S1>
+void direction_hidden(const Exec &space, std::int64_t nt, const ZD &zdot, const HD &hdot, const S1 &s1)
+{
+  for_each_entry(
+      "amk::GemmEngine::directions", space, zdot.extent(0), zdot.extent(1),
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t kc) { hdot(r, kc) = s1(r, kc % nt) * zdot(r, kc); });
+}
+
+/// The curvature's share of one hidden layer: lap(c) += Σ_r ḡ σ''(z) Σ_k ż_k²  (nt columns).
+/// Each column is one thread's: no atomics.
+template <class Exec, class L, class G, class S2, class ZD>
+void curvature_hidden(const Exec &space, std::int64_t nt, const L &lap, const G &g, const S2 &s2, const ZD &zdot)
+{
+  const std::int64_t n = g.extent(0), m = nt > 0 ? std::int64_t(zdot.extent(1)) / nt : 0;
+  Kokkos::parallel_for(
+      "amk::GemmEngine::curvature", policy(space, nt), KOKKOS_LAMBDA(std::int64_t c) {
+        typename L::non_const_value_type acc = 0;
+        for (std::int64_t r = 0; r < n; ++r)
+        {
+          typename L::non_const_value_type sq = 0;
+          for (std::int64_t k = 0; k < m; ++k)
+            sq += zdot(r, k * nt + c) * zdot(r, k * nt + c);
+          acc += g(r, c) * s2(r, c) * sq;
+        }
+        lap(c) += acc;
+      });
+}
+
+/// The quadratic head's share of the curvature: lap(c) += Σ_k |v_x,k − ẏ_k|² (v: the
+/// directions, ẏ = W ḣ at the output; d = output rows).
+template <class Exec, class L, class V, class YD>
+void curvature_head(const Exec &space, std::int64_t nt, const L &lap, const V &v, const YD &ydot)
+{
+  const std::int64_t d = ydot.extent(0), m = nt > 0 ? std::int64_t(ydot.extent(1)) / nt : 0;
+  Kokkos::parallel_for(
+      "amk::GemmEngine::curvature_head", policy(space, nt), KOKKOS_LAMBDA(std::int64_t c) {
+        typename L::non_const_value_type acc = 0;
+        for (std::int64_t k = 0; k < m; ++k)
+          for (std::int64_t r = 0; r < d; ++r)
+          {
+            const auto e = v(r, k * nt + c) - ydot(r, k * nt + c);
+            acc += e * e;
+          }
+        lap(c) += acc;
+      });
+}
+
+/// Tangent sweep with curvature directions: given ż = W γ_prev, with S = Σ_k ż_k²,
+///   γ = σ' ż + clap σ'' S               (the backward chain's adjoint, sourced by the curvature)
+///   q = ḡ σ'' ż + clap ḡ σ''' S         (the extra adjoint of z)
+/// ḡ stays in g (the reverse sweep needs it)   (n × nt)
+template <class Exec, class ZT, class HT, class G, class Q, class S1, class S2, class ZD, class CL>
+void tangent_hidden_curvature(const Exec &space, std::int64_t nt, const ZT &zdot, const HT &gamma, const G &g,
+                              const Q &q, const S1 &s1, const S2 &s2, const S2 &s3, const ZD &zdir, const CL &clap)
+{
+  const std::int64_t m = nt > 0 ? std::int64_t(zdir.extent(1)) / nt : 0;
+  for_each_entry(
+      "amk::GemmEngine::tangent", space, zdot.extent(0), nt, KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
+        typename ZT::non_const_value_type sq = 0;
+        for (std::int64_t k = 0; k < m; ++k)
+          sq += zdir(r, k * nt + c) * zdir(r, k * nt + c);
+        const auto z = zdot(r, c), cl = clap(c), gr = g(r, c);
+        gamma(r, c) = s1(r, c) * z + cl * s2(r, c) * sq;
+        q(r, c) = gr * s2(r, c) * z + cl * gr * s3(r, c) * sq;
+      });
+}
+
 /// Reverse seed of the parameter-gradient sweep at the output (np columns; the first nt
 /// are interior and also hold ẏ on entry): ȳ = c_s ∂φ/∂y + ∂ṡ/∂y, i.e.
 /// c_s for the scalar head, −c_s(x − y) − (ẋ − ẏ) for the quadratic one.
@@ -181,6 +266,45 @@ void head_parameter_seed(const Exec &space, nn::Head head, std::int64_t nt, cons
         if (c < nt)
           v -= udot(r, c) - ybar(r, c); // ybar(r, c) holds ẏ here
         ybar(r, c) = v;
+      });
+}
+
+/// The quadratic head's direction adjoints ζ_k = ∂(clap Σ_k |v_x,k − ẏ_k|²)/∂ẏ_k
+///   = −2 clap (v_x,k − ẏ_k)   (d × m·nt; ẏ in ydot)
+template <class Exec, class ZB, class V, class YD, class CL>
+void head_direction_seed(const Exec &space, std::int64_t nt, const ZB &zeta, const V &v, const YD &ydot,
+                         const CL &clap)
+{
+  for_each_entry(
+      "amk::GemmEngine::head_direction_seed", space, zeta.extent(0), zeta.extent(1),
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t kc) { zeta(r, kc) = -2 * clap(kc % nt) * (v(r, kc) - ydot(r, kc)); });
+}
+
+/// Parameter-gradient reverse with curvature directions, given [ḣ̄_k | h̄] = Wᵀ[ζ_k | z̄] in
+/// place (n × (m·nt + np)): for interior column c
+///   ζ_k = σ' ḣ̄_k + 2 clap ḡ σ'' ż_k,   z̄ = σ' h̄ + q + Σ_k σ'' ż_k ḣ̄_k
+/// and z̄ = σ' h̄ for the others.
+template <class Exec, class DB, class S1, class S2, class G, class Q, class ZD, class CL>
+void reverse_hidden_curvature(const Exec &space, std::int64_t nt, std::int64_t np, const DB &dirs, const DB &hbar,
+                              const S1 &s1, const S2 &s2, const G &g, const Q &q, const ZD &zdir, const CL &clap)
+{
+  const std::int64_t m = nt > 0 ? std::int64_t(zdir.extent(1)) / nt : 0;
+  for_each_entry(
+      "amk::GemmEngine::parameter_gradient", space, hbar.extent(0), np, KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
+        const auto d1 = s1(r, c);
+        auto zbar = hbar(r, c) * d1;
+        if (c < nt)
+        {
+          const auto d2 = s2(r, c), two_cg = 2 * clap(c) * g(r, c);
+          zbar += q(r, c);
+          for (std::int64_t k = 0; k < m; ++k)
+          {
+            const auto zk = zdir(r, k * nt + c), hk = dirs(r, k * nt + c);
+            zbar += d2 * zk * hk;
+            dirs(r, k * nt + c) = d1 * hk + two_cg * d2 * zk;
+          }
+        }
+        hbar(r, c) = zbar;
       });
 }
 

@@ -1,0 +1,92 @@
+#pragma once
+// Which member of the Action Matching family a run trains, in normalised units (time in
+// [0, 1], space centred and scaled; data/normalisation.hpp): plain AM, entropic AM (an SDE
+// with diffusion σ_t: + ½σ_t²Δs) or unbalanced AM (mass created at rate s: + ½κs²), with
+// the time weighting w(t) of the reference code, and how the Laplacian is computed.
+#include <amk/core/error.hpp>
+#include <amk/core/kokkos_compat.hpp>
+#include <string>
+#include <vector>
+
+namespace amk::am
+{
+enum class LossKind
+{
+  plain,
+  entropic,
+  unbalanced
+};
+
+enum class LaplacianMode
+{
+  exact,     ///< the d axes (d curvature directions per sample)
+  hutchinson ///< m random probes ε/√m: E[εᵀ∇²s ε] = Δs
+};
+
+enum class ProbeDistribution
+{
+  rademacher,
+  gaussian
+};
+
+enum class Weighting
+{
+  none,  ///< w = 1
+  linear ///< w(t) = 1 − t with its w'(t)·s term (the q1 boundary term vanishes)
+};
+
+inline LossKind parse_loss(const std::string &name)
+{
+  if (name == "am")
+    return LossKind::plain;
+  if (name == "eam")
+    return LossKind::entropic;
+  if (name == "uam")
+    return LossKind::unbalanced;
+  throw Error("unknown loss '" + name + "' (use am, eam or uam)");
+}
+
+inline const char *to_string(LossKind k)
+{
+  return k == LossKind::plain ? "am" : k == LossKind::entropic ? "eam" : "uam";
+}
+
+struct Objective
+{
+  LossKind kind = LossKind::plain;
+  /// entropic: σ̃(t), piecewise linear through the knots (sigma_t[i], sigma[i]) in normalised
+  /// units, constant beyond the first and last (one knot: constant)
+  std::vector<double> sigma_t, sigma;
+  LaplacianMode laplacian = LaplacianMode::exact;
+  int probes = 1;
+  ProbeDistribution probe_distribution = ProbeDistribution::rademacher;
+  double growth = 0; ///< unbalanced: κ (mass grows at rate κ s per unit of normalised time)
+  Weighting weighting = Weighting::none;
+
+  /// Curvature directions per interior sample the engine needs.
+  int directions(int dim) const
+  {
+    if (kind != LossKind::entropic)
+      return 0;
+    return laplacian == LaplacianMode::exact ? dim : probes;
+  }
+  /// σ̃ at normalised time t.
+  double sigma_at(double t) const;
+};
+
+/// Piecewise-linear interpolation through n knots (x strictly increasing), constant outside
+/// (on host and device).
+template <class X, class Y> KOKKOS_INLINE_FUNCTION double interpolate(const X &x, const Y &y, int n, double t)
+{
+  if (n == 0)
+    return 0;
+  if (t <= x[0])
+    return y[0];
+  for (int i = 1; i < n; ++i)
+    if (t <= x[i])
+      return y[i - 1] + (y[i] - y[i - 1]) * (t - x[i - 1]) / (x[i] - x[i - 1]);
+  return y[n - 1];
+}
+
+inline double Objective::sigma_at(double t) const { return interpolate(sigma_t, sigma, int(sigma.size()), t); }
+} // namespace amk::am
