@@ -1,5 +1,7 @@
-// amk datagen gaussian: snapshots of the built-in Gaussian path (closed-form AM solution).
+// amk datagen: snapshots of the built-in paths with closed forms (the tests' and the README's
+// examples): gaussian (plain AM), ou (Ornstein–Uhlenbeck: entropic AM), growth (unbalanced AM).
 #include "commands.hpp"
+#include <amk/data/closed_forms.hpp>
 #include <amk/data/gaussian_path.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/snapshot_file.hpp>
@@ -7,46 +9,105 @@
 
 namespace amk::app
 {
+namespace
+{
+/// The options every path shares: how many snapshots of how many samples, over which times.
+struct Common
+{
+  int dim = 2, snapshots = 10;
+  std::int64_t samples = 2000;
+  double t0 = 0, t1 = 1;
+  std::uint64_t seed = 0;
+  bool float32 = false;
+  std::string out;
+};
+
+void add_common(CLI::App *cmd, Common &o)
+{
+  cmd->add_option("--dim", o.dim, "Space dimension d")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--snapshots", o.snapshots, "Number of equally spaced snapshots K")
+      ->check(CLI::Range(2, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--samples", o.samples, "Samples per snapshot N")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--t0", o.t0, "Physical time of the first snapshot")->capture_default_str();
+  cmd->add_option("--t1", o.t1, "Physical time of the last snapshot")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  cmd->add_flag("--float32", o.float32, "Store /x as float32");
+  cmd->add_option("--out", o.out, "Output HDF5 file")->required();
+}
+
+void write(const Common &o, const data::SnapshotData &snapshots, const std::string &source)
+{
+  io::write_snapshots(o.out, snapshots, o.float32, {{"amk_source", source}});
+  fmt::print("amk datagen: wrote {} ({} snapshots x {} samples, d = {}, t in [{}, {}])\n", o.out, o.snapshots,
+             o.samples, o.dim, o.t0, o.t1);
+}
+} // namespace
+
 Action add_datagen(CLI::App &app)
 {
   auto *cmd = app.add_subcommand("datagen", "Write snapshots of a built-in path to an HDF5 data file");
   cmd->require_subcommand(1);
+
   auto *gauss = cmd->add_subcommand(
       "gaussian", "Anisotropic Gaussian path q_t = N((1-t)mu0 + t mu1, diag((1-t)sigma0 + t sigma1)^2), "
-                  "mu0 = 0, mu1 = (2,-1,2,...), sigma0 = 1, sigma1 = (0.5,1.5,...)");
-  struct Options
+                  "mu0 = c, mu1 = c + (2,-1,2,...), sigma0 = 1, sigma1 = (0.5,1.5,...); velocity in closed form");
+  auto g = std::make_shared<Common>();
+  auto offset = std::make_shared<double>(0.0);
+  add_common(gauss, *g);
+  gauss->add_option("--offset", *offset, "c: added to every coordinate of mu0 and mu1 (data away from the origin)")
+      ->capture_default_str();
+
+  auto *ou = cmd->add_subcommand("ou", "Ornstein-Uhlenbeck dX = -theta (X - c) dT + sigma dW from N(m0, s0^2 I): "
+                                       "Gaussian marginals in closed form (for --loss eam with the same sigma)");
+  auto u = std::make_shared<Common>();
+  auto ou_path = std::make_shared<data::OrnsteinUhlenbeck>();
+  add_common(ou, *u);
+  ou->add_option("--theta", ou_path->theta, "Mean-reversion rate theta (per unit of time)")->capture_default_str();
+  ou->add_option("--sigma", ou_path->sigma, "Diffusion sigma (data units per sqrt time)")->capture_default_str();
+  ou->add_option("--center", ou_path->center, "c: the point every coordinate reverts to")->capture_default_str();
+  ou->add_option("--mean0", ou_path->mean0, "m0: every coordinate's mean at t0")->capture_default_str();
+  ou->add_option("--std0", ou_path->std0, "s0: the standard deviation at t0")->capture_default_str();
+
+  auto *growth =
+      cmd->add_subcommand("growth", "Pure growth q_t = exp(g (t - t0)) q_0 with q_0 = M0 N(c, s0^2 I): positions "
+                                    "fixed, mass grows at rate g (for --loss uam); masses as /snapshot_mass");
+  auto w = std::make_shared<Common>();
+  auto growth_path = std::make_shared<data::PureGrowth>();
+  auto per_sample = std::make_shared<bool>(false);
+  add_common(growth, *w);
+  growth->add_option("--rate", growth_path->rate, "g: growth rate per unit of time (negative: decay)")
+      ->capture_default_str();
+  growth->add_option("--mass0", growth_path->mass0, "M0: total mass at t0")->capture_default_str();
+  growth->add_option("--center", growth_path->center, "c: every coordinate's mean")->capture_default_str();
+  growth->add_option("--std0", growth_path->std0, "s0: the standard deviation")->capture_default_str();
+  growth->add_flag("--per-sample-mass", *per_sample, "Write the masses per sample (/mass) instead of /snapshot_mass");
+
+  return [=]()
   {
-    int dim = 2, snapshots = 10;
-    std::int64_t samples = 2000;
-    double t0 = 0, t1 = 1, offset = 0;
-    std::uint64_t seed = 0;
-    bool float32 = false;
-    std::string out;
-  };
-  auto o = std::make_shared<Options>();
-  gauss->add_option("--dim", o->dim, "Space dimension d")->check(CLI::PositiveNumber)->capture_default_str();
-  gauss->add_option("--snapshots", o->snapshots, "Number of equally spaced snapshots K")
-      ->check(CLI::Range(2, 1000000))
-      ->capture_default_str();
-  gauss->add_option("--samples", o->samples, "Samples per snapshot N")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  gauss->add_option("--t0", o->t0, "Physical time of the first snapshot")->capture_default_str();
-  gauss->add_option("--t1", o->t1, "Physical time of the last snapshot")->capture_default_str();
-  gauss->add_option("--offset", o->offset, "Added to every coordinate of mu0 and mu1 (data away from the origin)")
-      ->capture_default_str();
-  gauss->add_option("--seed", o->seed, "Random seed")->capture_default_str();
-  gauss->add_flag("--float32", o->float32, "Store /x as float32");
-  gauss->add_option("--out", o->out, "Output HDF5 file")->required();
-  return [o, gauss]()
-  {
-    if (!dist::Comm::world().root() || !*gauss)
+    if (!dist::Comm::world().root())
       return 0;
-    const auto path = data::GaussianPath::preset(o->dim, o->t0, o->t1, o->offset);
-    const auto snapshots = path.snapshots(o->snapshots, o->samples, o->seed);
-    io::write_snapshots(o->out, snapshots, o->float32, {{"amk_source", path.describe()}});
-    fmt::print("amk datagen: wrote {} ({} snapshots x {} samples, d = {}, t in [{}, {}])\n", o->out, o->snapshots,
-               o->samples, o->dim, o->t0, o->t1);
+    if (*gauss)
+    {
+      const auto path = data::GaussianPath::preset(g->dim, g->t0, g->t1, *offset);
+      write(*g, path.snapshots(g->snapshots, g->samples, g->seed), path.describe());
+    }
+    else if (*ou)
+    {
+      data::OrnsteinUhlenbeck p = *ou_path;
+      p.dim = u->dim;
+      p.t0 = u->t0;
+      p.t1 = u->t1;
+      write(*u, p.snapshots(u->snapshots, u->samples, u->seed), p.describe());
+    }
+    else if (*growth)
+    {
+      data::PureGrowth p = *growth_path;
+      p.dim = w->dim;
+      p.t0 = w->t0;
+      p.t1 = w->t1;
+      write(*w, p.snapshots(w->snapshots, w->samples, w->seed, *per_sample), p.describe());
+    }
     return 0;
   };
 }

@@ -1,10 +1,12 @@
 // amk eval: energy distance and MMD between sampled trajectories and the data snapshots
-// at the same times.
+// at the same times; for weighted particles (unbalanced AM: /log_weights) the weighted
+// distances against the data's masses, and the total mass against the data's.
 #include "commands.hpp"
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <amk/metrics/distances.hpp>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
@@ -23,6 +25,17 @@ struct EvalOptions
 };
 
 /// The first `max` rows of an (n × d) row-major block as a device sample set.
+/// The first `max` entries of w as device weights (empty w: none).
+metrics::Weights<> weights_to_device(const std::vector<double> &w, std::int64_t max)
+{
+  if (w.empty())
+    return {};
+  Kokkos::View<double *, Kokkos::HostSpace> h("amk::eval::weights", std::min<std::int64_t>(w.size(), max));
+  for (std::size_t i = 0; i < h.extent(0); ++i)
+    h(i) = w[i];
+  return Kokkos::create_mirror_view_and_copy(DefaultExec::memory_space(), h);
+}
+
 metrics::Samples<> to_device(const double *rows, std::int64_t n, std::int64_t d, std::int64_t max)
 {
   const std::int64_t m = std::min(n, max);
@@ -52,6 +65,16 @@ int run_eval(const EvalOptions &o)
     require(std::isfinite(v), o.samples + ": /x holds NaN or Inf");
   const std::int64_t n = xs[1], d = xs[2];
   const double tol = 1e-9 * (data.times.back() - data.times.front());
+  std::vector<double> log_weights; // [M, n] when the particles carry weights
+  const bool weighted = in.has("/log_weights");
+  if (weighted)
+  {
+    require(in.shape("/log_weights") == std::vector<std::int64_t>({xs[0], n}),
+            o.samples + ": /log_weights must have shape [M, n] like /x's first two");
+    log_weights = in.read_f64("/log_weights");
+    for (double v : log_weights)
+      require(std::isfinite(v), o.samples + ": /log_weights holds NaN or Inf");
+  }
 
   nlohmann::json results = nlohmann::json::array();
   for (std::size_t i = 0; i < times.size(); ++i)
@@ -62,12 +85,33 @@ int run_eval(const EvalOptions &o)
         const std::int64_t begin = data.offsets[k], nk = data.offsets[k + 1] - begin;
         require(nk >= 2, fmt::format("{}: snapshot {} has fewer than 2 samples", o.data, k));
         const auto Y = to_device(data.x.data() + begin * d, nk, d, o.max_samples);
-        results.push_back({{"time", times[i]},
-                           {"snapshot", k},
-                           {"samples", X.extent(0)},
-                           {"reference_samples", Y.extent(0)},
-                           {"energy_distance", metrics::energy_distance(space, X, Y)},
-                           {"mmd2", metrics::mmd2(space, X, Y)}});
+        std::vector<double> a, b; // particle weights (relative), the data's masses
+        double mass = 0;
+        if (weighted)
+        {
+          const double *lw = log_weights.data() + i * n;
+          const double top = *std::max_element(lw, lw + n);
+          for (std::int64_t c = 0; c < n; ++c)
+          {
+            a.push_back(std::exp(lw[c] - top));
+            mass += std::exp(lw[c]);
+          }
+        }
+        if (!data.mass.empty())
+          b.assign(data.mass.begin() + begin, data.mass.begin() + begin + nk);
+        const auto A = weights_to_device(a, o.max_samples), Bw = weights_to_device(b, o.max_samples);
+        nlohmann::json entry = {{"time", times[i]},
+                                {"snapshot", k},
+                                {"samples", X.extent(0)},
+                                {"reference_samples", Y.extent(0)},
+                                {"energy_distance", metrics::energy_distance(space, X, Y, A, Bw)},
+                                {"mmd2", metrics::mmd2(space, X, Y, A, Bw)}};
+        if (weighted)
+        {
+          entry["mass"] = mass;
+          entry["reference_mass"] = data.total_mass(k);
+        }
+        results.push_back(entry);
       }
   require(!results.empty(), o.samples + ": none of its /times matches a snapshot time of " + o.data);
   const nlohmann::json report = {{"data", o.data}, {"samples", o.samples}, {"results", results}};

@@ -1,4 +1,6 @@
-// amk sample: move samples of one snapshot along the learned velocity ∇ₓs.
+// amk sample: move samples of one snapshot along the learned dynamics: the velocity ∇ₓs
+// (plain AM), the SDE dX = ∇s dT + σ dW (entropic AM), or weighted particles whose log
+// weight grows at rate s (unbalanced AM).
 #include "commands.hpp"
 #include <amk/core/random.hpp>
 #include <amk/dist/comm.hpp>
@@ -15,7 +17,7 @@ namespace
 {
 struct SampleOptions
 {
-  std::string checkpoint, data, out, method = "rk4", weights = "ema";
+  std::string checkpoint, data, out, method = "auto", weights = "ema";
   std::int64_t from_snapshot = 0, n = 0;
   double to_time = 0;
   int steps = 100, record_every = 1;
@@ -27,10 +29,12 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
   using Exec = DefaultExec;
   const DefaultExec space;
   const auto data = io::read_snapshots(o.data);
-  const auto method = sample::parse_method(o.method);
   sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
+  const auto &objective = model.objective();
+  const bool sde = objective.kind == am::LossKind::entropic, weighted = objective.kind == am::LossKind::unbalanced;
+  const auto method = sample::parse_method(o.method == "auto" ? (sde ? "stochastic-heun" : "rk4") : o.method);
   const auto &norm = model.normalisation();
-  const int d = model.shape().dim;
+  const int d = model.shape().dim, rows_state = model.state_rows();
   require(data.dim == d,
           fmt::format("sample: {} has d = {} but the checkpoint was trained with d = {}", o.data, data.dim, d));
   require(o.from_snapshot >= 0 && o.from_snapshot < data.snapshots(),
@@ -47,36 +51,55 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
   for (std::int64_t i = 0; i < n; ++i)
     std::swap(rows[i], rows[i + key.index(i, available - i)]);
 
-  auto x = uninitialized<Matrix<Scalar, Exec>>(space, "amk::sample::x", d, n);
-  auto xh = Kokkos::create_mirror_view(x);
+  // the state: positions (normalised), then for unbalanced AM the log weight, starting from
+  // the sample's share of its snapshot's mass: w = N_k m_i / n (Σ w ≈ the snapshot's total)
+  auto state = uninitialized<Matrix<Scalar, Exec>>(space, "amk::sample::state", rows_state, n);
+  auto sh = Kokkos::create_mirror_view(state);
+  const double total = data.total_mass(o.from_snapshot);
   for (std::int64_t c = 0; c < n; ++c)
+  {
     for (int r = 0; r < d; ++r)
-      xh(r, c) = Scalar((data.x[rows[c] * d + r] - norm.shift[r]) / norm.scale);
-  Kokkos::deep_copy(space, x, xh);
+      sh(r, c) = Scalar((data.x[rows[c] * d + r] - norm.shift[r]) / norm.scale);
+    if (weighted)
+    {
+      const double m_i = data.mass.empty() ? total / double(available) : data.mass[rows[c]];
+      require(m_i > 0, fmt::format("sample: {}: row {} has zero mass; it cannot carry a log weight", o.data, rows[c]));
+      sh(d, c) = Scalar(std::log(double(available) * m_i / double(n)));
+    }
+  }
+  Kokkos::deep_copy(space, state, sh);
 
   const double T0 = data.times[o.from_snapshot];
-  std::vector<double> times, out; // out: [records, n, d] in physical units
-  auto record = [&](int i, Scalar t, const Matrix<Scalar, Exec> &state)
+  std::vector<double> times, out, log_weights; // out: [records, n, d] in physical units; log_weights: [records, n]
+  auto record = [&](int i, Scalar t, const Matrix<Scalar, Exec> &S)
   {
     if (i % o.record_every != 0 && i != o.steps)
       return;
-    Kokkos::deep_copy(space, xh, state);
+    Kokkos::deep_copy(space, sh, S);
     space.fence();
     (void)t; // the physical time in double, not via the Scalar normalised time
     times.push_back(i == o.steps ? o.to_time : T0 + (o.to_time - T0) * double(i) / double(o.steps));
     for (std::int64_t c = 0; c < n; ++c)
+    {
       for (int r = 0; r < d; ++r)
-        out.push_back(norm.shift[r] + norm.scale * double(xh(r, c)));
+        out.push_back(norm.shift[r] + norm.scale * double(sh(r, c)));
+      if (weighted)
+        log_weights.push_back(double(sh(d, c)));
+    }
   };
-  model.integrate(space, method, x, Scalar(norm.normalised_time(T0)), Scalar(norm.normalised_time(o.to_time)), o.steps,
-                  record);
+  model.integrate(space, method, state, Scalar(norm.normalised_time(T0)), Scalar(norm.normalised_time(o.to_time)),
+                  o.steps, o.seed, record);
   for (double v : out)
     require(std::isfinite(v), "sample: the trajectories left the finite range (NaN/Inf); use more --steps");
+  for (double v : log_weights)
+    require(std::isfinite(v), "sample: the log weights left the finite range (NaN/Inf); use more --steps");
   io::H5Writer w(o.out);
   w.write_f64("/times", times.data(), {std::int64_t(times.size())});
   w.write_f64("/x", out.data(), {std::int64_t(times.size()), n, d});
+  if (weighted)
+    w.write_f64("/log_weights", log_weights.data(), {std::int64_t(times.size()), n});
   w.write_string_attr("checkpoint", o.checkpoint);
-  w.write_string_attr("method", o.method);
+  w.write_string_attr("method", o.method == "auto" ? (sde ? "stochastic-heun" : "rk4") : o.method);
   w.write_i64_attr("from_snapshot", o.from_snapshot);
   w.commit();
   fmt::print("amk sample: moved {} samples of snapshot {} (t = {}) to t = {} with {} x {}; wrote {}\n", n,
@@ -93,12 +116,17 @@ Action add_sample(CLI::App &app)
   cmd->add_option("--from-snapshot", o->from_snapshot, "Index of the start snapshot")->capture_default_str();
   cmd->add_option("--to-time", o->to_time, "Physical end time")->required();
   cmd->add_option("--steps", o->steps, "Integration steps")->capture_default_str();
-  cmd->add_option("--method", o->method, "euler, heun or rk4")->capture_default_str();
+  cmd->add_option("--method", o->method,
+                  "auto (rk4, or stochastic-heun for an entropic-AM checkpoint), euler, heun, rk4 (ODEs), em or "
+                  "stochastic-heun (SDEs)")
+      ->capture_default_str();
   cmd->add_option("--n", o->n, "Number of samples (0: the whole snapshot)")->capture_default_str();
   cmd->add_option("--record-every", o->record_every, "Record the state every k steps")->capture_default_str();
   cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seed of the sample subset")->capture_default_str();
-  cmd->add_option("--out", o->out, "Output HDF5 file: /times [M], /x [M, n, d]")->required();
+  cmd->add_option("--seed", o->seed, "Seed of the sample subset and of the SDE noise")->capture_default_str();
+  cmd->add_option("--out", o->out,
+                  "Output HDF5 file: /times [M], /x [M, n, d] (and /log_weights [M, n] for unbalanced AM)")
+      ->required();
   return [o]()
   {
     if (!dist::Comm::world().root())

@@ -36,6 +36,21 @@ Action add_train(CLI::App &app)
   cmd->add_option("--ema", c->adam.ema, "EMA decay of the weights")->capture_default_str();
   cmd->add_option("--beta1", c->adam.beta1, "Adam beta1")->capture_default_str();
   cmd->add_option("--beta2", c->adam.beta2, "Adam beta2")->capture_default_str();
+  cmd->add_option("--loss", c->loss,
+                  "am (plain AM: an ODE), eam (entropic AM: an SDE with diffusion --sigma) or uam (unbalanced AM: "
+                  "mass created and destroyed, from the data's /mass or /snapshot_mass)")
+      ->capture_default_str();
+  cmd->add_option("--sigma", c->sigma,
+                  "eam: sigma of dX = grad s dT + sigma dW in the data's units: one value (constant), two (linear "
+                  "from the first to the last time) or one per snapshot")
+      ->expected(1, -1);
+  cmd->add_option("--laplacian", c->laplacian, "eam: exact (d sweeps), hutchinson (--probes), or auto (exact up to d = 16)")
+      ->capture_default_str();
+  cmd->add_option("--probes", c->probes, "eam with --laplacian hutchinson: random probes per sample")
+      ->capture_default_str();
+  cmd->add_option("--probe-dist", c->probe_dist, "hutchinson probes: rademacher or gaussian")->capture_default_str();
+  cmd->add_option("--weight", c->weight, "time weighting: none or linear (w = 1 - t, as the reference code's option)")
+      ->capture_default_str();
   cmd->add_option("--time-sampling", c->time_sampling, "low-discrepancy, stratified or uniform")->capture_default_str();
   cmd->add_option("--dtype", c->dtype, "float or double")->capture_default_str();
   cmd->add_option("--engine", c->engine, "auto, gemm (library GEMMs) or fused (one team kernel; width <= 128)")

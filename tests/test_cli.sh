@@ -145,6 +145,46 @@ expect_error "checkpoint is not one" out_bad.h5 "checkpoint" -- "$AMK" sample --
 "$AMK" datagen gaussian --dim 2 --snapshots 3 --samples 10 --t0 100 --t1 200 --out other.h5 >/dev/null
 expect_error "eval without matching times" - "matches" -- "$AMK" eval --data other.h5 --samples samples.h5
 expect_error "resume without checkpoint" - "resume" -- "$AMK" train --data data.h5 --out nowhere --resume
+# the AM family's options
+"$AMK" datagen ou --dim 2 --snapshots 4 --samples 50 --t0 1 --t1 2 --out ou_small.h5 >/dev/null
+$PY - <<'PY'
+import h5py, numpy as np
+with h5py.File("negative_mass.h5", "w") as f:
+    f["times"] = [0.0, 1.0]; f["x"] = np.zeros((6, 2)); f["offsets"] = np.array([0, 3, 6], dtype=np.int64)
+    f["mass"] = [1.0, -1.0, 1.0, 1.0, 1.0, 1.0]
+with h5py.File("both_masses.h5", "w") as f:
+    f["times"] = [0.0, 1.0]; f["x"] = np.zeros((6, 2)); f["offsets"] = np.array([0, 3, 6], dtype=np.int64)
+    f["mass"] = np.ones(6); f["snapshot_mass"] = [1.0, 2.0]
+with h5py.File("bad_snapshot_mass.h5", "w") as f:
+    f["times"] = [0.0, 1.0]; f["x"] = np.zeros((6, 2)); f["offsets"] = np.array([0, 3, 6], dtype=np.int64)
+    f["snapshot_mass"] = [1.0, 0.0]
+PY
+F="train --out fam_bad --steps 2 --batch 4 --width 4 --depth 1 --data ou_small.h5"
+expect_error "unknown loss" fam_bad/metrics.jsonl "unknown loss 'sm'" -- "$AMK" $F --loss sm
+expect_error "eam without sigma" fam_bad/metrics.jsonl "needs --sigma" -- "$AMK" $F --loss eam
+expect_error "sigma zero" fam_bad/metrics.jsonl "--sigma must be positive" -- "$AMK" $F --loss eam --sigma 0
+expect_error "sigma negative" fam_bad/metrics.jsonl "--sigma must be positive" -- "$AMK" $F --loss eam --sigma -1
+expect_error "sigma NaN" fam_bad/metrics.jsonl "--sigma must be positive" -- "$AMK" $F --loss eam --sigma nan
+expect_error "sigma schedule length" fam_bad/metrics.jsonl "one per snapshot (4), got 3" -- "$AMK" $F --loss eam \
+  --sigma 1 2 3
+expect_error "sigma without eam" fam_bad/metrics.jsonl "--sigma applies to --loss eam" -- "$AMK" $F --sigma 1
+expect_error "probes zero" fam_bad/metrics.jsonl "--probes" -- "$AMK" $F --loss eam --sigma 1 --laplacian \
+  hutchinson --probes 0
+expect_error "bad probe distribution" fam_bad/metrics.jsonl "--probe-dist" -- "$AMK" $F --loss eam --sigma 1 \
+  --probe-dist uniform
+expect_error "bad laplacian" fam_bad/metrics.jsonl "--laplacian" -- "$AMK" $F --loss eam --sigma 1 --laplacian fd
+expect_error "bad weight" fam_bad/metrics.jsonl "--weight" -- "$AMK" $F --weight cubic
+expect_error "uam without masses" fam_bad/metrics.jsonl "neither /mass nor /snapshot_mass" -- "$AMK" $F --loss uam
+expect_error "uam on a built-in path" fam_bad/metrics.jsonl "needs masses" -- "$AMK" train --out fam_bad \
+  --path gaussian --loss uam --steps 2
+expect_error "negative mass" fam_bad/metrics.jsonl "/mass\[1\] = -1 is negative" -- "$AMK" train --out fam_bad \
+  --steps 2 --data negative_mass.h5 --loss uam
+expect_error "both kinds of mass" fam_bad/metrics.jsonl "both /mass and /snapshot_mass" -- "$AMK" train \
+  --out fam_bad --steps 2 --data both_masses.h5 --loss uam
+expect_error "zero snapshot mass" fam_bad/metrics.jsonl "must be positive" -- "$AMK" train --out fam_bad \
+  --steps 2 --data bad_snapshot_mass.h5 --loss uam
+expect_error "SDE method for an ODE" out_bad.h5 "integrate SDEs" -- "$AMK" sample --checkpoint run/checkpoint.h5 \
+  --data data.h5 --to-time 1 --method em --out out_bad.h5
 expect_error "unknown engine" bad_engine/metrics.jsonl "--engine" -- "$AMK" train --data data.h5 --out bad_engine \
   --engine fastest --steps 2
 expect_error "fused engine too large" big_fused/metrics.jsonl "scratch memory" -- "$AMK" train --data data.h5 \

@@ -54,4 +54,37 @@ TEST(Metrics, MmdVanishesForEqualDistributionsAndGrowsWithTheShift)
   EXPECT_GT(near, 0.02);
   EXPECT_GT(far, near);
 }
+
+TEST(Metrics, WeightedSamplesMeasureTheirWeightedDistribution)
+{
+  // X uniform on [−5, 5] carrying importance weights φ(x) (the N(0,1) density) is an
+  // N(0,1) sample: its weighted energy distance to N(0,1) and to N(μ,1) follows the closed
+  // form of the previous test; unweighted it is far from N(0,1). Uniform weights change
+  // nothing.
+  const int n = 3000;
+  metrics::Samples<Exec> X("x", n, 1);
+  metrics::Weights<Exec> w("w", n), ones("ones", n);
+  auto xh = Kokkos::create_mirror_view(X);
+  auto wh = Kokkos::create_mirror_view(w);
+  const RandomKey key(9);
+  for (int i = 0; i < n; ++i)
+  {
+    xh(i, 0) = -5 + 10 * key.uniform(i);
+    wh(i) = std::exp(-xh(i, 0) * xh(i, 0) / 2);
+  }
+  Kokkos::deep_copy(X, xh);
+  Kokkos::deep_copy(w, wh);
+  Kokkos::deep_copy(ones, 3.0);
+  const auto Y = normal_1d(n, 0, 10), Z = normal_1d(n, 1.0, 11);
+  const double weighted = metrics::energy_distance(Exec(), X, Y, w);
+  const double shifted = metrics::energy_distance(Exec(), X, Z, w);
+  const double exact_shifted = 2 * mean_abs(1.0, std::sqrt(2.0)) - 2 * mean_abs(0, std::sqrt(2.0));
+  std::printf("[ weighted ] energy distance %.4f (0), shifted %.4f (%.4f)\n", weighted, shifted, exact_shifted);
+  EXPECT_NEAR(weighted, 0.0, 0.02); // importance weights: effective n ≈ n/1.8, so a wider band
+  EXPECT_NEAR(shifted, exact_shifted, 0.06);
+  EXPECT_GT(metrics::energy_distance(Exec(), X, Y), 0.5); // unweighted: uniform on [−5, 5]
+  EXPECT_NEAR(metrics::energy_distance(Exec(), Y, Z, ones), metrics::energy_distance(Exec(), Y, Z), 1e-12);
+  EXPECT_NEAR(metrics::mmd2(Exec(), X, Y, w), 0.0, 0.02);
+  EXPECT_GT(metrics::mmd2(Exec(), X, Y), 0.1);
+}
 } // namespace

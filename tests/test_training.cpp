@@ -225,7 +225,7 @@ void check_gaussian_path(const std::string &engine)
     for (int r = 0; r < d; ++r)
       xh(r, c) = float(path.mean(r, 0) + path.stddev(r, 0) * key(900000 + c).normal(r));
   Kokkos::deep_copy(x, xh);
-  model.integrate(Exec(), sample::Method::rk4, x, 0.0f, 1.0f, 50, [](int, float, const auto &) {});
+  model.integrate(Exec(), sample::Method::rk4, x, 0.0f, 1.0f, 50, 0, [](int, float, const auto &) {});
   Kokkos::deep_copy(xh, x);
   for (int r = 0; r < d; ++r)
   {
@@ -286,7 +286,7 @@ TEST(Sample, EulerHeunAndRk4ConvergeAtTheirOrders)
       for (int r = 0; r < 2; ++r)
         xh(r, c) = RandomKey(17)(c).normal(r);
     Kokkos::deep_copy(x, xh);
-    model.integrate(Exec(), method, x, 0.0, 1.0, steps, [](int, double, const auto &) {});
+    model.integrate(Exec(), method, x, 0.0, 1.0, steps, 0, [](int, double, const auto &) {});
     Kokkos::deep_copy(xh, x);
     return std::vector<double>(xh.data(), xh.data() + 2 * n);
   };

@@ -23,6 +23,7 @@ void write_checkpoint(const std::string &path, const Checkpoint &c)
   w.write_string_attr("format", kFormat);
   w.write_string_attr("amk_version", AMK_VERSION_STRING);
   w.write_string_attr("config", c.config.dump());
+  w.write_string_attr("objective", c.objective.dump());
   w.write_i64_attr("step", c.step);
   w.write_f64_attr("t0", c.normalisation.t0);
   w.write_f64_attr("span", c.normalisation.span);
@@ -40,6 +41,8 @@ Checkpoint read_checkpoint(const std::string &path)
   {
     c.config = nlohmann::json::parse(r.read_string_attr("config"));
     require(c.config.is_object() && c.config.contains("network"), path + ": the config attribute has no network");
+    if (r.has_attr("objective"))
+      c.objective = nlohmann::json::parse(r.read_string_attr("objective"));
     c.step = std::int64_t(r.read_f64_attr("step"));
     c.normalisation.t0 = r.read_f64_attr("t0");
     c.normalisation.span = r.read_f64_attr("span");

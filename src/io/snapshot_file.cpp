@@ -95,6 +95,24 @@ void validate(const SnapshotData &data, const std::string &where)
                       ", row " + num(i - off[k]) + " of that snapshot)");
       }
 
+  // /snapshot_mass (optional): one finite, positive total per snapshot.
+  if (!data.snapshot_mass.empty())
+  {
+    if (!data.mass.empty())
+      throw Error(w + ": has both /mass and /snapshot_mass; give one (per-sample masses, or a total per snapshot)");
+    if (std::int64_t(data.snapshot_mass.size()) != K)
+      throw Error(w + ": /snapshot_mass has length " + num(std::int64_t(data.snapshot_mass.size())) +
+                  ", expected K = " + num(K) + " (one total mass per snapshot)");
+    for (std::int64_t k = 0; k < K; ++k)
+    {
+      const double m = data.snapshot_mass[std::size_t(k)];
+      if (!std::isfinite(m))
+        throw Error(w + ": /snapshot_mass[" + num(k) + "] = " + num(m) + " is not finite");
+      if (!(m > 0))
+        throw Error(w + ": /snapshot_mass[" + num(k) + "] = " + num(m) + " must be positive");
+    }
+  }
+
   // /mass (optional): one finite, non-negative weight per row; each snapshot must carry
   // some mass, or weighted averages over it are undefined.
   if (data.mass.empty())
@@ -147,8 +165,19 @@ SnapshotData read_snapshots(const std::string &path)
                   shape_string(ms));
   }
 
+  const bool has_snapshot_mass = r.has("/snapshot_mass");
+  if (has_snapshot_mass)
+  {
+    const auto ms = r.shape("/snapshot_mass");
+    if (ms.size() != 1 || ms[0] != K)
+      throw Error(path + ": /snapshot_mass must have shape [K] = [" + num(K) + "] (one total per snapshot), got " +
+                  shape_string(ms));
+  }
+
   SnapshotData data;
   data.times = r.read_f64("/times");
+  if (has_snapshot_mass)
+    data.snapshot_mass = r.read_f64("/snapshot_mass");
   data.dim = d;
   data.offsets = r.read_i64("/offsets");
   data.x = r.read_f64("/x");
@@ -177,6 +206,8 @@ void write_snapshots(const std::string &path, const SnapshotData &data, bool x_a
   w.write_i64("/offsets", data.offsets.data(), {K + 1});
   if (!data.mass.empty())
     w.write_f64("/mass", data.mass.data(), {N});
+  if (!data.snapshot_mass.empty())
+    w.write_f64("/snapshot_mass", data.snapshot_mass.data(), {K});
   for (const auto &[name, value] : string_attrs)
     w.write_string_attr(name, value);
   w.commit();

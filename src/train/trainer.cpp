@@ -17,11 +17,18 @@ template <class Scalar>
 std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const TrainConfig &config,
                                                                      const data::Normalisation *fixed)
 {
+  const bool unbalanced = config.loss == "uam";
   if (config.path == "gaussian")
+  {
+    require(!unbalanced, "train: --loss uam needs masses: a --data file with /mass or /snapshot_mass");
     return std::make_shared<data::GaussianSource<Scalar, DefaultExec>>(
         DefaultExec(), data::GaussianPath::preset(config.network.dim, config.path_t0, config.path_t1));
-  return std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(
-      DefaultExec(), io::read_snapshots(config.data), config.normalise, fixed, config.loss == "uam");
+  }
+  const auto data = io::read_snapshots(config.data);
+  require(!unbalanced || data.has_mass(),
+          "train: --loss uam needs the data's masses: " + config.data + " has neither /mass nor /snapshot_mass");
+  return std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(DefaultExec(), data, config.normalise, fixed,
+                                                                     unbalanced);
 }
 
 /// "1h02m", "3m05s", "12s"

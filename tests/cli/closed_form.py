@@ -80,3 +80,38 @@ def velocity_error(amk, checkpoint, path, times, work, n=2000, seed=7, extra=())
 def moments(x):
     """Mean and covariance of samples x [n, d]."""
     return x.mean(0), np.cov(x.T)
+
+
+class OrnsteinUhlenbeck:
+    """amk datagen ou: dX = -theta (X - c) dT + sigma dW from N(m0, s0^2 I) at t0."""
+
+    def __init__(self, dim, t0, t1, theta, sigma, center, mean0, std0):
+        self.dim, self.t0, self.t1 = dim, t0, t1
+        self.theta, self.sigma, self.center, self.mean0, self.std0 = theta, sigma, center, mean0, std0
+
+    def mean(self, T):
+        return self.center + (self.mean0 - self.center) * np.exp(-self.theta * (np.asarray(T) - self.t0))
+
+    def var(self, T):
+        e = np.exp(-2 * self.theta * (np.asarray(T) - self.t0))
+        return self.std0 ** 2 * e + self.sigma ** 2 * (1 - e) / (2 * self.theta)
+
+    def sample(self, T, n, rng):
+        return self.mean(T) + np.sqrt(self.var(T)) * rng.standard_normal((n, self.dim))
+
+    def drift(self, x, T):
+        return -self.theta * (x - self.center)
+
+    def probability_flow(self, x, T):
+        T = np.asarray(T)[:, None]
+        return self.drift(x, T) + 0.5 * self.sigma ** 2 * (x - self.mean(T)) / self.var(T)
+
+
+def field_error(amk, checkpoint, sample, exact, times, work, n=2000, seed=7, extra=()):
+    """Relative L2 error of the learned velocity against exact(x, T) on sample(T, n, rng)."""
+    rng = np.random.default_rng(seed)
+    xs = np.concatenate([sample(T, n, rng) for T in times])
+    Ts = np.repeat(np.asarray(times, dtype=float), n)
+    _, v, _ = field(amk, checkpoint, xs, Ts, work, *extra)
+    ref = exact(xs, Ts)
+    return float(np.sqrt(((v - ref) ** 2).sum() / (ref ** 2).sum()))

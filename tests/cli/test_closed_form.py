@@ -8,12 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
+import json
 import time
 
 import h5py
 import numpy as np
 
-from closed_form import GaussianPath, field, moments, run, velocity_error
+from closed_form import GaussianPath, OrnsteinUhlenbeck, field, field_error, moments, run, velocity_error
 
 TESTS = {}
 
@@ -131,6 +132,110 @@ def progress_reaches_a_pipe(amk, work):
     check(line.startswith("step 5000/100000"), "the first progress line arrives through the pipe")
     check(running, "... while the run is still going")
     check("samples/s" in line and "ETA" in line, "the line reports samples/s and an ETA")
+
+
+# The Ornstein-Uhlenbeck case: d = 2, T in [2, 4], reverting to c = 10 from N(12, 0.4^2 I).
+OU = OrnsteinUhlenbeck(2, 2.0, 4.0, theta=1.0, sigma=0.8, center=10.0, mean0=12.0, std0=0.4)
+OU_TIMES = [2.2, 2.6, 3.0, 3.4, 3.8]
+
+
+def ou_data(amk, work):
+    data = os.path.join(work, "ou.h5")
+    run(amk, "datagen", "ou", "--dim", OU.dim, "--snapshots", 21, "--samples", 2000, "--t0", OU.t0, "--t1", OU.t1,
+        "--theta", OU.theta, "--sigma", OU.sigma, "--center", OU.center, "--mean0", OU.mean0, "--std0", OU.std0,
+        "--out", data)
+    return data
+
+
+@test
+def ou_entropic(amk, work):
+    """Entropic AM (--loss eam, the data's own sigma) learns the OU drift -theta (x - c) in
+    physical units; plain AM on the same snapshots learns the probability-flow velocity
+    -theta (x - c) + (sigma^2/2)(x - mu_T)/s_T^2 instead; Euler-Maruyama and stochastic Heun
+    samples of the eam model reach the OU marginal at the last time."""
+    data = ou_data(amk, work)
+    common = ("--steps", 3000, "--batch", 256, "--width", 64)
+    run(amk, "train", "--data", data, "--out", "eam", "--loss", "eam", "--sigma", OU.sigma, *common, log="eam.log")
+    run(amk, "train", "--data", data, "--out", "am", *common, log="am.log")
+    e_drift = field_error(amk, "eam/checkpoint.h5", OU.sample, OU.drift, OU_TIMES, work)
+    e_other = field_error(amk, "eam/checkpoint.h5", OU.sample, OU.probability_flow, OU_TIMES, work)
+    p_flow = field_error(amk, "am/checkpoint.h5", OU.sample, OU.probability_flow, OU_TIMES, work)
+    print(f"eam: drift error {e_drift:.4f} (probability flow {e_other:.4f}); am: probability-flow error {p_flow:.4f}")
+    check(e_drift < 0.06, f"eam learns the drift: {e_drift:.4f} < 0.06")  # measured 0.029
+    check(e_other > 0.3, "... and not the probability flow")
+    check(p_flow < 0.07, f"plain AM learns the probability flow: {p_flow:.4f} < 0.07")  # measured 0.038
+    mean, var = OU.mean(OU.t1), OU.var(OU.t1)
+    for method in ("em", "stochastic-heun"):
+        out = os.path.join(work, f"sde_{method}.h5")
+        run(amk, "sample", "--checkpoint", "eam/checkpoint.h5", "--data", data, "--from-snapshot", 0, "--to-time",
+            OU.t1, "--steps", 100, "--method", method, "--n", 2000, "--seed", 3, "--out", out)
+        with h5py.File(out, "r") as f:
+            x = f["x"][-1]
+        m, c = moments(x)
+        print(f"[{method}] mean {np.round(m, 3)} (exact {mean:.3f}), variances {np.round(np.diag(c), 3)} (exact {var:.3f})")
+        # sampling error of the mean 0.56/sqrt(2000) = 0.013, of a variance 3 %
+        check(np.abs(m - mean).max() < 0.06, f"{method}: mean at T = {OU.t1} within 0.06")
+        check(np.abs(np.diag(c) / var - 1).max() < 0.12, f"{method}: variances within 12 %")
+    # the same seed reproduces the same paths
+    again = os.path.join(work, "again.h5")
+    run(amk, "sample", "--checkpoint", "eam/checkpoint.h5", "--data", data, "--from-snapshot", 0, "--to-time", OU.t1,
+        "--steps", 100, "--method", "em", "--n", 2000, "--seed", 3, "--out", again)
+    with h5py.File(again, "r") as f, h5py.File(os.path.join(work, "sde_em.h5"), "r") as g:
+        check(np.array_equal(f["x"][:], g["x"][:]), "--seed reproduces the SDE paths")
+
+
+@test
+def ou_hutchinson(amk, work):
+    """Entropic AM with the Hutchinson Laplacian (2 Rademacher probes per sample) still
+    learns the drift."""
+    data = ou_data(amk, work)
+    run(amk, "train", "--data", data, "--out", "eam", "--loss", "eam", "--sigma", OU.sigma, "--laplacian",
+        "hutchinson", "--probes", 2, "--steps", 3000, "--batch", 256, "--width", 64, log="eam.log")
+    with open("eam.log") as f:
+        check("Hutchinson Laplacian, 2 rademacher probes" in f.read(), "the start line names the estimator")
+    err = field_error(amk, "eam/checkpoint.h5", OU.sample, OU.drift, OU_TIMES, work)
+    print(f"drift error {err:.4f}")
+    check(err < 0.08, f"drift error {err:.4f} < 0.08")
+
+
+@test
+def growth_unbalanced(amk, work):
+    """Unbalanced AM on pure growth q_T = exp(g (T - t0)) q_0 (T in [1, 3], g = 0.7, masses as
+    /snapshot_mass and as per-sample /mass): s = g and grad s = 0 in the data's units, and
+    the weighted sampler reproduces the mass curve.
+    Derivation (Neklyudov et al. 2023, unbalanced AM): for d_t q = -div(q grad s*) + q s*,
+      d/dt int q s = int q (grad s*.grad s + s* s + d_t s), so with
+      L(s) = int q_0 s_0 - int q_1 s_1 + int int q (|grad s|^2/2 + s^2/2 + d_t s)
+           = 1/2 int int q (|grad s - grad s*|^2 + (s - s*)^2) - const,
+    the minimiser is s = s* (value included: no free c(t)); pure growth has s* = g."""
+    g, t0, t1 = 0.7, 1.0, 3.0
+    for per_sample in (False, True):
+        data = os.path.join(work, f"growth{int(per_sample)}.h5")
+        run(amk, "datagen", "growth", "--dim", 2, "--snapshots", 11, "--samples", 2000, "--t0", t0, "--t1", t1,
+            "--rate", g, "--mass0", 5, "--center", 5, "--out", data, *(("--per-sample-mass",) if per_sample else ()))
+        out = f"uam{int(per_sample)}"
+        run(amk, "train", "--data", data, "--out", out, "--loss", "uam", "--steps", 3000, "--batch", 256, "--width",
+            64, log=f"{out}.log")
+        rng = np.random.default_rng(0)
+        x = 5 + rng.standard_normal((4000, 2))
+        T = rng.uniform(t0, t1, 4000)
+        s, v, _ = field(amk, f"{out}/checkpoint.h5", x, T, work)
+        rms = float(np.sqrt((v ** 2).sum(1).mean()))
+        print(f"[{out}] s mean {s.mean():.4f} (exact {g}), std {s.std():.4f}; |grad s| rms {rms:.4f}")
+        check(abs(s.mean() - g) < 0.03, f"s = g within 0.03 ({s.mean():.4f})")
+        check(s.std() < 0.06, "s is constant in x and t")
+        check(rms < 0.08, f"grad s = 0 within 0.08 ({rms:.4f})")
+        samples = os.path.join(work, f"{out}_samples.h5")
+        run(amk, "sample", "--checkpoint", f"{out}/checkpoint.h5", "--data", data, "--from-snapshot", 0,
+            "--to-time", t1, "--steps", 20, "--record-every", 5, "--n", 1000, "--out", samples)
+        report = json.loads(run(amk, "eval", "--data", data, "--samples", samples).strip().splitlines()[-1])
+        for r in report["results"]:
+            exact = 5 * np.exp(g * (r["time"] - t0))
+            print(f"  T = {r['time']}: mass {r['mass']:.4f} (data {r['reference_mass']:.4f}, exact {exact:.4f}), "
+                  f"weighted energy distance {r['energy_distance']:.4f}")
+            check(abs(r["mass"] / exact - 1) < 0.03, f"mass at T = {r['time']} within 3 %")
+            check(abs(r["reference_mass"] / exact - 1) < 1e-9, "eval reports the data's mass")
+            check(r["energy_distance"] < 0.01, "the weighted particles match the snapshot")
 
 
 def main():

@@ -5,6 +5,7 @@
 // the time weighting w(t) of the reference code, and how the Laplacian is computed.
 #include <amk/core/error.hpp>
 #include <amk/core/kokkos_compat.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -89,4 +90,26 @@ template <class X, class Y> KOKKOS_INLINE_FUNCTION double interpolate(const X &x
 }
 
 inline double Objective::sigma_at(double t) const { return interpolate(sigma_t, sigma, int(sigma.size()), t); }
+
+/// What a checkpoint stores of the objective: the dynamics the network learned (normalised
+/// units), for the samplers.
+inline nlohmann::json to_json(const Objective &o)
+{
+  return {{"loss", to_string(o.kind)}, {"sigma_t", o.sigma_t}, {"sigma", o.sigma}, {"growth", o.growth}};
+}
+
+/// Back from to_json; an empty JSON (checkpoints of amk ≤ 0.1) is plain AM.
+inline Objective objective_from_json(const nlohmann::json &j)
+{
+  Objective o;
+  if (j.is_null())
+    return o;
+  o.kind = parse_loss(j.at("loss").get<std::string>());
+  o.sigma_t = j.at("sigma_t").get<std::vector<double>>();
+  o.sigma = j.at("sigma").get<std::vector<double>>();
+  o.growth = j.at("growth").get<double>();
+  require(o.sigma_t.size() == o.sigma.size() && (o.kind != LossKind::entropic || !o.sigma.empty()),
+          "checkpoint: malformed objective (sigma schedule)");
+  return o;
+}
 } // namespace amk::am

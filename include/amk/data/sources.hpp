@@ -87,18 +87,21 @@ public:
       off_host(k) = data.offsets[k];
     for (std::int64_t k = 0; k < K; ++k)
       t_host(k) = m_norm.normalised_time(data.times[k]);
-    if (!data.mass.empty())
+    const bool weighted = !data.mass.empty() || (unbalanced && !data.snapshot_mass.empty());
+    if (weighted)
     {
-      std::vector<double> total(K, 0.0);
+      std::vector<double> total(K);
       for (std::int64_t k = 0; k < K; ++k)
-        for (std::int64_t i = data.offsets[k]; i < data.offsets[k + 1]; ++i)
-          total[k] += data.mass[i];
+        total[k] = data.total_mass(k);
       auto mass_host = Kokkos::View<Scalar *, Kokkos::HostSpace>("mass", N);
       for (std::int64_t k = 0; k < K; ++k)
       {
         const double n_k = double(data.offsets[k + 1] - data.offsets[k]);
         for (std::int64_t i = data.offsets[k]; i < data.offsets[k + 1]; ++i)
-          mass_host(i) = Scalar(n_k * data.mass[i] / (unbalanced ? total[0] : total[k]));
+        {
+          const double m_i = data.mass.empty() ? total[k] / n_k : data.mass[i];
+          mass_host(i) = Scalar(n_k * m_i / (unbalanced ? total[0] : total[k]));
+        }
       }
       m_mass = Kokkos::create_mirror_view_and_copy(memory_space(), mass_host);
     }

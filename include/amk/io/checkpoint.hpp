@@ -3,7 +3,7 @@
 // the normalisation and the full configuration as JSON. Written to a temporary name and
 // renamed, so a crash never leaves a broken latest checkpoint.
 //   /params /ema /adam_m /adam_v  float64[P]      /shift float64[d]
-//   attributes: format, amk_version, config (JSON), step, t0, span, scale
+//   attributes: format, amk_version, config (JSON), objective (JSON), step, t0, span, scale
 #include <amk/data/normalisation.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -14,7 +14,8 @@ namespace amk::io
 {
 struct Checkpoint
 {
-  nlohmann::json config; ///< train::to_json(TrainConfig)
+  nlohmann::json config;    ///< train::to_json(TrainConfig)
+  nlohmann::json objective; ///< am::to_json(Objective): the learned dynamics (null: plain AM)
   std::int64_t step = 0;
   std::vector<double> params, ema, adam_m, adam_v;
   data::Normalisation normalisation;

@@ -1,6 +1,8 @@
 #pragma once
 // Two-sample distances between sample sets X (n × d) and Y (m × d), rows = samples,
-// computed as pairwise sums on the device.
+// optionally weighted (a ≥ 0 on X, b ≥ 0 on Y: weighted particles of unbalanced AM, masses
+// of the data), computed as pairwise sums on the device. Weighted means are normalised:
+// E f(X, Y) = Σ a_i b_j f / (Σa Σb), and within one set Σ_{i≠j} a_i a_j f / Σ_{i≠j} a_i a_j.
 //   energy distance  D² = 2E|X−Y| − E|X−X'| − E|Y−Y'|   (U-statistics within each set)
 //   MMD²             E k(X,X') + E k(Y,Y') − 2E k(X,Y)  (unbiased), with the multi-scale
 //                    RBF kernel k(a,b) = Σ_{c ∈ {¼,½,1,2,4}} exp(−|a−b|²/(2(cℓ)²)),
@@ -9,20 +11,41 @@
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <cmath>
+#include <utility>
 
 namespace amk::metrics
 {
 template <class ExecutionSpace = DefaultExec>
 using Samples = Kokkos::View<double **, Kokkos::LayoutRight, typename ExecutionSpace::memory_space>;
+/// Per-sample weights (empty: all 1).
+template <class ExecutionSpace = DefaultExec>
+using Weights = Kokkos::View<double *, typename ExecutionSpace::memory_space>;
 
 namespace impl
 {
-/// Mean of f(|a−b|²) over pairs (rows of A, rows of B); i ≠ j when `distinct`.
+/// Σ w and Σ w² (n and n for no weights).
+template <class ExecutionSpace>
+std::pair<double, double> weight_sums(const ExecutionSpace &space, const Weights<ExecutionSpace> &w, std::int64_t n)
+{
+  if (w.extent(0) == 0)
+    return {double(n), double(n)};
+  double s = 0, s2 = 0; // two reductions: Kokkos 3.4 has no multi-value reduce
+  Kokkos::parallel_reduce(
+      "amk::metrics::weight_sum", policy(space, n), KOKKOS_LAMBDA(std::int64_t i, double &a) { a += w(i); }, s);
+  Kokkos::parallel_reduce(
+      "amk::metrics::weight_sum2", policy(space, n), KOKKOS_LAMBDA(std::int64_t i, double &a) { a += w(i) * w(i); },
+      s2);
+  return {s, s2};
+}
+
+/// Weighted mean of f(|a−b|²) over pairs (rows of A, rows of B); i ≠ j when `distinct`
+/// (then A and B are one set and wa = wb).
 template <class ExecutionSpace, class F>
-double pair_mean(const ExecutionSpace &space, const Samples<ExecutionSpace> &A, const Samples<ExecutionSpace> &B,
-                 bool distinct, F f)
+double pair_mean(const ExecutionSpace &space, const Samples<ExecutionSpace> &A, const Weights<ExecutionSpace> &wa,
+                 const Samples<ExecutionSpace> &B, const Weights<ExecutionSpace> &wb, bool distinct, F f)
 {
   const std::int64_t n = A.extent(0), m = B.extent(0), d = A.extent(1);
+  const bool ua = wa.extent(0) == 0, ub = wb.extent(0) == 0;
   double sum = 0;
   Kokkos::parallel_reduce(
       "amk::metrics::pair_mean", policy(space, n * m),
@@ -36,11 +59,13 @@ double pair_mean(const ExecutionSpace &space, const Samples<ExecutionSpace> &A, 
           const double e = A(i, r) - B(j, r);
           r2 += e * e;
         }
-        acc += f(r2);
+        acc += (ua ? 1.0 : wa(i)) * (ub ? 1.0 : wb(j)) * f(r2);
       },
       sum);
-  const double pairs = distinct ? double(n) * double(n - 1) : double(n) * double(m);
-  return sum / pairs;
+  const auto [sa, sa2] = weight_sums(space, wa, n);
+  const double norm = distinct ? sa * sa - sa2 : sa * weight_sums(space, wb, m).first;
+  require(norm > 0, "metrics: the weights sum to zero");
+  return sum / norm;
 }
 
 struct Distance
@@ -62,13 +87,14 @@ struct MultiScaleRbf
 } // namespace impl
 
 template <class ExecutionSpace>
-double energy_distance(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Samples<ExecutionSpace> &Y)
+double energy_distance(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Samples<ExecutionSpace> &Y,
+                       const Weights<ExecutionSpace> &a = {}, const Weights<ExecutionSpace> &b = {})
 {
   require(X.extent(0) >= 2 && Y.extent(0) >= 2, "energy distance: each set needs at least 2 samples");
   require(X.extent(1) == Y.extent(1), "energy distance: the two sets have different dimensions");
   const impl::Distance f;
-  return 2 * impl::pair_mean(space, X, Y, false, f) - impl::pair_mean(space, X, X, true, f) -
-         impl::pair_mean(space, Y, Y, true, f);
+  return 2 * impl::pair_mean(space, X, a, Y, b, false, f) - impl::pair_mean(space, X, a, X, a, true, f) -
+         impl::pair_mean(space, Y, b, Y, b, true, f);
 }
 
 /// The RMS standard deviation of the rows of Y (the kernel length scale ℓ).
@@ -90,13 +116,14 @@ template <class ExecutionSpace> double rms_std(const ExecutionSpace &space, cons
 }
 
 template <class ExecutionSpace>
-double mmd2(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Samples<ExecutionSpace> &Y)
+double mmd2(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Samples<ExecutionSpace> &Y,
+            const Weights<ExecutionSpace> &a = {}, const Weights<ExecutionSpace> &b = {})
 {
   require(X.extent(0) >= 2 && Y.extent(0) >= 2, "MMD: each set needs at least 2 samples");
   require(X.extent(1) == Y.extent(1), "MMD: the two sets have different dimensions");
   const double l = rms_std(space, Y);
   const impl::MultiScaleRbf k{1 / (2 * l * l)};
-  return impl::pair_mean(space, X, X, true, k) + impl::pair_mean(space, Y, Y, true, k) -
-         2 * impl::pair_mean(space, X, Y, false, k);
+  return impl::pair_mean(space, X, a, X, a, true, k) + impl::pair_mean(space, Y, b, Y, b, true, k) -
+         2 * impl::pair_mean(space, X, a, Y, b, false, k);
 }
 } // namespace amk::metrics

@@ -1,10 +1,17 @@
 #pragma once
 // A trained action s(x, t) loaded from a checkpoint, evaluated in chunks on the device:
-// the value, the velocity ∇ₓs and ∂ₜs at any points, and the ODE integrators that move
-// samples along ∇ₓs (Euler, Heun, RK4). All work happens in normalised coordinates
-// (data/normalisation.hpp); the callers convert at the edges.
+// the value, the velocity ∇ₓs, ∂ₜs and Δₓs at any points, and the integrators of the
+// dynamics it learned (normalised units, data/normalisation.hpp; callers convert at the
+// edges):
+//   plain AM       dx = ∇s dt                     Euler, Heun, RK4
+//   entropic AM    dx = ∇s dt + σ_t dW            Euler–Maruyama, stochastic Heun
+//   unbalanced AM  dx = ∇s dt, d log w = κ s dt   Euler, Heun, RK4 on (x, log w)
+// The noise of step i, particle c, coordinate r is a counter-based normal of (seed, i, c, r):
+// the same paths on any back end and for any chunking.
 #include <amk/am/loss.hpp>
+#include <amk/am/objective.hpp>
 #include <amk/core/error.hpp>
+#include <amk/core/random.hpp>
 #include <amk/data/normalisation.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/nn/make_engine.hpp>
@@ -19,7 +26,9 @@ enum class Method
 {
   euler,
   heun,
-  rk4
+  rk4,
+  em,             ///< Euler–Maruyama (SDEs; strong order ½, weak order 1)
+  stochastic_heun ///< Heun's predictor–corrector with additive noise (SDEs; weak order 2)
 };
 
 inline Method parse_method(const std::string &name)
@@ -30,8 +39,14 @@ inline Method parse_method(const std::string &name)
     return Method::heun;
   if (name == "rk4")
     return Method::rk4;
-  throw Error("unknown integration method '" + name + "' (use euler, heun or rk4)");
+  if (name == "em")
+    return Method::em;
+  if (name == "stochastic-heun")
+    return Method::stochastic_heun;
+  throw Error("unknown integration method '" + name + "' (use euler, heun, rk4, em or stochastic-heun)");
 }
+
+inline bool is_stochastic(Method m) { return m == Method::em || m == Method::stochastic_heun; }
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class ActionModel
 {
@@ -46,6 +61,7 @@ public:
   ActionModel(const ExecutionSpace &space, const io::Checkpoint &checkpoint, bool use_ema, int chunk = 8192,
               bool laplacian = false)
       : m_shape(nn::shape_from_json(checkpoint.config.at("network"))), m_norm(checkpoint.normalisation),
+        m_objective(am::objective_from_json(checkpoint.objective)),
         m_params(uninitialized<vector>(space, "amk::ActionModel::params", m_shape.param_count()))
   {
     const auto &w = use_ema ? checkpoint.ema : checkpoint.params;
@@ -66,6 +82,8 @@ public:
 
   const nn::MlpShape &shape() const { return m_shape; }
   const data::Normalisation &normalisation() const { return m_norm; }
+  /// The objective it was trained with (normalised units): which dynamics it learned.
+  const am::Objective &objective() const { return m_objective; }
   /// "gemm" or "fused".
   const char *engine_name() const { return m_engine->name(); }
 
@@ -131,79 +149,147 @@ public:
     }
   }
 
-  /// Velocity ∇ₓ̃s̃ at columns x̃ (d × n), all at normalised time t.
-  void velocity(const ExecutionSpace &space, const matrix &x, Scalar t, const matrix &v)
-  {
-    const std::int64_t n = x.extent(1);
-    if (std::int64_t(m_tfill.extent(0)) < n)
-      m_tfill = uninitialized<vector>(space, "amk::ActionModel::tfill", n);
-    const auto tv = Kokkos::subview(m_tfill, Kokkos::make_pair(std::int64_t(0), n));
-    Kokkos::deep_copy(space, tv, t);
-    evaluate(space, x, vector(tv), vector(), v, vector());
-  }
+  /// Rows of the integrated state: d, plus one for log w when the model is unbalanced.
+  int state_rows() const { return m_shape.dim + (m_objective.kind == am::LossKind::unbalanced ? 1 : 0); }
 
-  /// Integrates dx̃/dt = ∇ₓ̃s̃ from t_begin to t_end (normalised) in `steps` steps; calls
-  /// record(i, t_i, x) after every step i = 0…steps (i = 0: the start).
+  /// Integrates the learned dynamics of the state S (state_rows() × n: x̃, then log w for an
+  /// unbalanced model) from normalised t_begin to t_end in `steps` steps; calls
+  /// record(i, t_i, S) after every step i = 0…steps (i = 0: the start). Stochastic methods
+  /// draw their noise from `seed`.
   /// Not a template on the callback: nvcc forbids extended lambdas in a function template
   /// instantiated with a caller's local (closure) type.
-  void integrate(const ExecutionSpace &space, Method method, const matrix &x, Scalar t_begin, Scalar t_end, int steps,
-                 const std::function<void(int, Scalar, const matrix &)> &record)
+  void integrate(const ExecutionSpace &space, Method method, const matrix &S, Scalar t_begin, Scalar t_end, int steps,
+                 std::uint64_t seed, const std::function<void(int, Scalar, const matrix &)> &record)
   {
     require(steps >= 1, "sample: --steps must be at least 1");
-    const std::int64_t d = x.extent(0), n = x.extent(1);
-    auto k1 = uninitialized<matrix>(space, "amk::ActionModel::k1", d, n);
-    auto k2 = uninitialized<matrix>(space, "amk::ActionModel::k2", d, n);
-    auto k3 = uninitialized<matrix>(space, "amk::ActionModel::k3", d, n);
-    auto k4 = uninitialized<matrix>(space, "amk::ActionModel::k4", d, n);
-    auto xs = uninitialized<matrix>(space, "amk::ActionModel::stage", d, n);
+    require(int(S.extent(0)) == state_rows(), "ActionModel::integrate: the state needs state_rows() rows");
+    const bool sde = m_objective.kind == am::LossKind::entropic;
+    require(is_stochastic(method) == sde,
+            sde ? "sample: the checkpoint learned an SDE (--loss eam): use --method em or stochastic-heun"
+                : "sample: --method em and stochastic-heun integrate SDEs; this checkpoint learned an ODE "
+                  "(use euler, heun or rk4)");
+    const std::int64_t rows = S.extent(0), n = S.extent(1), d = m_shape.dim;
+    auto k1 = uninitialized<matrix>(space, "amk::ActionModel::k1", rows, n);
+    auto k2 = uninitialized<matrix>(space, "amk::ActionModel::k2", rows, n);
+    auto k3 = uninitialized<matrix>(space, "amk::ActionModel::k3", rows, n);
+    auto k4 = uninitialized<matrix>(space, "amk::ActionModel::k4", rows, n);
+    auto xs = uninitialized<matrix>(space, "amk::ActionModel::stage", rows, n);
+    auto noise = sde ? uninitialized<matrix>(space, "amk::ActionModel::noise", d, n) : matrix();
     const Scalar h = (t_end - t_begin) / Scalar(steps);
-    // y = x + a·k, elementwise over the d × n state
+    // y = S + a·k, elementwise over the state
     auto axpy = [&](const matrix &y, Scalar a, const matrix &k)
     {
       Kokkos::parallel_for(
-          "amk::ActionModel::stage", policy(space, d * n),
-          KOKKOS_LAMBDA(std::int64_t i) { y(i % d, i / d) = x(i % d, i / d) + a * k(i % d, i / d); });
+          "amk::ActionModel::stage", policy(space, rows * n),
+          KOKKOS_LAMBDA(std::int64_t i) { y(i % rows, i / rows) = S(i % rows, i / rows) + a * k(i % rows, i / rows); });
     };
-    record(0, t_begin, x);
+    // y += a·noise (the position rows)
+    auto add_noise = [&](const matrix &y, Scalar a)
+    {
+      Kokkos::parallel_for(
+          "amk::ActionModel::noise", policy(space, d * n),
+          KOKKOS_LAMBDA(std::int64_t i) { y(i % d, i / d) += a * noise(i % d, i / d); });
+    };
+    const RandomKey noise_key = RandomKey(seed)(0x5de);
+    record(0, t_begin, S);
     for (int i = 0; i < steps; ++i)
     {
       const Scalar t = t_begin + h * Scalar(i);
-      velocity(space, x, t, k1);
-      if (method == Method::euler)
-        axpy(x, h, k1);
+      drift(space, S, t, k1);
+      if (sde)
+      {
+        // ΔW = √|h| ξ; σ at the step's ends (time-dependent additive noise)
+        const RandomKey key = noise_key(std::uint64_t(i));
+        Kokkos::parallel_for(
+            "amk::ActionModel::normals", policy(space, d * n),
+            KOKKOS_LAMBDA(std::int64_t j) { noise(j % d, j / d) = Scalar(key.normal(std::uint64_t(j))); });
+        const double root_h = std::sqrt(std::abs(double(h)));
+        const double s0 = m_objective.sigma_at(double(t)), s1 = m_objective.sigma_at(double(t + h));
+        axpy(xs, h, k1);
+        add_noise(xs, Scalar(s0 * root_h));
+        if (method == Method::em)
+          Kokkos::deep_copy(space, S, xs);
+        else
+        {
+          drift(space, xs, t + h, k2);
+          Kokkos::parallel_for(
+              "amk::ActionModel::heun", policy(space, rows * n), KOKKOS_LAMBDA(std::int64_t j) {
+                const auto r = j % rows, c = j / rows;
+                S(r, c) += h / 2 * (k1(r, c) + k2(r, c));
+              });
+          add_noise(S, Scalar((s0 + s1) / 2 * root_h));
+        }
+      }
+      else if (method == Method::euler)
+        axpy(S, h, k1);
       else if (method == Method::heun)
       {
         axpy(xs, h, k1);
-        velocity(space, xs, t + h, k2);
+        drift(space, xs, t + h, k2);
         Kokkos::parallel_for(
-            "amk::ActionModel::heun", policy(space, d * n), KOKKOS_LAMBDA(std::int64_t j) {
-              const auto r = j % d, c = j / d;
-              x(r, c) += h / 2 * (k1(r, c) + k2(r, c));
+            "amk::ActionModel::heun", policy(space, rows * n), KOKKOS_LAMBDA(std::int64_t j) {
+              const auto r = j % rows, c = j / rows;
+              S(r, c) += h / 2 * (k1(r, c) + k2(r, c));
             });
       }
       else
       {
         axpy(xs, h / 2, k1);
-        velocity(space, xs, t + h / 2, k2);
+        drift(space, xs, t + h / 2, k2);
         axpy(xs, h / 2, k2);
-        velocity(space, xs, t + h / 2, k3);
+        drift(space, xs, t + h / 2, k3);
         axpy(xs, h, k3);
-        velocity(space, xs, t + h, k4);
+        drift(space, xs, t + h, k4);
         Kokkos::parallel_for(
-            "amk::ActionModel::rk4", policy(space, d * n), KOKKOS_LAMBDA(std::int64_t j) {
-              const auto r = j % d, c = j / d;
-              x(r, c) += h / 6 * (k1(r, c) + 2 * k2(r, c) + 2 * k3(r, c) + k4(r, c));
+            "amk::ActionModel::rk4", policy(space, rows * n), KOKKOS_LAMBDA(std::int64_t j) {
+              const auto r = j % rows, c = j / rows;
+              S(r, c) += h / 6 * (k1(r, c) + 2 * k2(r, c) + 2 * k3(r, c) + k4(r, c));
             });
       }
-      record(i + 1, t + h, x);
+      record(i + 1, t + h, S);
     }
   }
 
 private:
+  /// The drift of the state at normalised time t: K = (∇ₓ̃s̃, κ s̃ for log w).
+  void drift(const ExecutionSpace &space, const matrix &S, Scalar t, const matrix &K)
+  {
+    const std::int64_t n = S.extent(1);
+    const int d = m_shape.dim;
+    const bool weighted = S.extent(0) > std::size_t(d);
+    if (std::int64_t(m_tfill.extent(0)) < n)
+    {
+      m_tfill = uninitialized<vector>(space, "amk::ActionModel::tfill", n);
+      m_x = uninitialized<matrix>(space, "amk::ActionModel::x", d, n);
+      m_s = uninitialized<vector>(space, "amk::ActionModel::s", n);
+      m_g = uninitialized<matrix>(space, "amk::ActionModel::g", d, n);
+    }
+    const auto tv = Kokkos::subview(m_tfill, Kokkos::make_pair(std::int64_t(0), n));
+    Kokkos::deep_copy(space, tv, t);
+    const auto x = Kokkos::subview(m_x, Kokkos::ALL(), Kokkos::make_pair(std::int64_t(0), n));
+    const auto g = Kokkos::subview(m_g, Kokkos::ALL(), Kokkos::make_pair(std::int64_t(0), n));
+    const auto s = Kokkos::subview(m_s, Kokkos::make_pair(std::int64_t(0), n));
+    Kokkos::parallel_for(
+        "amk::ActionModel::positions", policy(space, n), KOKKOS_LAMBDA(std::int64_t c) {
+          for (int r = 0; r < d; ++r)
+            x(r, c) = S(r, c);
+        });
+    evaluate(space, matrix(x), vector(tv), weighted ? vector(s) : vector(), matrix(g), vector());
+    const Scalar kappa = Scalar(m_objective.growth);
+    Kokkos::parallel_for(
+        "amk::ActionModel::drift", policy(space, n), KOKKOS_LAMBDA(std::int64_t c) {
+          for (int r = 0; r < d; ++r)
+            K(r, c) = g(r, c);
+          if (weighted)
+            K(d, c) = kappa * s(c);
+        });
+  }
+
   nn::MlpShape m_shape;
   data::Normalisation m_norm;
+  am::Objective m_objective;
   std::unique_ptr<Engine> m_engine;
-  vector m_params, m_tfill, m_value, m_laplacian;
-  matrix m_gradient;
+  vector m_params, m_tfill, m_value, m_laplacian, m_s;
+  matrix m_gradient, m_x, m_g;
 };
 } // namespace amk::sample

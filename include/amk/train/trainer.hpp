@@ -98,6 +98,7 @@ public:
   {
     io::Checkpoint c;
     c.config = to_json(m_config);
+    c.objective = am::to_json(m_objective);
     c.step = m_adam.step;
     c.params = host(m_params);
     c.ema = host(m_adam.ema);

@@ -1,0 +1,122 @@
+#pragma once
+// Built-in paths with closed forms besides the Gaussian path (data/gaussian_path.hpp).
+// The Ornstein–Uhlenbeck process dX = −θ(X − c) dT + σ dW in physical time T ∈ [t0, t1],
+// from X(t0) ~ N(m₀, s₀² I): its marginals are Gaussian in closed form,
+//   q_T = N(c + (m₀ − c) e^{−θτ}, s_T² I),  s_T² = s₀² e^{−2θτ} + σ²(1 − e^{−2θτ})/(2θ),  τ = T − t0,
+// so entropic AM with the same σ must learn the drift −θ(x − c), and plain AM on the same
+// snapshots the probability-flow velocity −θ(x − c) − (σ²/2)∇log q_T
+//   = −θ(x − c) + (σ²/2)(x − μ_T)/s_T².
+// Snapshots are independent draws from the marginals (no trajectories), as AM assumes.
+#include <amk/core/error.hpp>
+#include <amk/core/random.hpp>
+#include <amk/data/snapshot_data.hpp>
+#include <cmath>
+#include <string>
+
+namespace amk::data
+{
+struct OrnsteinUhlenbeck
+{
+  int dim = 2;
+  double theta = 1, sigma = 1, center = 0, mean0 = 2, std0 = 0.5;
+  double t0 = 0, t1 = 1;
+
+  void validate() const
+  {
+    require(dim >= 1, "ou: --dim must be at least 1");
+    require(std::isfinite(theta) && theta > 0, "ou: --theta must be positive");
+    require(std::isfinite(sigma) && sigma > 0, "ou: --sigma must be positive");
+    require(std::isfinite(std0) && std0 > 0, "ou: --std0 must be positive");
+    require(std::isfinite(center) && std::isfinite(mean0), "ou: --center and --mean0 must be finite");
+    require(std::isfinite(t0) && std::isfinite(t1) && t1 > t0, "ou: --t1 must be greater than --t0");
+  }
+  double mean(double T) const { return center + (mean0 - center) * std::exp(-theta * (T - t0)); }
+  double stddev(double T) const
+  {
+    const double e = std::exp(-2 * theta * (T - t0));
+    return std::sqrt(std0 * std0 * e + sigma * sigma * (1 - e) / (2 * theta));
+  }
+  /// K equally spaced snapshots of n independent samples each (counter-based draws).
+  SnapshotData snapshots(int K, std::int64_t n, std::uint64_t seed) const
+  {
+    validate();
+    require(K >= 2, "ou: --snapshots must be at least 2");
+    require(n >= 1, "ou: --samples must be at least 1");
+    SnapshotData out;
+    out.dim = dim;
+    const RandomKey key = RandomKey(seed)(0x0a1e);
+    for (int k = 0; k < K; ++k)
+    {
+      const double T = t0 + (t1 - t0) * double(k) / (K - 1), m = mean(T), s = stddev(T);
+      out.times.push_back(T);
+      out.offsets.push_back(std::int64_t(k) * n);
+      for (std::int64_t i = 0; i < n; ++i)
+      {
+        const RandomKey sample = key(std::uint64_t(k) * std::uint64_t(n) + std::uint64_t(i));
+        for (int r = 0; r < dim; ++r)
+          out.x.push_back(m + s * sample.normal(std::uint64_t(r)));
+      }
+    }
+    out.offsets.push_back(std::int64_t(K) * n);
+    return out;
+  }
+  std::string describe() const
+  {
+    return "ornstein-uhlenbeck: dX = -theta (X - c) dT + sigma dW, theta=" + std::to_string(theta) +
+           " sigma=" + std::to_string(sigma) + " c=" + std::to_string(center) + " X(t0) ~ N(" +
+           std::to_string(mean0) + ", " + std::to_string(std0) + "^2 I)";
+  }
+};
+
+/// Pure growth: q_T = e^{g(T − t0)} q_0 with q_0 = M₀ N(c, s² I): positions never move,
+/// mass grows (g > 0) or decays at rate g, so unbalanced AM must learn s = g and ∇s = 0.
+/// Masses as /snapshot_mass (a total per snapshot) or, per_sample, as /mass.
+struct PureGrowth
+{
+  int dim = 2;
+  double rate = 1, mass0 = 1, center = 0, std0 = 1;
+  double t0 = 0, t1 = 1;
+
+  void validate() const
+  {
+    require(dim >= 1, "growth: --dim must be at least 1");
+    require(std::isfinite(rate), "growth: --rate must be finite");
+    require(std::isfinite(mass0) && mass0 > 0, "growth: --mass0 must be positive");
+    require(std::isfinite(std0) && std0 > 0 && std::isfinite(center), "growth: --std0 must be positive");
+    require(std::isfinite(t0) && std::isfinite(t1) && t1 > t0, "growth: --t1 must be greater than --t0");
+  }
+  double mass(double T) const { return mass0 * std::exp(rate * (T - t0)); }
+  SnapshotData snapshots(int K, std::int64_t n, std::uint64_t seed, bool per_sample) const
+  {
+    validate();
+    require(K >= 2, "growth: --snapshots must be at least 2");
+    require(n >= 1, "growth: --samples must be at least 1");
+    SnapshotData out;
+    out.dim = dim;
+    const RandomKey key = RandomKey(seed)(0x960b);
+    for (int k = 0; k < K; ++k)
+    {
+      const double T = t0 + (t1 - t0) * double(k) / (K - 1);
+      out.times.push_back(T);
+      out.offsets.push_back(std::int64_t(k) * n);
+      if (!per_sample)
+        out.snapshot_mass.push_back(mass(T));
+      for (std::int64_t i = 0; i < n; ++i)
+      {
+        const RandomKey sample = key(std::uint64_t(k) * std::uint64_t(n) + std::uint64_t(i));
+        for (int r = 0; r < dim; ++r)
+          out.x.push_back(center + std0 * sample.normal(std::uint64_t(r)));
+        if (per_sample)
+          out.mass.push_back(mass(T) / double(n));
+      }
+    }
+    out.offsets.push_back(std::int64_t(K) * n);
+    return out;
+  }
+  std::string describe() const
+  {
+    return "pure growth: q_T = exp(g (T - t0)) q_0, g=" + std::to_string(rate) + " M0=" + std::to_string(mass0) +
+           " q_0 = N(" + std::to_string(center) + ", " + std::to_string(std0) + "^2 I)";
+  }
+};
+} // namespace amk::data
