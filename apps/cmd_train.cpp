@@ -51,6 +51,21 @@ Action add_train(CLI::App &app)
   cmd->add_option("--probe-dist", c->probe_dist, "hutchinson probes: rademacher or gaussian")->capture_default_str();
   cmd->add_option("--weight", c->weight, "time weighting: none or linear (w = 1 - t, as the reference code's option)")
       ->capture_default_str();
+  cmd->add_option("--time", c->time,
+                  "time in the loss: auto (coupled for --data, continuous for --path), coupled (minibatch-OT "
+                  "path between adjacent snapshots), nearest (nearest snapshot), quadrature (at the snapshot "
+                  "times, --rule), continuous (a built-in --path)")
+      ->capture_default_str();
+  cmd->add_option("--rule", c->rule, "quadrature rule: trapezoid, simpson or difference")->capture_default_str();
+  cmd->add_option("--coupling", c->coupling,
+                  "coupled paths: straight lines, or bridge (Brownian bridges of --sigma with the entropic OT "
+                  "coupling; --loss eam)")
+      ->capture_default_str();
+  cmd->add_option("--coupling-batch", c->coupling_batch, "coupled: samples per minibatch-OT chunk")
+      ->capture_default_str();
+  cmd->add_option("--coupling-epsilon", c->coupling_epsilon,
+                  "coupled, straight lines: entropic regularisation relative to the mean transport cost")
+      ->capture_default_str();
   cmd->add_option("--time-sampling", c->time_sampling, "low-discrepancy, stratified or uniform")->capture_default_str();
   cmd->add_option("--dtype", c->dtype, "float or double")->capture_default_str();
   cmd->add_option("--engine", c->engine, "auto, gemm (library GEMMs) or fused (one team kernel; width <= 128)")

@@ -183,6 +183,19 @@ expect_error "both kinds of mass" fam_bad/metrics.jsonl "both /mass and /snapsho
   --out fam_bad --steps 2 --data both_masses.h5 --loss uam
 expect_error "zero snapshot mass" fam_bad/metrics.jsonl "must be positive" -- "$AMK" train --out fam_bad \
   --steps 2 --data bad_snapshot_mass.h5 --loss uam
+expect_error "continuous time on data" fam_bad/metrics.jsonl "--time continuous needs a built-in --path" -- \
+  "$AMK" $F --time continuous
+expect_error "coupled time on a path" fam_bad/metrics.jsonl "needs snapshots" -- "$AMK" train --out fam_bad \
+  --path gaussian --time coupled --steps 2
+expect_error "unknown time mode" fam_bad/metrics.jsonl "--time must be" -- "$AMK" $F --time staircase
+expect_error "simpson on 4 snapshots" fam_bad/metrics.jsonl "simpson needs an odd number" -- "$AMK" $F \
+  --time quadrature --rule simpson
+expect_error "rule without quadrature" fam_bad/metrics.jsonl "--rule applies to --time quadrature" -- "$AMK" $F \
+  --rule simpson
+expect_error "bridge without eam" fam_bad/metrics.jsonl "--coupling bridge needs --loss eam" -- "$AMK" $F \
+  --coupling bridge
+expect_error "coupling batch 1" fam_bad/metrics.jsonl "--coupling-batch" -- "$AMK" $F --coupling-batch 1
+expect_error "coupling epsilon 0" fam_bad/metrics.jsonl "--coupling-epsilon" -- "$AMK" $F --coupling-epsilon 0
 expect_error "SDE method for an ODE" out_bad.h5 "integrate SDEs" -- "$AMK" sample --checkpoint run/checkpoint.h5 \
   --data data.h5 --to-time 1 --method em --out out_bad.h5
 expect_error "unknown engine" bad_engine/metrics.jsonl "--engine" -- "$AMK" train --data data.h5 --out bad_engine \

@@ -44,6 +44,21 @@ void TrainConfig::validate() const
   require(probes <= 4096, "train: --probes must be at most 4096");
   require(probe_dist == "rademacher" || probe_dist == "gaussian", "train: --probe-dist must be rademacher or gaussian");
   require(weight == "none" || weight == "linear", "train: --weight must be none or linear");
+  const std::string mode = time_mode();
+  require(mode == "coupled" || mode == "nearest" || mode == "quadrature" || mode == "continuous",
+          "train: --time must be auto, coupled, nearest, quadrature or continuous");
+  require(path.empty() || mode == "continuous",
+          "train: --time " + mode + " needs snapshots (--data); a built-in --path is continuous in time");
+  require(!path.empty() || mode != "continuous",
+          "train: --time continuous needs a built-in --path (snapshots are not continuous in time)");
+  require(rule == "trapezoid" || rule == "simpson" || rule == "difference",
+          "train: --rule must be trapezoid, simpson or difference");
+  require(rule == "trapezoid" || mode == "quadrature", "train: --rule applies to --time quadrature only");
+  require(!(rule == "difference" && weight != "none"), "train: --rule difference takes no --weight");
+  require(coupling_batch >= 2, "train: --coupling-batch must be at least 2");
+  require(coupling_epsilon > 0 && std::isfinite(coupling_epsilon), "train: --coupling-epsilon must be positive");
+  require(coupling == "straight" || coupling == "bridge", "train: --coupling must be straight or bridge");
+  require(coupling != "bridge" || loss == "eam", "train: --coupling bridge needs --loss eam (a diffusion sigma)");
   am::parse_time_sampling(time_sampling);
   network.validate();
 }
@@ -72,6 +87,11 @@ nlohmann::json to_json(const TrainConfig &c)
           {"probes", c.probes},
           {"probe_dist", c.probe_dist},
           {"weight", c.weight},
+          {"time", c.time},
+          {"rule", c.rule},
+          {"coupling_batch", c.coupling_batch},
+          {"coupling_epsilon", c.coupling_epsilon},
+          {"coupling", c.coupling},
           {"time_sampling", c.time_sampling},
           {"dtype", c.dtype},
           {"engine", c.engine},
@@ -106,6 +126,11 @@ TrainConfig config_from_json(const nlohmann::json &j)
   c.probes = j.value("probes", 1);
   c.probe_dist = j.value("probe_dist", std::string("rademacher"));
   c.weight = j.value("weight", std::string("none"));
+  c.time = j.value("time", std::string("nearest")); // amk ≤ 0.1 trained with the nearest snapshot
+  c.rule = j.value("rule", std::string("trapezoid"));
+  c.coupling_batch = j.value("coupling_batch", 512);
+  c.coupling_epsilon = j.value("coupling_epsilon", 1e-3);
+  c.coupling = j.value("coupling", std::string("straight"));
   c.time_sampling = j.at("time_sampling").get<std::string>();
   c.dtype = j.at("dtype").get<std::string>();
   c.engine = j.value("engine", std::string("auto")); // absent in checkpoints of amk ≤ 0.1
@@ -152,6 +177,11 @@ const std::vector<std::pair<std::string, std::string>> &option_fields()
       {"--probes", "/probes"},
       {"--probe-dist", "/probe_dist"},
       {"--weight", "/weight"},
+      {"--time", "/time"},
+      {"--rule", "/rule"},
+      {"--coupling-batch", "/coupling_batch"},
+      {"--coupling-epsilon", "/coupling_epsilon"},
+      {"--coupling", "/coupling"},
       {"--time-sampling", "/time_sampling"},
       {"--dtype", "/dtype"},
       {"--engine", "/engine"},
@@ -202,6 +232,16 @@ am::Objective make_objective(const TrainConfig &c, const data::Normalisation &no
 {
   am::Objective o;
   o.kind = am::parse_loss(c.loss);
+  const std::string mode = c.time_mode();
+  o.time = mode == "coupled"      ? am::TimeMode::coupled
+           : mode == "nearest"    ? am::TimeMode::nearest
+           : mode == "quadrature" ? am::TimeMode::quadrature
+                                  : am::TimeMode::continuous;
+  o.rule = c.rule == "simpson"      ? am::QuadratureRule::simpson
+           : c.rule == "difference" ? am::QuadratureRule::difference
+                                    : am::QuadratureRule::trapezoid;
+  if (o.time == am::TimeMode::quadrature)
+    o.nodes = snapshot_times;
   o.weighting = c.weight == "linear" ? am::Weighting::linear : am::Weighting::none;
   if (o.kind == am::LossKind::entropic)
   {

@@ -27,8 +27,23 @@ std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const Train
   const auto data = io::read_snapshots(config.data);
   require(!unbalanced || data.has_mass(),
           "train: --loss uam needs the data's masses: " + config.data + " has neither /mass nor /snapshot_mass");
-  return std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(DefaultExec(), data, config.normalise, fixed,
-                                                                     unbalanced);
+  auto source = std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(DefaultExec(), data, config.normalise,
+                                                                            fixed, unbalanced);
+  if (config.time_mode() == "coupled")
+  {
+    // straight lines, or for entropic AM Brownian bridges of its σ (σ̃ at each interval's middle)
+    const am::Objective objective = make_objective(config, source->normalisation(), source->snapshot_times());
+    const bool bridge = config.coupling == "bridge";
+    std::vector<double> sigma;
+    const auto t = source->snapshot_times();
+    for (std::size_t k = 0; bridge && k + 1 < t.size(); ++k)
+      sigma.push_back(objective.sigma_at((t[k] + t[k + 1]) / 2));
+    data::CouplingOptions options;
+    options.batch = config.coupling_batch;
+    options.epsilon = config.coupling_epsilon;
+    source->couple(DefaultExec(), options, sigma, config.seed);
+  }
+  return source;
 }
 
 /// "1h02m", "3m05s", "12s"
@@ -98,7 +113,13 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   if (comm.root() && !quiet)
   {
     const am::Objective &o = trainer.objective();
-    std::string loss = config.loss;
+    std::string loss = config.loss + ", time " + config.time_mode();
+    if (config.time_mode() == "quadrature")
+      loss += " (" + config.rule + ")";
+    if (config.time_mode() == "coupled")
+      loss += config.coupling == "bridge"
+                  ? " (Brownian bridges)"
+                  : " (straight lines)";
     if (o.kind == am::LossKind::entropic)
       loss += o.laplacian == am::LaplacianMode::exact
                   ? " (exact Laplacian)"
@@ -116,6 +137,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   const auto start = clock::now();
   auto last_log = start;
   std::int64_t last_log_step = trainer.completed_steps();
+  RunawayGuard guard(std::max<std::int64_t>(trainer.completed_steps(), config.adam.warmup));
   RunSummary summary;
   while (trainer.completed_steps() < config.steps)
   {
@@ -124,6 +146,20 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
     if (!std::isfinite(parts.total()) || !std::isfinite(trainer.last_gradient_norm()))
       throw CollectiveError(fmt::format("train: diverged at step {} (loss {}); lower --lr (now {}) or raise --warmup",
                                         step, parts.total(), config.adam.lr));
+    if (guard.running_away(step, trainer.last_gradient_norm())) // every rank sees the same norm
+    {
+      const std::string mode = config.time_mode();
+      throw CollectiveError(fmt::format(
+          "train: the objective is running away at step {} (|grad| {:.3g}, {:.0f}x its level after warm-up; loss "
+          "{:.4g}); {}; the last checkpoint ({}) is kept",
+          step, guard.level(), guard.level() / guard.baseline(), parts.total(),
+          mode == "nearest" || mode == "quadrature"
+              ? "with --time " + mode +
+                    " the objective is unbounded below between snapshots that barely overlap: use --time coupled "
+                    "(the default for data)"
+              : fmt::format("lower --lr (now {}) or check the data", config.adam.lr),
+          checkpoint_path));
+    }
     summary.loss = parts.total();
     const bool log = step % config.log_every == 0 || step == config.steps;
     if (log && comm.root())

@@ -5,17 +5,24 @@
 // sample's GLOBAL index (step, position in the global batch), so a batch split over P
 // ranks is the same batch as on one rank.
 //   columns [0, B)            interior: t from the sampler, x ~ q_t, ω = w(t)·mass/B
-//   columns [B, B + B₀)       x ~ q_0 at t = 0, ω = +w(0)·mass/B₀
-//   columns [B + B₀, …)       x ~ q_1 at t = 1, ω = −w(1)·mass/B₁ (none when w(1) = 0)
+//   columns [B, 3B)           (difference quadrature only) x of interior column c at the
+//                             snapshot times after and before its own, ω = ±mass/(B Δt)
+//   then B₀ columns           x ~ q_0 at t = 0, ω = +w(0)·mass/B₀
+//   then B₁ columns           x ~ q_1 at t = 1, ω = −w(1)·mass/B₁ (none when w(1) = 0)
 // B, B₀, B₁ are GLOBAL batch sizes, so that under MPI the per-rank gradients simply add.
+// Interior times: continuous (low-discrepancy, stratified or uniform in [0, 1]), or, for
+// quadrature, the snapshot times drawn with probability equal to their quadrature weight
+// (so the plain mean over the batch is the quadrature sum).
 #include <amk/am/loss.hpp>
 #include <amk/am/objective.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/data/sources.hpp>
 #include <amk/nn/engine.hpp>
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace amk::am
 {
@@ -46,10 +53,32 @@ inline std::pair<std::int64_t, std::int64_t> slice(std::int64_t n, int rank, int
 /// Sample counts of one batch: this rank's columns and the global normalisers.
 struct BatchLayout
 {
-  int interior = 0, boundary0 = 0, boundary1 = 0; ///< this rank's columns
+  int interior = 0, differences = 0, boundary0 = 0, boundary1 = 0; ///< this rank's columns
   double global_interior = 1, global_boundary0 = 1, global_boundary1 = 1;
-  int primal() const { return interior + boundary0 + boundary1; }
+  int primal() const { return interior + differences + boundary0 + boundary1; }
 };
+
+/// Quadrature weights of the normalised snapshot times (summing to 1 over [0, 1]).
+inline std::vector<double> quadrature_weights(const std::vector<double> &t, QuadratureRule rule)
+{
+  const std::size_t K = t.size();
+  require(K >= 2, "quadrature: needs at least 2 snapshots");
+  std::vector<double> w(K, 0.0);
+  if (rule == QuadratureRule::simpson)
+  {
+    const double h = (t.back() - t.front()) / double(K - 1);
+    bool equal = K % 2 == 1;
+    for (std::size_t k = 1; k < K && equal; ++k)
+      equal = std::abs(t[k] - t[k - 1] - h) <= 1e-9 * (t.back() - t.front());
+    require(equal, "train: --rule simpson needs an odd number of equally spaced snapshots (use trapezoid)");
+    for (std::size_t k = 0; k < K; ++k)
+      w[k] = h / 3 * (k == 0 || k == K - 1 ? 1 : (k % 2 == 1 ? 4 : 2));
+  }
+  else
+    for (std::size_t k = 0; k < K; ++k)
+      w[k] = ((k + 1 < K ? t[k + 1] : t[k]) - (k > 0 ? t[k - 1] : t[k])) / 2;
+  return w;
+}
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class BatchBuilder
 {
@@ -67,7 +96,10 @@ public:
             "batch: --batch must be at least the number of MPI ranks");
     const auto in = slice(global_interior, rank, ranks), bd = slice(global_boundary, rank, ranks);
     const bool q1_terms = objective.weighting == Weighting::none; // w(1) = 0 for the linear weighting
+    const bool quadrature = objective.time == TimeMode::quadrature;
+    const bool difference = quadrature && objective.rule == QuadratureRule::difference;
     m_layout.interior = int(in.second - in.first);
+    m_layout.differences = difference ? 2 * m_layout.interior : 0;
     m_layout.boundary0 = int(bd.second - bd.first);
     m_layout.boundary1 = q1_terms ? m_layout.boundary0 : 0;
     m_layout.global_interior = double(global_interior);
@@ -99,6 +131,30 @@ public:
     }
     if (objective.kind == LossKind::unbalanced)
       m_loss.growth = Scalar(objective.growth);
+    m_loss.time_derivative = !difference;
+    if (quadrature)
+    {
+      // per node: the cumulative weight (for drawing nodes), and for differences the nodes
+      // after and before it and 1/(their time difference)
+      const auto &t = objective.nodes;
+      const auto w = quadrature_weights(t, difference ? QuadratureRule::trapezoid : objective.rule);
+      const int K = int(t.size());
+      auto h = Kokkos::View<double **, Kokkos::LayoutRight, Kokkos::HostSpace>("nodes", K, 5);
+      double cumulative = 0;
+      for (int k = 0; k < K; ++k)
+      {
+        cumulative += w[k];
+        const int hi = std::min(k + 1, K - 1), lo = std::max(k - 1, 0);
+        h(k, 0) = t[k];
+        h(k, 1) = cumulative;
+        h(k, 2) = hi;
+        h(k, 3) = lo;
+        h(k, 4) = 1 / (t[hi] - t[lo]);
+      }
+      h(K - 1, 1) = 2; // beyond any u < 1
+      m_nodes = Kokkos::create_mirror_view_and_copy(memory_space(), h);
+      m_node = uninitialized<Kokkos::View<int *, memory_space>>(space, "amk::BatchBuilder::node", nt);
+    }
   }
 
   const BatchLayout &layout() const { return m_layout; }
@@ -122,7 +178,10 @@ public:
     engine.set_batch(m_layout.interior, m_layout.primal());
     const auto t = m_loss.t;
     const auto ids = m_ids;
-    const int nt = m_layout.interior, n0 = m_layout.boundary0;
+    const auto nodes = m_nodes;
+    const auto node = m_node;
+    const int K = int(m_nodes.extent(0));
+    const int nt = m_layout.interior, nd = m_layout.differences, n0 = m_layout.boundary0;
     const std::uint64_t base_i = std::uint64_t(step) * m_global_interior + m_offset_interior;
     const std::uint64_t base_b = std::uint64_t(step) * m_global_boundary + m_offset_boundary;
     const std::uint64_t B = m_global_interior;
@@ -145,22 +204,49 @@ public:
               tc = (double(i % B) + tkey.uniform(i)) / double(B);
             else
               tc = tkey.uniform(i);
+            if (K > 0) // quadrature: the node whose cumulative weight first exceeds tc
+            {
+              int k = 0;
+              while (nodes(k, 1) <= tc)
+                ++k;
+              node(c) = k;
+              tc = nodes(k, 0);
+            }
             t(c) = Scalar(tc);
             ids(c) = i;
           }
-          else if (c < nt + n0)
+          else if (c < nt + nd) // x of interior column c at the next (then the previous) node
+          {
+            const std::int64_t i = (c - nt) % nt;
+            const int k = node(i);
+            t(c) = Scalar(nodes(int(nodes(k, c - nt < nt ? 2 : 3)), 0));
+            ids(c) = base_i + i;
+          }
+          else if (c < nt + nd + n0)
           {
             t(c) = 0;
-            ids(c) = segment + base_b + (c - nt);
+            ids(c) = segment + base_b + (c - nt - nd);
           }
           else
           {
             t(c) = 1;
-            ids(c) = 2 * segment + base_b + (c - nt - n0);
+            ids(c) = 2 * segment + base_b + (c - nt - nd - n0);
           }
         });
     const auto u = engine.input();
     source.draw(space, m_loss.t, m_ids, m_key(2), u, m_mass);
+    if (nd > 0)
+    { // the difference columns evaluate s at their interior column's own x
+      const int d = engine.shape().dim;
+      const auto mass = m_mass;
+      Kokkos::parallel_for(
+          "amk::BatchBuilder::difference_columns", policy(space, nd), KOKKOS_LAMBDA(std::int64_t j) {
+            const std::int64_t c = nt + j, i = j % nt;
+            for (int r = 0; r < d; ++r)
+              u(r, c) = u(r, i);
+            mass(c) = mass(i);
+          });
+    }
     nn::embed_times(space, engine.shape(), m_loss.t, u);
     weigh(space);
     if (engine.directions() > 0)
@@ -174,7 +260,10 @@ private:
     const auto t = m_loss.t, weight = m_loss.weight, value_weight = m_loss.value_weight;
     const auto diffusion = m_loss.diffusion, mass = m_mass;
     const auto sigma = m_sigma;
-    const int nt = m_layout.interior, n0 = m_layout.boundary0, knots = int(m_sigma.extent(1));
+    const int nt = m_layout.interior, nd = m_layout.differences, n0 = m_layout.boundary0,
+              knots = int(m_sigma.extent(1));
+    const auto nodes = m_nodes;
+    const auto node = m_node;
     const double w_int = 1 / m_layout.global_interior, w_0 = 1 / m_layout.global_boundary0,
                  w_1 = 1 / m_layout.global_boundary1;
     const bool linear = m_objective.weighting == Weighting::linear, entropic = diffusion.extent(0) > 0;
@@ -192,8 +281,13 @@ private:
               diffusion(c) = Scalar(s * s / 2);
             }
           }
+          else if (c < nt + nd) // ± (s(x, t_hi) − s(x, t_lo)) / (t_hi − t_lo) / B
+          {
+            const int k = node((c - nt) % nt);
+            weight(c) = Scalar((c - nt < nt ? 1 : -1) * m * w_int * nodes(k, 4));
+          }
           else
-            weight(c) = Scalar(c < nt + n0 ? w * m * w_0 : -w * m * w_1);
+            weight(c) = Scalar(c < nt + nd + n0 ? w * m * w_0 : -w * m * w_1);
         });
   }
 
@@ -234,5 +328,7 @@ private:
   Kokkos::View<std::uint64_t *, memory_space> m_ids;
   vector m_mass;
   Kokkos::View<double **, Kokkos::LayoutRight, memory_space> m_sigma; ///< (2 × knots): normalised times, σ̃
+  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> m_nodes; ///< quadrature: (K × 5), see the constructor
+  Kokkos::View<int *, memory_space> m_node;                            ///< quadrature: node of each interior column
 };
 } // namespace amk::am

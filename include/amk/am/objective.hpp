@@ -52,8 +52,28 @@ inline const char *to_string(LossKind k)
   return k == LossKind::plain ? "am" : k == LossKind::entropic ? "eam" : "uam";
 }
 
+/// How interior times and samples are drawn (README "Time in the loss").
+enum class TimeMode
+{
+  continuous, ///< t ∈ [0, 1] continuous, x ~ q_t exactly (a built-in path)
+  nearest,    ///< t continuous, x from the nearest snapshot (a staircase in time)
+  coupled,    ///< t continuous, x on the coupled path between adjacent snapshots
+  quadrature  ///< t at the snapshot times with quadrature weights
+};
+
+enum class QuadratureRule
+{
+  trapezoid,
+  simpson,   ///< composite Simpson: an odd number of equally spaced snapshots
+  difference ///< trapezoid weights, ∂ₜs replaced by central differences of s between snapshot times
+};
+
 struct Objective
 {
+  TimeMode time = TimeMode::continuous;
+  QuadratureRule rule = QuadratureRule::trapezoid;
+  std::vector<double> nodes; ///< quadrature: the normalised snapshot times
+
   LossKind kind = LossKind::plain;
   /// entropic: σ̃(t), piecewise linear through the knots (sigma_t[i], sigma[i]) in normalised
   /// units, constant beyond the first and last (one knot: constant)

@@ -1,9 +1,12 @@
 #pragma once
 // Where training samples come from: a source draws x ~ q_t for given normalised times t
-// on the device, with each draw's mass. Two kinds: snapshots of a data set (the nearest
-// snapshot to t; for equally spaced snapshots this is the reference code's round(t·(K−1)))
-// and the closed-form Gaussian path (exact x_t for any t). Coordinates inside are
-// normalised (data/normalisation.hpp).
+// on the device, with each draw's mass. Two kinds: snapshots of a data set and the
+// closed-form Gaussian path (exact x_t for any t). Between snapshots x_t comes either from
+// the nearest snapshot (for equally spaced snapshots the reference code's round(t·(K−1)))
+// or, once couple() has paired adjacent snapshots (data/coupling.hpp), from the path
+// x_t = (1 − τ)x_k + τx_{k+1} (+ σ√(τ(1 − τ)Δt) ξ, a Brownian bridge, for SDEs) of a random
+// pair of its interval. At a snapshot's own time either gives that snapshot.
+// Coordinates inside are normalised (data/normalisation.hpp).
 // Masses: a drawn sample stands for N_k m_i of its snapshot's mass (it was drawn uniformly
 // among N_k), reported relative to its snapshot's total M_k (mean 1: the importance weight
 // of a balanced loss) or, for unbalanced AM, relative to the first snapshot's total M_0
@@ -11,6 +14,7 @@
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
+#include <amk/data/coupling.hpp>
 #include <amk/data/gaussian_path.hpp>
 #include <amk/data/normalisation.hpp>
 #include <amk/data/snapshot_data.hpp>
@@ -119,21 +123,49 @@ public:
     return std::vector<double>(h.data(), h.data() + h.extent(0));
   }
 
+  /// Pairs every sample of snapshots 0 … K−2 with one of the next snapshot (minibatch OT);
+  /// from then on draw() samples the coupled path.
+  /// \param bridge_sigma [in] σ̃ per interval (normalised): Brownian bridges of that diffusion
+  ///                         with the matching entropic coupling (empty: straight lines)
+  void couple(const ExecutionSpace &space, const CouplingOptions &options, const std::vector<double> &bridge_sigma,
+              std::uint64_t seed)
+  {
+    auto times = snapshot_times();
+    auto offsets = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_offsets);
+    std::vector<double> epsilon; // σ̃²Δt per interval
+    for (std::size_t k = 0; k < bridge_sigma.size(); ++k)
+      epsilon.push_back(bridge_sigma[k] * bridge_sigma[k] * (times[k + 1] - times[k]));
+    const auto partner = couple_adjacent(space, m_x, std::vector<std::int64_t>(offsets.data(), offsets.data() + offsets.extent(0)),
+                                         options, epsilon, seed);
+    Kokkos::View<std::int64_t *, Kokkos::HostSpace> p("partner", partner.size());
+    for (std::size_t i = 0; i < partner.size(); ++i)
+      p(i) = partner[i];
+    m_partner = Kokkos::create_mirror_view_and_copy(memory_space(), p);
+    Kokkos::View<double *, Kokkos::HostSpace> b("bridge", bridge_sigma.size());
+    for (std::size_t k = 0; k < bridge_sigma.size(); ++k)
+      b(k) = bridge_sigma[k];
+    m_bridge = Kokkos::create_mirror_view_and_copy(memory_space(), b);
+    space.fence();
+  }
+  bool coupled() const { return m_partner.extent(0) > 0; }
+
   void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
             const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,
             const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass) const override
   {
     const auto x = m_x;
     const auto sample_mass = m_mass;
-    const bool weighted = m_mass.extent(0) > 0;
+    const bool weighted = m_mass.extent(0) > 0, coupled = this->coupled(), bridged = m_bridge.extent(0) > 0;
     const auto offsets = m_offsets;
     const auto times = m_times;
+    const auto partner = m_partner;
+    const auto bridge = m_bridge;
     const int d = m_dim;
     const int K = int(times.extent(0));
     Kokkos::parallel_for(
         "amk::SnapshotSource::draw", policy(space, u.extent(1)), KOKKOS_LAMBDA(std::int64_t c) {
           const double tc = t(c);
-          // nearest snapshot: first k with times(k) >= t, then compare with k−1
+          // first k with times(k) >= t
           int lo = 0, hi = K - 1;
           while (lo < hi)
           {
@@ -143,11 +175,26 @@ public:
             else
               hi = mid;
           }
-          int k = lo;
+          const RandomKey draw = key(ids(c));
+          if (coupled && lo > 0 && times(lo) != tc)
+          { // strictly inside interval k = lo − 1: a random pair of its coupling
+            const int k = lo - 1;
+            const double dt = times(k + 1) - times(k), tau = (tc - times(k)) / dt;
+            const std::int64_t i = offsets(k) + draw.index(0, offsets(k + 1) - offsets(k)), j = partner(i);
+            const double spread = bridged ? bridge(k) * math::sqrt(tau * (1 - tau) * dt) : 0.0;
+            for (int r = 0; r < d; ++r)
+              u(r, c) = Scalar((1 - tau) * double(x(i, r)) + tau * double(x(j, r)) +
+                               (bridged ? spread * draw.normal(std::uint64_t(r) + 1) : 0.0));
+            mass(c) = weighted ? Scalar(math::exp((1 - tau) * math::log(double(sample_mass(i))) +
+                                                  tau * math::log(double(sample_mass(j)))))
+                               : Scalar(1);
+            return;
+          }
+          int k = lo; // the nearest snapshot
           if (k > 0 && tc - times(k - 1) <= times(k) - tc)
             k = k - 1;
           const std::int64_t n = offsets(k + 1) - offsets(k);
-          const std::int64_t row = offsets(k) + key(ids(c)).index(0, n);
+          const std::int64_t row = offsets(k) + draw.index(0, n);
           for (int r = 0; r < d; ++r)
             u(r, c) = x(row, r);
           mass(c) = weighted ? sample_mass(row) : Scalar(1);
@@ -161,6 +208,8 @@ private:
   Vector<Scalar, ExecutionSpace> m_mass; ///< per sample (empty: all 1)
   Kokkos::View<std::int64_t *, memory_space> m_offsets;
   Kokkos::View<double *, memory_space> m_times;
+  Kokkos::View<std::int64_t *, memory_space> m_partner; ///< per row: its partner in the next snapshot
+  Kokkos::View<double *, memory_space> m_bridge;        ///< per interval: σ̃ of its Brownian bridges
 };
 
 /// Exact draws from the Gaussian path (no normalisation: its scale is already O(1)).

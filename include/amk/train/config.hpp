@@ -33,6 +33,16 @@ struct TrainConfig
   std::string probe_dist = "rademacher"; ///< hutchinson: rademacher or gaussian
   std::string weight = "none";      ///< time weighting: none or linear (w = 1 − t)
 
+  // time in the loss (am/batch.hpp, data/coupling.hpp)
+  std::string time = "auto";            ///< auto, coupled, nearest, quadrature or continuous (see README)
+  std::string rule = "trapezoid";       ///< quadrature: trapezoid, simpson or difference
+  int coupling_batch = 512;             ///< coupled: samples per minibatch-OT chunk
+  double coupling_epsilon = 1e-3;       ///< coupled: entropic ε relative to the mean cost (straight lines)
+  std::string coupling = "straight";    ///< coupled: straight lines, or bridge (Brownian bridges of the eam sigma)
+
+  /// The time mode `time = auto` resolves to: continuous on a built-in path, coupled on data.
+  std::string time_mode() const { return time != "auto" ? time : (path.empty() ? "coupled" : "continuous"); }
+
   std::int64_t steps = 2000;
   int batch = 1024;       ///< interior samples per step (global, over all ranks)
   int boundary_batch = 0; ///< samples of q0 and of q1 per step (0: same as batch)

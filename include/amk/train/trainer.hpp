@@ -12,6 +12,7 @@
 #include <amk/nn/make_engine.hpp>
 #include <amk/optim/adam.hpp>
 #include <amk/train/config.hpp>
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <set>
@@ -146,6 +147,49 @@ private:
   optim::AdamState<Scalar, ExecutionSpace> m_adam;
   double m_grad_norm = 0;
   bool m_drawn = false;
+};
+
+/// Notices an objective that runs away: AM on a path that is a staircase in time (nearest
+/// snapshot, sparse snapshots) is unbounded below, and training then drives the gradient
+/// norm up by orders of magnitude while the loss falls without end. The guard compares the
+/// median gradient norm (before clipping) of the last 100 steps with its median over the
+/// 200 steps after warm-up; 30× is far outside a sound run's fluctuation (3–4× measured).
+class RunawayGuard
+{
+public:
+  static constexpr double factor = 30;
+  explicit RunawayGuard(std::int64_t first_step) : m_first(first_step) {}
+
+  /// True when the run is running away at this step.
+  bool running_away(std::int64_t step, double grad_norm)
+  {
+    if (step <= m_first)
+      return false;
+    if (step <= m_first + 200)
+    {
+      m_early.push_back(grad_norm);
+      return false;
+    }
+    if (m_baseline == 0)
+      m_baseline = median(m_early);
+    m_recent.push_back(grad_norm);
+    if (m_recent.size() > 100)
+      m_recent.erase(m_recent.begin());
+    m_level = median(m_recent);
+    return m_recent.size() == 100 && m_level > factor * m_baseline;
+  }
+  double baseline() const { return m_baseline; }
+  double level() const { return m_level; }
+
+private:
+  static double median(std::vector<double> v)
+  {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  }
+  std::int64_t m_first;
+  std::vector<double> m_early, m_recent;
+  double m_baseline = 0, m_level = 0;
 };
 
 /// What a finished run reports.

@@ -1,0 +1,322 @@
+#pragma once
+// Couplings between adjacent snapshots: the pairs (x_k, x_{k+1}) that turn K snapshots into
+// a continuous path, x_t = (1 − τ) x_k + τ x_{k+1} (+ a Brownian bridge for SDEs), so that
+// the Action Matching objective is bounded below between snapshots (am/batch.hpp, README
+// "Time in the loss").
+//
+// Minibatch optimal transport, as TorchCFM does for flow matching: both snapshots are
+// shuffled and cut into matching chunks of about `batch` samples, and each chunk pair is
+// coupled on the device, with cost ½|x − y|²:
+//   straight lines: exact OT, an assignment solved by Bertsekas' auction algorithm (Jacobi
+//     bidding, ε-scaling down to a relative ε: optimal within n·ε of the total cost);
+//   Brownian bridges (SDEs): entropic OT with ε = σ²Δt, the static Schrödinger bridge of
+//     Brownian motion with diffusion σ (as simulation-free Schrödinger bridges do), by
+//     log-domain Sinkhorn; each sample of snapshot k draws its partner from its plan row.
+#include <amk/core/error.hpp>
+#include <amk/core/random.hpp>
+#include <amk/core/types.hpp>
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace amk::data
+{
+struct CouplingOptions
+{
+  int batch = 512;        ///< samples per OT chunk (of the larger snapshot)
+  double epsilon = 1e-3;  ///< entropic regularisation relative to the chunk's mean cost (straight lines)
+  int max_iterations = 2000;
+  double tolerance = 1e-3; ///< largest relative error of a row marginal at convergence
+};
+
+namespace detail
+{
+/// Log-domain Sinkhorn between the rows X (n × d) and Y (m × d) with uniform marginals and
+/// cost ½|x − y|², annealing ε from the mean cost down to eps; then row i draws its partner
+/// from π(i, ·) with key(i). Returns the partners (indices into Y) on the host.
+template <class ExecutionSpace, class XV>
+std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_target,
+                                            bool relative, const CouplingOptions &o, RandomKey key)
+{
+  using memory_space = typename ExecutionSpace::memory_space;
+  const std::int64_t n = X.extent(0), m = Y.extent(0), d = X.extent(1);
+  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> C("amk::coupling::cost", n, m);
+  Kokkos::View<double *, memory_space> f("amk::coupling::f", n), g("amk::coupling::g", m);
+  Kokkos::View<std::int64_t *, memory_space> partner("amk::coupling::partner", n);
+  double total = 0;
+  Kokkos::parallel_reduce(
+      "amk::coupling::cost", policy(space, n * m),
+      KOKKOS_LAMBDA(std::int64_t k, double &acc) {
+        const std::int64_t i = k / m, j = k % m;
+        double c = 0;
+        for (std::int64_t r = 0; r < d; ++r)
+        {
+          const double e = double(X(i, r)) - double(Y(j, r));
+          c += e * e;
+        }
+        C(i, j) = c / 2;
+        acc += c / 2;
+      },
+      total);
+  const double mean_cost = std::max(total / double(n * m), 1e-300);
+  const double target = relative ? eps_target * mean_cost : eps_target;
+  const double log_a = -std::log(double(n)), log_b = -std::log(double(m));
+  // f_i = ε log a_i − ε LSE_j((g_j − C_ij)/ε), and g alike over the transposed cost: two
+  // contiguous passes per row (the maximum, then Σ e^{v − max} with the vectorising float exp:
+  // the partners are drawn from the plan, a few ulp of float do not matter)
+  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> Ct("amk::coupling::cost_t", m, n);
+  Kokkos::parallel_for(
+      "amk::coupling::transpose", policy(space, n * m), KOKKOS_LAMBDA(std::int64_t k) {
+        Ct(k % m, k / m) = C(k / m, k % m);
+      });
+  auto lse_update = [&](const char *label, const auto &cost, const auto &other, const auto &out, double log_marginal,
+                        double eps)
+  {
+    const std::int64_t rows = cost.extent(0), cols = cost.extent(1);
+    Kokkos::parallel_for(
+        label, policy(space, rows), KOKKOS_LAMBDA(std::int64_t i) {
+          const double *KOKKOS_RESTRICT c = &cost(i, 0);
+          const double *KOKKOS_RESTRICT o = other.data();
+          double top = -1e300;
+          for (std::int64_t j = 0; j < cols; ++j)
+            top = top > o[j] - c[j] ? top : o[j] - c[j];
+          float sum = 0;
+          for (std::int64_t j = 0; j < cols; ++j)
+            sum += math::exp_fast(float((o[j] - c[j] - top) / eps));
+          out(i) = eps * log_marginal - (top + eps * math::log(double(sum)));
+        });
+  };
+  auto update_f = [&](double eps) { lse_update("amk::coupling::f", C, g, f, log_a, eps); };
+  auto update_g = [&](double eps) { lse_update("amk::coupling::g", Ct, f, g, log_b, eps); };
+  // the largest relative error of a row marginal (after a g update the columns are exact)
+  auto row_error = [&](double eps)
+  {
+    double worst = 0;
+    Kokkos::parallel_reduce(
+        "amk::coupling::marginal", policy(space, n),
+        KOKKOS_LAMBDA(std::int64_t i, double &acc) {
+          const double *KOKKOS_RESTRICT c = &C(i, 0);
+          const double *KOKKOS_RESTRICT gj = g.data();
+          float row = 0;
+          for (std::int64_t j = 0; j < m; ++j)
+            row += math::exp_fast(float((f(i) + gj[j] - c[j]) / eps));
+          const double e = double(row) * double(n) - 1;
+          acc = acc > (e < 0 ? -e : e) ? acc : (e < 0 ? -e : e);
+        },
+        Kokkos::Max<double>(worst));
+    return worst;
+  };
+  double eps = std::max(mean_cost, target);
+  int iterations = 0;
+  while (true)
+  {
+    const bool last = eps <= target;
+    for (int it = 0; it < (last ? o.max_iterations : 20) && iterations < 4 * o.max_iterations; ++it, ++iterations)
+    {
+      update_f(eps);
+      update_g(eps);
+      if (last && it % 10 == 9 && row_error(eps) < o.tolerance)
+        break;
+    }
+    if (last)
+      break;
+    eps = std::max(eps / 4, target);
+  }
+  require(row_error(eps) < 10 * o.tolerance, "coupling: Sinkhorn did not converge (raise --coupling-epsilon)");
+  Kokkos::parallel_for(
+      "amk::coupling::draw", policy(space, n), KOKKOS_LAMBDA(std::int64_t i) {
+        double row = 0;
+        for (std::int64_t j = 0; j < m; ++j)
+          row += math::exp((f(i) + g(j) - C(i, j)) / eps);
+        const double u = key.uniform(std::uint64_t(i)) * row;
+        double acc = 0;
+        std::int64_t pick = m - 1;
+        for (std::int64_t j = 0; j < m; ++j)
+        {
+          acc += math::exp((f(i) + g(j) - C(i, j)) / eps);
+          if (acc > u)
+          {
+            pick = j;
+            break;
+          }
+        }
+        partner(i) = pick;
+      });
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), partner);
+  return std::vector<std::int64_t>(h.data(), h.data() + n);
+}
+} // namespace detail
+
+/// Exact OT between the rows X (n × d) and Y (m × d) with cost ½|x − y|²: an assignment of
+/// every row of X to a distinct row of Y (rows of Y repeated when n > m), by the auction
+/// algorithm with ε-scaling (Bertsekas 1988; Jacobi bidding: every unassigned row bids at
+/// once, each object takes its highest bid). Returns the partners (indices into Y).
+template <class ExecutionSpace, class XV>
+std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_relative)
+{
+  using memory_space = typename ExecutionSpace::memory_space;
+  const std::int64_t n = X.extent(0), m0 = Y.extent(0), d = X.extent(1);
+  const std::int64_t copies = (n + m0 - 1) / m0, m = copies * m0; // objects: Y repeated
+  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> benefit("amk::auction::benefit", n, m0);
+  Kokkos::View<double *, memory_space> price("amk::auction::price", m), best("amk::auction::best", m),
+      bid("amk::auction::bid", n);
+  Kokkos::View<std::int64_t *, memory_space> owner("amk::auction::owner", m), claim("amk::auction::claim", m),
+      assigned("amk::auction::assigned", n), target("amk::auction::target", n);
+  double total = 0;
+  Kokkos::parallel_reduce(
+      "amk::auction::benefit", policy(space, n * m0),
+      KOKKOS_LAMBDA(std::int64_t k, double &acc) {
+        const std::int64_t i = k / m0, j = k % m0;
+        double c = 0;
+        for (std::int64_t r = 0; r < d; ++r)
+        {
+          const double e = double(X(i, r)) - double(Y(j, r));
+          c += e * e;
+        }
+        benefit(i, j) = -c / 2;
+        acc += c / 2;
+      },
+      total);
+  const double mean_cost = std::max(total / double(n * m0), 1e-300);
+  const double eps_final = eps_relative * mean_cost;
+  constexpr double lowest = -1e300;
+  Kokkos::deep_copy(space, best, lowest);
+  Kokkos::deep_copy(space, claim, std::int64_t(-1));
+  for (double eps = std::max(mean_cost / 4, eps_final);; eps = std::max(eps / 5, eps_final))
+  {
+    Kokkos::deep_copy(space, owner, std::int64_t(-1));
+    Kokkos::deep_copy(space, assigned, std::int64_t(-1));
+    for (int round = 0;; ++round)
+    {
+      require(round < 1000000, "coupling: the auction did not terminate");
+      // bids: the best and second-best value a_ij − p_j of every unassigned row
+      Kokkos::parallel_for(
+          "amk::auction::bid", policy(space, n), KOKKOS_LAMBDA(std::int64_t i) {
+            if (assigned(i) >= 0)
+              return;
+            double v1 = lowest, v2 = lowest;
+            std::int64_t j1 = 0;
+            for (std::int64_t copy = 0, j = 0; copy < copies; ++copy) // objects j = copy·m0 + jj
+              for (std::int64_t jj = 0; jj < m0; ++jj, ++j)
+              {
+                const double v = benefit(i, jj) - price(j);
+                if (v > v2) // rare after the first few: the branch predictor keeps this cheap
+                {
+                  if (v > v1)
+                  {
+                    v2 = v1;
+                    v1 = v;
+                    j1 = j;
+                  }
+                  else
+                    v2 = v;
+                }
+              }
+            const double increment = m > 1 ? v1 - v2 + eps : eps;
+            target(i) = j1;
+            bid(i) = price(j1) + increment;
+            Kokkos::atomic_fetch_max(&best(j1), bid(i));
+          });
+      // each object takes its highest bidder (the first to claim it on ties)
+      Kokkos::parallel_for(
+          "amk::auction::claim", policy(space, n), KOKKOS_LAMBDA(std::int64_t i) {
+            if (assigned(i) < 0 && bid(i) == best(target(i)))
+              Kokkos::atomic_compare_exchange(&claim(target(i)), std::int64_t(-1), i);
+          });
+      std::int64_t unassigned = 0;
+      Kokkos::parallel_reduce(
+          "amk::auction::assign", policy(space, m),
+          KOKKOS_LAMBDA(std::int64_t j, std::int64_t & freed) {
+            const std::int64_t i = claim(j);
+            if (i < 0)
+              return;
+            if (owner(j) >= 0)
+            {
+              assigned(owner(j)) = -1; // outbid: a previous owner bids again
+              ++freed;
+            }
+            owner(j) = i;
+            assigned(i) = j;
+            price(j) = best(j);
+            best(j) = lowest;
+            claim(j) = -1;
+          },
+          unassigned);
+      std::int64_t left = 0;
+      Kokkos::parallel_reduce(
+          "amk::auction::unassigned", policy(space, n),
+          KOKKOS_LAMBDA(std::int64_t i, std::int64_t & acc) { acc += assigned(i) < 0 ? 1 : 0; }, left);
+      if (left == 0)
+        break;
+    }
+    if (eps <= eps_final)
+      break;
+  }
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), assigned);
+  std::vector<std::int64_t> partner(n);
+  for (std::int64_t i = 0; i < n; ++i)
+    partner[i] = h(i) % m0;
+  return partner;
+}
+
+/// For every sample row i of snapshots 0 … K−2 (rows of x, N × d, grouped by `offsets`), a
+/// partner row in the next snapshot, from minibatch entropic OT (see the file comment).
+/// \param bridge [in] per interval: ε = σ²Δt of a Brownian bridge (empty: straight lines,
+///                   ε = o.epsilon × the chunk's mean cost)
+template <class ExecutionSpace, class XV>
+std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV &x,
+                                          const std::vector<std::int64_t> &offsets, const CouplingOptions &o,
+                                          const std::vector<double> &bridge, std::uint64_t seed)
+{
+  using memory_space = typename ExecutionSpace::memory_space;
+  require(o.batch >= 2, "coupling: --coupling-batch must be at least 2");
+  require(o.epsilon > 0 && std::isfinite(o.epsilon), "coupling: --coupling-epsilon must be positive");
+  const std::int64_t K = std::int64_t(offsets.size()) - 1, d = x.extent(1);
+  std::vector<std::int64_t> partner(offsets.back(), -1);
+  const RandomKey key = RandomKey(seed)(0xc0de);
+  auto shuffled = [&](std::int64_t k)
+  {
+    std::vector<std::int64_t> rows(offsets[k + 1] - offsets[k]);
+    std::iota(rows.begin(), rows.end(), offsets[k]);
+    const RandomKey shuffle = key(std::uint64_t(k))(1);
+    for (std::size_t i = 0; i + 1 < rows.size(); ++i)
+      std::swap(rows[i], rows[i + shuffle.index(i, std::int64_t(rows.size() - i))]);
+    return rows;
+  };
+  // rows (host list) gathered into a device block
+  auto gather = [&](const std::vector<std::int64_t> &rows, std::size_t begin, std::size_t end)
+  {
+    Kokkos::View<std::int64_t *, Kokkos::HostSpace> ids("ids", end - begin);
+    for (std::size_t i = begin; i < end; ++i)
+      ids(i - begin) = rows[i];
+    const auto dev = Kokkos::create_mirror_view_and_copy(memory_space(), ids);
+    Kokkos::View<double **, Kokkos::LayoutRight, memory_space> block("amk::coupling::block", end - begin, d);
+    Kokkos::parallel_for(
+        "amk::coupling::gather", policy(space, std::int64_t(end - begin)), KOKKOS_LAMBDA(std::int64_t i) {
+          for (std::int64_t r = 0; r < d; ++r)
+            block(i, r) = double(x(dev(i), r));
+        });
+    return block;
+  };
+  for (std::int64_t k = 0; k + 1 < K; ++k)
+  {
+    const auto from = shuffled(k), to = shuffled(k + 1);
+    const std::int64_t nk = std::int64_t(from.size()), nn = std::int64_t(to.size());
+    const std::int64_t chunks = std::max<std::int64_t>(1, (std::max(nk, nn) + o.batch - 1) / o.batch);
+    for (std::int64_t c = 0; c < chunks; ++c)
+    {
+      const std::size_t a0 = nk * c / chunks, a1 = nk * (c + 1) / chunks, b0 = nn * c / chunks,
+                        b1 = nn * (c + 1) / chunks;
+      const auto X = gather(from, a0, a1), Y = gather(to, b0, b1);
+      const auto picks =
+          bridge.empty()
+              ? auction_partners(space, X, Y, o.epsilon)
+              : detail::sinkhorn_partners(space, X, Y, bridge[k], false, o, key(std::uint64_t(k))(2 + std::uint64_t(c)));
+      for (std::size_t i = 0; i < picks.size(); ++i)
+        partner[from[a0 + i]] = to[b0 + std::size_t(picks[i])];
+    }
+  }
+  return partner;
+}
+} // namespace amk::data

@@ -1,0 +1,130 @@
+// Time in the loss: the boundedness claims of the time modes (README "Time in the loss"),
+// checked on the objective itself rather than on a training run.
+#include <amk/am/batch.hpp>
+#include <amk/data/gaussian_path.hpp>
+#include <amk/data/sources.hpp>
+#include <amk/nn/gemm_engine.hpp>
+#include <cmath>
+#include <gtest/gtest.h>
+
+namespace
+{
+using namespace amk;
+using Exec = DefaultExec;
+
+/// E_{q_t}[J] with J(x) = e·x over n draws of `source` at time t (the same draws' ids at
+/// every t: common random numbers).
+double mean_projection(const data::Source<double, Exec> &source, double t, int n, const std::vector<double> &e)
+{
+  const int d = source.dim();
+  Vector<double, Exec> times("t", n), mass("mass", n);
+  Kokkos::View<std::uint64_t *, Exec::memory_space> ids("ids", n);
+  Matrix<double, Exec> u("u", d, n);
+  Kokkos::deep_copy(times, t);
+  Kokkos::parallel_for(
+      "ids", policy(Exec(), n), KOKKOS_LAMBDA(std::int64_t c) { ids(c) = std::uint64_t(c); });
+  source.draw(Exec(), times, ids, RandomKey(4), MatrixRef<double, Exec>(u.data(), d, n), mass);
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), u);
+  double acc = 0;
+  for (int c = 0; c < n; ++c)
+    for (int r = 0; r < d; ++r)
+      acc += e[r] * h(r, c);
+  return acc / n;
+}
+
+TEST(TimeModes, TheNearestStaircaseIsUnboundedBelowAndTheCoupledPathIsNot)
+{
+  // s_λ(x, t) = λ J(x) φ((t − t_j)/η), J = e·x, φ(u) = e^{−u²}, a sharp bump in time at a
+  // point t_j between snapshots 1 and 2 of five; η = λ^{−3}. The AM objective of s_λ is
+  //   L = ∫ E_{q_t}[∂ₜs] dt + ½ ∫ E_{q_t}|∇s|² dt   (the boundary terms vanish: s_λ(·, 0) = s_λ(·, 1) = 0)
+  //     = ∫ λ E_{q_t}[J] φ'(u)/η dt + ½ λ² |e|² η √(π/2).
+  // On the nearest-snapshot staircase E_{q_t}[J] jumps at t_j from m₁ to m₂, so L → λ(m₁ − m₂):
+  // linear in λ, unbounded below when m₁ < m₂. On the coupled path E_{q_t}[J] is linear in t
+  // between snapshots, the first term is O(λη) and the second O(1/λ): L → 0.
+  const auto path = data::GaussianPath::preset(2);
+  const auto snapshots = path.snapshots(5, 4000, 1);
+  data::SnapshotSource<double, Exec> nearest(Exec(), snapshots, false);
+  data::SnapshotSource<double, Exec> coupled(Exec(), snapshots, false);
+  coupled.couple(Exec(), data::CouplingOptions(), {}, 3);
+  std::vector<double> e = {2 / std::sqrt(5.0), -1 / std::sqrt(5.0)}; // along μ₁ − μ₀
+  const double tj = 0.3; // between snapshots 1 (t = 0.25) and 2 (t = 0.5), nearer 1: nearest jumps at 0.375
+  const int n = 4000;
+  const double m1 = mean_projection(nearest, 0.25, n, e), m2 = mean_projection(nearest, 0.5, n, e);
+  ASSERT_LT(m1, m2 - 0.2) << "the path moves along e";
+  for (double lambda : {10.0, 100.0, 1000.0})
+  {
+    const double eta = std::pow(lambda, -3);
+    auto objective = [&](const data::Source<double, Exec> &source, double centre)
+    {
+      const int G = 801; // trapezoid over [centre − 6η, centre + 6η], where φ' lives
+      double L = 0;
+      for (int g = 0; g < G; ++g)
+      {
+        const double u = -6 + 12.0 * g / (G - 1), t = centre + u * eta, w = (g == 0 || g == G - 1 ? 0.5 : 1.0);
+        L += w * lambda * mean_projection(source, t, n, e) * (-2 * u * std::exp(-u * u)) / eta * (12.0 * eta / (G - 1));
+      }
+      return L + 0.5 * lambda * lambda * eta * std::sqrt(M_PI / 2);
+    };
+    const double staircase = objective(nearest, 0.375), smooth = objective(coupled, tj);
+    std::printf("[ bump λ = %g ] nearest: L = %.4g (λ(m₁ − m₂) = %.4g), coupled: L = %.3g\n", lambda, staircase,
+                lambda * (m1 - m2), smooth);
+    EXPECT_NEAR(staircase, lambda * (m1 - m2), 0.02 * lambda * std::abs(m1 - m2) + 1 / lambda);
+    EXPECT_LT(std::abs(smooth), 1.0 / lambda + 1e-3) << "the coupled path's objective stays bounded";
+  }
+}
+
+/// Σ over a batch of ω_c ∂ₜc(t_c) (interior, when ∂ₜs is in the loss) + Σ ω_c c(t_c) (value
+/// columns): what adding c(t) to s adds to the batch objective.
+template <class C, class CPrime>
+double added_by_a_function_of_time(am::QuadratureRule rule, const std::vector<double> &nodes, C c, CPrime c_prime)
+{
+  nn::MlpShape shape;
+  shape.dim = 1;
+  shape.width = 2;
+  shape.depth = 1;
+  am::Objective o;
+  o.time = am::TimeMode::quadrature;
+  o.rule = rule;
+  o.nodes = nodes;
+  const int B = 200000;
+  am::BatchBuilder<double, Exec> builder(Exec(), shape, o, B, B, 0, 1, am::TimeSampling::low_discrepancy, 1);
+  data::GaussianPath path = data::GaussianPath::preset(1);
+  data::SnapshotSource<double, Exec> source(Exec(), path.snapshots(int(nodes.size()), 100, 2), false);
+  nn::GemmEngine<double, Exec, am::ActionLoss<double, Exec>> engine(Exec(), shape, builder.capacity(1));
+  builder.build(Exec(), source, engine, 0);
+  const auto &loss = builder.loss();
+  auto t = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), loss.t);
+  auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), loss.weight);
+  double added = 0;
+  for (int col = 0; col < builder.layout().primal(); ++col)
+    added += col < B ? (loss.time_derivative ? w(col) * c_prime(t(col)) : 0.0) : w(col) * c(t(col));
+  return added;
+}
+
+TEST(TimeModes, TheDifferenceRuleIsInvariantToAFunctionOfTimeAndTrapezoidIsNot)
+{
+  // s + c(t) must not change the objective (s is identified up to c(t)). With ∂ₜs at the
+  // nodes (trapezoid, Simpson), a c that vanishes at every node but not its slope adds
+  // Σ_k w_k c'(t_k): c = A sin(2π(K−1)t) adds 2π(K−1)A, unbounded in A. Central differences
+  // of s between nodes telescope against the boundary terms: nothing is added.
+  const int K = 5;
+  std::vector<double> nodes;
+  for (int k = 0; k < K; ++k)
+    nodes.push_back(double(k) / (K - 1));
+  for (double A : {1.0, 100.0})
+  {
+    auto c = [&](double t) { return A * std::sin(2 * M_PI * (K - 1) * t); };
+    auto c_prime = [&](double t) { return A * 2 * M_PI * (K - 1) * std::cos(2 * M_PI * (K - 1) * t); };
+    const double trapezoid = added_by_a_function_of_time(am::QuadratureRule::trapezoid, nodes, c, c_prime);
+    const double difference = added_by_a_function_of_time(am::QuadratureRule::difference, nodes, c, c_prime);
+    std::printf("[ s + c(t), A = %g ] trapezoid adds %.5g (2π(K−1)A = %.5g), difference adds %.3g\n", A, trapezoid,
+                2 * M_PI * (K - 1) * A, difference);
+    EXPECT_NEAR(trapezoid, 2 * M_PI * (K - 1) * A, 1e-3 * A);
+    EXPECT_NEAR(difference, 0.0, 1e-3 * A); // low-discrepancy node frequencies: error O(K/B)
+  }
+  // and any smooth c: the differences telescope exactly in expectation
+  auto c = [](double t) { return std::exp(3 * t) + t * t; };
+  auto c_prime = [](double t) { return 3 * std::exp(3 * t) + 2 * t; };
+  EXPECT_NEAR(added_by_a_function_of_time(am::QuadratureRule::difference, nodes, c, c_prime), 0.0, 1e-3);
+}
+} // namespace
