@@ -4,7 +4,9 @@
 #include <amk/data/gaussian_path.hpp>
 #include <amk/data/sources.hpp>
 #include <amk/nn/gemm_engine.hpp>
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <gtest/gtest.h>
 
 namespace
@@ -126,5 +128,59 @@ TEST(TimeModes, TheDifferenceRuleIsInvariantToAFunctionOfTimeAndTrapezoidIsNot)
   auto c = [](double t) { return std::exp(3 * t) + t * t; };
   auto c_prime = [](double t) { return 3 * std::exp(3 * t) + 2 * t; };
   EXPECT_NEAR(added_by_a_function_of_time(am::QuadratureRule::difference, nodes, c, c_prime), 0.0, 1e-3);
+}
+
+TEST(Coupling, TheAuctionFindsTheOptimalAssignment)
+{
+  // Against brute force over all 8! assignments of random points in 3-D (the auction with
+  // a final ε of 1e-6 × the mean cost is optimal within n·ε), and with fewer rows than
+  // partners: distinct partners, at a cost no larger than any of 2000 random injections.
+  using View = Kokkos::View<double **, Kokkos::LayoutRight, Exec::memory_space>;
+  const int n = 8, d = 3;
+  const RandomKey key(21);
+  auto points = [&](int count, std::uint64_t stream)
+  {
+    View v("points", count, d);
+    auto h = Kokkos::create_mirror_view(v);
+    for (int i = 0; i < count; ++i)
+      for (int r = 0; r < d; ++r)
+        h(i, r) = key(stream)(i).normal(r);
+    Kokkos::deep_copy(v, h);
+    return h;
+  };
+  const auto X = points(n, 1), Y = points(n, 2), Y2 = points(13, 3);
+  auto cost = [&](const auto &A, const auto &B, const std::vector<std::int64_t> &p)
+  {
+    double c = 0;
+    for (int i = 0; i < n; ++i)
+      for (int r = 0; r < d; ++r)
+        c += (A(i, r) - B(p[i], r)) * (A(i, r) - B(p[i], r)) / 2;
+    return c;
+  };
+  const View Xd = Kokkos::create_mirror_view_and_copy(Exec::memory_space(), X),
+             Yd = Kokkos::create_mirror_view_and_copy(Exec::memory_space(), Y),
+             Y2d = Kokkos::create_mirror_view_and_copy(Exec::memory_space(), Y2);
+  const auto found = data::auction_partners(Exec(), Xd, Yd, 1e-6);
+  std::vector<std::int64_t> perm(n);
+  std::iota(perm.begin(), perm.end(), 0);
+  double best = 1e300;
+  do
+    best = std::min(best, cost(X, Y, perm));
+  while (std::next_permutation(perm.begin(), perm.end()));
+  EXPECT_NEAR(cost(X, Y, found), best, 1e-5 * best) << "optimal assignment";
+
+  const auto injective = data::auction_partners(Exec(), Xd, Y2d, 1e-6);
+  std::vector<std::int64_t> sorted = injective;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end()) << "distinct partners";
+  const double c = cost(X, Y2, injective);
+  for (int trial = 0; trial < 2000; ++trial)
+  {
+    std::vector<std::int64_t> all(13);
+    std::iota(all.begin(), all.end(), 0);
+    for (int i = 0; i < n; ++i)
+      std::swap(all[i], all[i + key(99)(trial).index(i, 13 - i)]);
+    EXPECT_LE(c, cost(X, Y2, std::vector<std::int64_t>(all.begin(), all.begin() + n)) + 1e-9);
+  }
 }
 } // namespace

@@ -151,18 +151,21 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
 /// Exact OT between the rows X (n × d) and Y (m × d) with cost ½|x − y|²: an assignment of
 /// every row of X to a distinct row of Y (rows of Y repeated when n > m), by the auction
 /// algorithm with ε-scaling (Bertsekas 1988; Jacobi bidding: every unassigned row bids at
-/// once, each object takes its highest bid). Returns the partners (indices into Y).
+/// once, each object takes its highest bid). With more objects than rows, zero-cost dummy
+/// rows make the problem square (the forward auction is optimal only for square ones).
+/// Returns the partners (indices into Y).
 template <class ExecutionSpace, class XV>
 std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_relative)
 {
   using memory_space = typename ExecutionSpace::memory_space;
   const std::int64_t n = X.extent(0), m0 = Y.extent(0), d = X.extent(1);
   const std::int64_t copies = (n + m0 - 1) / m0, m = copies * m0; // objects: Y repeated
+  const std::int64_t persons = m;                                   // rows n … m − 1: dummies
   Kokkos::View<double **, Kokkos::LayoutRight, memory_space> benefit("amk::auction::benefit", n, m0);
   Kokkos::View<double *, memory_space> price("amk::auction::price", m), best("amk::auction::best", m),
-      bid("amk::auction::bid", n);
+      bid("amk::auction::bid", persons);
   Kokkos::View<std::int64_t *, memory_space> owner("amk::auction::owner", m), claim("amk::auction::claim", m),
-      assigned("amk::auction::assigned", n), target("amk::auction::target", n);
+      assigned("amk::auction::assigned", persons), target("amk::auction::target", persons);
   double total = 0;
   Kokkos::parallel_reduce(
       "amk::auction::benefit", policy(space, n * m0),
@@ -192,15 +195,16 @@ std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV
       require(round < 1000000, "coupling: the auction did not terminate");
       // bids: the best and second-best value a_ij − p_j of every unassigned row
       Kokkos::parallel_for(
-          "amk::auction::bid", policy(space, n), KOKKOS_LAMBDA(std::int64_t i) {
+          "amk::auction::bid", policy(space, persons), KOKKOS_LAMBDA(std::int64_t i) {
             if (assigned(i) >= 0)
               return;
+            const bool dummy = i >= n;
             double v1 = lowest, v2 = lowest;
             std::int64_t j1 = 0;
             for (std::int64_t copy = 0, j = 0; copy < copies; ++copy) // objects j = copy·m0 + jj
               for (std::int64_t jj = 0; jj < m0; ++jj, ++j)
               {
-                const double v = benefit(i, jj) - price(j);
+                const double v = (dummy ? 0.0 : benefit(i, jj)) - price(j);
                 if (v > v2) // rare after the first few: the branch predictor keeps this cheap
                 {
                   if (v > v1)
@@ -220,7 +224,7 @@ std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV
           });
       // each object takes its highest bidder (the first to claim it on ties)
       Kokkos::parallel_for(
-          "amk::auction::claim", policy(space, n), KOKKOS_LAMBDA(std::int64_t i) {
+          "amk::auction::claim", policy(space, persons), KOKKOS_LAMBDA(std::int64_t i) {
             if (assigned(i) < 0 && bid(i) == best(target(i)))
               Kokkos::atomic_compare_exchange(&claim(target(i)), std::int64_t(-1), i);
           });
@@ -245,7 +249,7 @@ std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV
           unassigned);
       std::int64_t left = 0;
       Kokkos::parallel_reduce(
-          "amk::auction::unassigned", policy(space, n),
+          "amk::auction::unassigned", policy(space, persons),
           KOKKOS_LAMBDA(std::int64_t i, std::int64_t & acc) { acc += assigned(i) < 0 ? 1 : 0; }, left);
       if (left == 0)
         break;
