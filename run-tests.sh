@@ -12,4 +12,4 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DAMK_ENABLE_TESTS=ON -DAM
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 # Serial Kokkos + OpenBLAS threads: one BLAS thread per core, no oversubscription under mpirun.
 export OMPI_MCA_rmaps_base_oversubscribe=1
-ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900
+ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 -j "$(nproc)"

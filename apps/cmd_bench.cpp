@@ -51,13 +51,15 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
   }
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
-  const double flops = perf::step_flops(c);
+  const double flops = perf::step_flops(c, trainer.objective().directions(c.network.dim));
   return {{"impl", std::string("amk-kokkos-") + DefaultExec::name()},
           {"dim", c.network.dim},
           {"width", c.network.width},
           {"depth", c.network.depth},
           {"batch", c.batch},
           {"dtype", c.dtype},
+          {"loss", c.loss},
+          {"directions", trainer.objective().directions(c.network.dim)},
           {"engine", trainer.engine_name()},
           {"draw", o.draw},
           {"ranks", comm.size()},
@@ -86,6 +88,11 @@ Action add_bench(CLI::App &app)
   cmd->add_option("--activation", o->activation, "silu, tanh, softplus or gelu")->capture_default_str();
   cmd->add_option("--dtype", o->config.dtype, "float or double")->capture_default_str();
   cmd->add_option("--engine", o->config.engine, "auto, gemm or fused")->capture_default_str();
+  cmd->add_option("--loss", o->config.loss, "am, eam (with --sigma) or uam (unit masses on the built-in path)")
+      ->capture_default_str();
+  cmd->add_option("--sigma", o->config.sigma, "eam: sigma (one value)");
+  cmd->add_option("--laplacian", o->config.laplacian, "eam: exact, hutchinson or auto")->capture_default_str();
+  cmd->add_option("--probes", o->config.probes, "eam, hutchinson: probes per sample")->capture_default_str();
   cmd->add_option("--draw", o->draw, "each: time a new batch draw every step; once: one batch reused (as torch_am.py)")
       ->check(CLI::IsMember({"each", "once"}))
       ->capture_default_str();

@@ -37,8 +37,12 @@ enum class Variant
 {
   plain,
   unbalanced,
-  weighted
+  weighted,
+  entropic_exact, ///< ½σ²Δs with the d axes as directions
+  entropic_probes ///< ½σ²εᵀ∇²s ε with 2 random probes
 };
+
+int directions_of(Variant v, int d) { return v == Variant::entropic_exact ? d : v == Variant::entropic_probes ? 2 : 0; }
 
 /// Both engines on one random batch (n_int interior, n_b + n_b value columns).
 template <class T>
@@ -54,7 +58,8 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
     ph(i) *= T(weight_scale);
   Kokkos::deep_copy(params, ph);
 
-  const nn::Capacity capacity{n_int, np, 0};
+  const int m = directions_of(variant, shape.dim);
+  const nn::Capacity capacity{n_int, np, m};
   nn::GemmEngine<T, Exec, Loss> gemm(Exec(), shape, capacity);
   nn::FusedEngine<T, Exec, Loss> fused(Exec(), shape, capacity, block, slots);
   gemm.set_batch(n_int, np);
@@ -84,6 +89,19 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
   }
   if (variant == Variant::unbalanced)
     loss.growth = T(0.7);
+  if (m > 0)
+  {
+    loss.diffusion = Vector<T, Exec>("diffusion", n_int);
+    Kokkos::deep_copy(loss.diffusion, T(0.4));
+    auto vh = Kokkos::create_mirror_view(gemm.direction_input());
+    for (int kc = 0; kc < m * n_int; ++kc)
+      for (int r = 0; r < shape.input_size(); ++r)
+        vh(r, kc) = r >= shape.dim ? T(0)
+                    : variant == Variant::entropic_exact ? T(r == kc / n_int ? 1 : 0)
+                                                         : T(key(500 + kc).normal(r));
+    Kokkos::deep_copy(gemm.direction_input(), vh);
+    Kokkos::deep_copy(fused.direction_input(), vh);
+  }
   Kokkos::deep_copy(gemm.input(), uh);
   nn::embed_times(Exec(), shape, loss.t, gemm.input());
   Kokkos::deep_copy(fused.input(), gemm.input());
@@ -97,9 +115,10 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
   out.interior = std::abs(sums.interior - parts.interior) / std::abs(parts.interior);
   out.boundary = std::abs(sums.boundary - parts.boundary) / std::abs(parts.boundary);
 
-  // evaluate(): s and ∇ᵤs of every column as interior
-  nn::GemmEngine<T, Exec, Loss> gemm_all(Exec(), shape, nn::Capacity{np, np, 0});
-  nn::FusedEngine<T, Exec, Loss> fused_all(Exec(), shape, nn::Capacity{np, np, 0}, block, slots);
+  // evaluate(): s, ∇ᵤs and (with directions: the axes) Δs of every column as interior
+  const int m_eval = m > 0 ? shape.dim : 0;
+  nn::GemmEngine<T, Exec, Loss> gemm_all(Exec(), shape, nn::Capacity{np, np, m_eval});
+  nn::FusedEngine<T, Exec, Loss> fused_all(Exec(), shape, nn::Capacity{np, np, m_eval}, block, slots);
   gemm_all.set_batch(np, np);
   fused_all.set_batch(np, np);
   Kokkos::deep_copy(gemm_all.input(), gemm.input());
@@ -109,9 +128,22 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
   b.value = Vector<T, Exec>("b", np);
   a.gradient = Matrix<T, Exec>("ga", shape.input_size(), np);
   b.gradient = Matrix<T, Exec>("gb", shape.input_size(), np);
+  if (m_eval > 0)
+  {
+    auto vh = Kokkos::create_mirror_view(gemm_all.direction_input());
+    for (int kc = 0; kc < m_eval * np; ++kc)
+      for (int r = 0; r < shape.input_size(); ++r)
+        vh(r, kc) = T(r == kc / np ? 1 : 0);
+    Kokkos::deep_copy(gemm_all.direction_input(), vh);
+    Kokkos::deep_copy(fused_all.direction_input(), vh);
+    a.curvature = Vector<T, Exec>("la", np);
+    b.curvature = Vector<T, Exec>("lb", np);
+  }
   gemm_all.evaluate(Exec(), params, a);
   fused_all.evaluate(Exec(), params, b);
   out.value = relative_difference(host(b.value), host(a.value));
+  if (m_eval > 0)
+    out.value = std::max(out.value, relative_difference(host(b.curvature), host(a.curvature)));
   auto ga = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.gradient);
   auto gb = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b.gradient);
   out.input_gradient = relative_difference(std::vector<double>(gb.data(), gb.data() + gb.size()),
@@ -142,7 +174,8 @@ void expect_agreement(const Comparison &c, double bound, const std::string &what
 
 TEST(FusedEngine, MatchesTheGemmEngineForEveryLossActivationAndHead)
 {
-  for (Variant v : {Variant::plain, Variant::unbalanced, Variant::weighted})
+  for (Variant v : {Variant::plain, Variant::unbalanced, Variant::weighted, Variant::entropic_exact,
+                    Variant::entropic_probes})
     for (auto act : {nn::Activation::silu, nn::Activation::tanh, nn::Activation::softplus, nn::Activation::gelu})
       for (auto head : {nn::Head::scalar, nn::Head::quadratic})
       {
@@ -190,11 +223,16 @@ TEST(FusedEngine, TheFactoryPicksItForNarrowNetworksOnly)
   EXPECT_EQ(choice("auto", 128, 2), threaded ? "fused" : "gemm");
   EXPECT_EQ(choice("fused", 256, 2), "fused");
   EXPECT_EQ(choice("gemm", 32, 2), "gemm");
-  // curvature directions (entropic AM) are routed to the GEMM engine, with a note
+  // curvature directions (entropic AM) run fused while a team's buffers stay small; many
+  // directions of a wide network are routed to the GEMM engine, with a note
   std::string note;
   nn::MlpShape s;
   s.width = 32;
-  EXPECT_EQ(std::string(nn::engine_choice<float, Exec>("fused", s, nn::Capacity{64, 192, 2}, &note)), "gemm");
+  EXPECT_EQ(std::string(nn::engine_choice<float, Exec>("fused", s, nn::Capacity{64, 192, 2}, &note)), "fused");
+  EXPECT_TRUE(note.empty()) << note;
+  s.width = 256;
+  s.dim = 32;
+  EXPECT_EQ(std::string(nn::engine_choice<float, Exec>("fused", s, nn::Capacity{64, 192, 32}, &note)), "gemm");
   EXPECT_NE(note.find("GEMM engine"), std::string::npos) << note;
   EXPECT_THROW((nn::engine_choice<float, Exec>("fastest", s, nn::Capacity{64, 192, 0})), Error);
 }

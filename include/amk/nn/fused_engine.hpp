@@ -31,17 +31,20 @@ namespace detail
 inline constexpr int default_block = 64;
 
 /// Offsets (in elements, each region padded to 64 bytes) of one team's scratch regions.
-/// Per node j the tangent and primal columns of a block are adjacent, as in GemmEngine:
-/// H_j = [ḣ_j | h_j] and D_j = [δ_j | z̄_j] (n_j × 2m), so that dW_j−1 += D_j H_j−1ᵀ is
-/// ONE product over 2·mb columns (the dW tile is loaded and stored once per block).
+/// Per node j the tangent, direction and primal columns of a block are adjacent, as in
+/// GemmEngine: H_j = [γ_j | ḣ_j,k | h_j] and D_j = [δ_j | ζ_j,k | z̄_j] (n_j × (2 + dirs)m),
+/// so that dW_j−1 += D_j H_j−1ᵀ is ONE product over all of a block's columns (the dW tile is
+/// loaded and stored once per block). With curvature directions (dirs > 0) also ż_j,k (Z),
+/// σ''' (S3) and q_j apart from ḡ_j (Q), and the curvature and its seed per column.
 struct FusedScratch
 {
-  std::int64_t params = 0, transposed = 0, grad = 0, h = 0, d = 0, dout = 0, s1 = 0, s2 = 0, g = 0, g0 = 0, y = 0,
-               ydot = 0, hbar = 0, cs = 0, s = 0, total = 0;
+  std::int64_t params = 0, transposed = 0, grad = 0, h = 0, d = 0, dout = 0, s1 = 0, s2 = 0, s3 = 0, g = 0, q = 0,
+               z = 0, g0 = 0, y = 0, ydot = 0, hbar = 0, cs = 0, s = 0, lap = 0, clap = 0, total = 0;
 
-  FusedScratch(const MlpShape &shape, int block, int scalar_bytes)
+  FusedScratch(const MlpShape &shape, int block, int scalar_bytes, int dirs = 0)
   {
     const std::int64_t m = block, n = shape.width, L = shape.depth, in = shape.input_size(), o = shape.output_size();
+    const std::int64_t cols = (2 + dirs) * m; // per node: tangent, directions, primal
     const std::int64_t pad = 64 / scalar_bytes;
     auto take = [&](std::int64_t count)
     {
@@ -52,16 +55,24 @@ struct FusedScratch
     params = take(shape.param_count());
     transposed = take(shape.forward_macs());
     grad = take(shape.param_count());
-    h = take((in + L * n) * 2 * m); // H_0 … H_L
-    d = take(L * n * 2 * m);        // D_1 … D_L
-    dout = take(o * 2 * m);         // D_{L+1} = [∂s/∂y | ȳ]
+    h = take((in + L * n) * cols); // H_0 … H_L
+    d = take(L * n * cols);        // D_1 … D_L
+    dout = take(o * cols);         // D_{L+1} = [∂s/∂y | ζ | ȳ]
     s1 = take(L * n * m);
     s2 = take(L * n * m);
     g = take(L * n * m);
+    if (dirs > 0)
+    {
+      s3 = take(L * n * m);
+      q = take(L * n * m);
+      z = take((L * n + o) * dirs * m); // ż of the hidden nodes, then ẏ (quadratic head)
+      lap = take(m);
+      clap = take(m);
+    }
     g0 = take(in * m);
     y = take(o * m);
     ydot = take(o * m);
-    hbar = take(n * m); // h̄, and ż in the tangent sweep
+    hbar = take(n * (1 + dirs) * m); // [ḣ̄ | h̄], and ż in the tangent sweep
     cs = take(m);
     s = take(m);
     take(64); // zeroed tail: host tiles read up to one register past a matrix' last row
@@ -76,9 +87,10 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
 
   MlpShape shape;
   FusedScratch layout;
-  int level, block, nt, np, interior_blocks, blocks, slots;
+  int level, block, nt, np, interior_blocks, blocks, slots, dirs;
   Vector<Scalar, Exec> params;
   Matrix<Scalar, Exec> input;                                     // u (input_size × n_p)
+  Matrix<Scalar, Exec> directions;                                // v (input_size × dirs·n_t)
   Seeds seeds;                                                    // per-column loss: seeds, terms
   Evaluation<Scalar, Exec> out;                                   // evaluate(): where s, ∇ᵤs go
   bool evaluate_only;                                             // forward and input gradient only
@@ -87,26 +99,46 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
   Kokkos::View<double **, typename Exec::memory_space> slot_sums; // (slots × 2)
 
   /// Where one block's buffers are: tangent columns first (mt = mb for interior blocks,
-  /// 0 for boundary ones), then mb primal columns, each node with leading dimension n_j.
+  /// 0 for boundary ones), then md = dirs·mt direction columns (direction kk of column c
+  /// at kk·mt + c), then mb primal columns, each node with leading dimension n_j.
   struct Block
   {
     Scalar *base;
-    int mb, mt;
+    int mb, mt, md;
   };
 
   KOKKOS_INLINE_FUNCTION int node(int j) const { return shape.node_size(j); }
   KOKKOS_INLINE_FUNCTION std::int64_t node_offset(int j) const // of node j in the H region
   {
-    return j == 0 ? 0 : (std::int64_t(shape.input_size()) + std::int64_t(j - 1) * shape.width) * 2 * block;
+    return j == 0 ? 0
+                  : (std::int64_t(shape.input_size()) + std::int64_t(j - 1) * shape.width) * (2 + dirs) * block;
   }
   KOKKOS_INLINE_FUNCTION Scalar *H(const Block &k, int j) const { return k.base + layout.h + node_offset(j); }
-  KOKKOS_INLINE_FUNCTION Scalar *Hp(const Block &k, int j) const { return H(k, j) + std::int64_t(node(j)) * k.mt; }
+  KOKKOS_INLINE_FUNCTION Scalar *Hd(const Block &k, int j) const { return H(k, j) + std::int64_t(node(j)) * k.mt; }
+  KOKKOS_INLINE_FUNCTION Scalar *Hp(const Block &k, int j) const
+  {
+    return H(k, j) + std::int64_t(node(j)) * (k.mt + k.md);
+  }
   KOKKOS_INLINE_FUNCTION Scalar *D(const Block &k, int j) const // D_j, j = 1 … L+1
   {
     return j == shape.depth + 1 ? k.base + layout.dout
-                                : k.base + layout.d + std::int64_t(j - 1) * shape.width * 2 * block;
+                                : k.base + layout.d + std::int64_t(j - 1) * shape.width * (2 + dirs) * block;
   }
-  KOKKOS_INLINE_FUNCTION Scalar *Dp(const Block &k, int j) const { return D(k, j) + std::int64_t(node(j)) * k.mt; }
+  KOKKOS_INLINE_FUNCTION Scalar *Dd(const Block &k, int j) const { return D(k, j) + std::int64_t(node(j)) * k.mt; }
+  KOKKOS_INLINE_FUNCTION Scalar *Dp(const Block &k, int j) const
+  {
+    return D(k, j) + std::int64_t(node(j)) * (k.mt + k.md);
+  }
+  /// ż_j,k of node j = 1 … L+1 (n_j × md)
+  KOKKOS_INLINE_FUNCTION Scalar *Z(const Block &k, int j) const
+  {
+    return k.base + layout.z + std::int64_t(j - 1) * shape.width * dirs * block;
+  }
+  /// where q_j is kept: apart from ḡ_j with directions (the reverse needs ḡ), else over it
+  KOKKOS_INLINE_FUNCTION Scalar *Q(const Block &k, int j) const
+  {
+    return hidden(k, dirs > 0 ? layout.q : layout.g, j);
+  }
   KOKKOS_INLINE_FUNCTION Scalar *hidden(const Block &k, std::int64_t region, int j) const // S1, S2, G of node j
   {
     return k.base + region + std::int64_t(j - 1) * shape.width * block;
@@ -159,7 +191,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       const int c0 = interior ? b * block : nt + (b - interior_blocks) * block;
       const int end = interior ? nt : np;
       const int mb = end - c0 < block ? end - c0 : block;
-      const Block k{base, mb, interior ? mb : 0};
+      const Block k{base, mb, interior ? mb : 0, interior ? dirs * mb : 0};
       if (interior)
         sum_interior += interior_block(team, k, c0);
       else
@@ -197,7 +229,18 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       const Scalar *b = bias(k, map);
       impl::team_gemm<Exec>(team, n, mb, node(map), W(k, map), n, Hp(k, map), 1, node(map), z, n, false);
       team.team_barrier();
-      if (k.mt > 0)
+      if (k.mt > 0 && dirs > 0)
+      {
+        Scalar *z3 = hidden(k, layout.s3, map + 1);
+        impl::team_for_each<Exec>(team, n, mb,
+                                  [&](int r, int c)
+                                  {
+                                    const int i = r + c * n;
+                                    z3[i] = Act::d3(z[i] + b[r]);
+                                    Act::eval(z[i] + b[r], h[i], z[i], z2[i]);
+                                  });
+      }
+      else if (k.mt > 0)
         impl::team_for_each<Exec>(team, n, mb,
                                   [&](int r, int c)
                                   {
@@ -242,7 +285,8 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     const int rows = node(map + 1), cols = node(map);
     Scalar *dW = k.base + layout.grad + shape.weight_offset(map);
     Scalar *db = k.base + layout.grad + shape.bias_offset(map);
-    impl::team_gemm<Exec>(team, rows, cols, k.mt + k.mb, D(k, map + 1), rows, H(k, map), cols, 1, dW, rows, true);
+    impl::team_gemm<Exec>(team, rows, cols, k.mt + k.md + k.mb, D(k, map + 1), rows, H(k, map), cols, 1, dW, rows,
+                          true);
     const Scalar *adj = Dp(k, map + 1);
     if constexpr (amk::impl::is_host_space<Exec>) // column by column: the row loop vectorises
       for (int c = 0; c < k.mb; ++c)
@@ -259,37 +303,115 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                            });
   }
 
-  /// Reverse sweep from the output adjoint ȳ (the primal half of D_{L+1}) down to the input:
-  /// z̄_l = h̄_l ⊙ σ'(z_l) [+ q_l for interior blocks], h̄_{l−1} = W_lᵀ z̄_l.
+  /// Reverse sweep from the output adjoints [ζ | ȳ] (D_{L+1} after its tangent block) down
+  /// to the input: z̄_l = h̄_l σ'(z_l) [+ q_l + Σ_k σ'' ż_l,k ḣ̄_l,k for interior blocks],
+  /// ζ_l,k = σ' ḣ̄_l,k + 2 clap ḡ_l σ'' ż_l,k, [ḣ̄ | h̄]_{l−1} = W_lᵀ [ζ | z̄]_l.
   KOKKOS_INLINE_FUNCTION void reverse(const member_type &team, const Block &k) const
   {
-    const int L = shape.depth, n = shape.width, mb = k.mb;
-    Scalar *hbar = k.base + layout.hbar;
+    const int L = shape.depth, n = shape.width, mb = k.mb, md = k.md;
+    Scalar *hbar = k.base + layout.hbar; // [ḣ̄ (n × md) | h̄ (n × mb)]
+    const Scalar *clap = k.base + layout.clap;
     add_gradient(team, k, L);
-    impl::team_gemm<Exec>(team, n, mb, node(L + 1), Wt(k, L), n, Dp(k, L + 1), 1, node(L + 1), hbar, n, false);
+    impl::team_gemm<Exec>(team, n, md + mb, node(L + 1), Wt(k, L), n, Dd(k, L + 1), 1, node(L + 1), hbar, n, false);
     team.team_barrier();
     for (int j = L; j >= 1; --j)
     {
-      const Scalar *d1 = hidden(k, layout.s1, j), *q = hidden(k, layout.g, j);
+      const Scalar *d1 = hidden(k, layout.s1, j), *q = Q(k, j), *hb = hbar + std::int64_t(n) * md;
       Scalar *zbar = Dp(k, j);
-      if (k.mt > 0)
+      if (md > 0)
+      {
+        const Scalar *d2 = hidden(k, layout.s2, j), *g = hidden(k, layout.g, j), *z = Z(k, j);
+        Scalar *zeta = Dd(k, j);
         impl::team_for_each<Exec>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
-                                    zbar[i] = hbar[i] * d1[i] + q[i];
+                                    const Scalar two_cg = 2 * clap[c] * g[i];
+                                    Scalar acc = hb[i] * d1[i] + q[i];
+                                    for (int kk = 0; kk < dirs; ++kk)
+                                    {
+                                      const int e = r + (kk * mb + c) * n;
+                                      acc += d2[i] * z[e] * hbar[e];
+                                      zeta[e] = d1[i] * hbar[e] + two_cg * d2[i] * z[e];
+                                    }
+                                    zbar[i] = acc;
+                                  });
+      }
+      else if (k.mt > 0)
+        impl::team_for_each<Exec>(team, n, mb,
+                                  [&](int r, int c)
+                                  {
+                                    const int i = r + c * n;
+                                    zbar[i] = hb[i] * d1[i] + q[i];
                                   });
       else
         impl::team_for_each<Exec>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
-                                    zbar[i] = hbar[i] * d1[i];
+                                    zbar[i] = hb[i] * d1[i];
                                   });
       team.team_barrier();
       add_gradient(team, k, j - 1);
       if (j > 1)
-        impl::team_gemm<Exec>(team, n, mb, n, Wt(k, j - 1), n, zbar, 1, n, hbar, n, false);
+        impl::team_gemm<Exec>(team, n, md + mb, n, Wt(k, j - 1), n, Dd(k, j), 1, n, hbar, n, false);
+      team.team_barrier();
+    }
+  }
+
+  /// Direction tangents of an interior block and its curvature Σ_k v_kᵀ∇ₓ²s v_k per column
+  /// (into the lap region): ż_j,k = W ḣ_{j−1},k, ḣ_j,k = σ' ż_j,k from ḣ_0,k = v_k.
+  KOKKOS_INLINE_FUNCTION void curvature(const member_type &team, const Block &k, int c0) const
+  {
+    const int L = shape.depth, in = shape.input_size(), o = shape.output_size(), d = shape.dim, mb = k.mb,
+              md = k.md;
+    Scalar *v = Hd(k, 0), *lap = k.base + layout.lap;
+    impl::team_for_each<Exec>(team, in, md,
+                              [&](int r, int col)
+                              { v[r + col * in] = directions(r, (col / mb) * nt + c0 + col % mb); });
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb), [&](int c) { lap[c] = 0; });
+    team.team_barrier();
+    for (int j = 1; j <= L; ++j)
+    {
+      const int n = node(j);
+      Scalar *z = Z(k, j), *hd = Hd(k, j);
+      const Scalar *d1 = hidden(k, layout.s1, j), *d2 = hidden(k, layout.s2, j), *g = hidden(k, layout.g, j);
+      impl::team_gemm<Exec>(team, n, md, node(j - 1), W(k, j - 1), n, Hd(k, j - 1), 1, node(j - 1), z, n, false);
+      team.team_barrier();
+      impl::team_for_each<Exec>(team, n, md,
+                                [&](int r, int col) { hd[r + col * n] = d1[r + (col % mb) * n] * z[r + col * n]; });
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb),
+                           [&](int c)
+                           {
+                             Scalar acc = 0;
+                             for (int r = 0; r < n; ++r)
+                             {
+                               Scalar sq = 0;
+                               for (int kk = 0; kk < dirs; ++kk)
+                                 sq += z[r + (kk * mb + c) * n] * z[r + (kk * mb + c) * n];
+                               acc += g[r + c * n] * d2[r + c * n] * sq;
+                             }
+                             lap[c] += acc;
+                           });
+      team.team_barrier();
+    }
+    if (shape.head == Head::quadratic) // ẏ_k = W ḣ_L,k; + Σ_k |v_x,k − ẏ_k|²
+    {
+      Scalar *ydot = Z(k, L + 1);
+      impl::team_gemm<Exec>(team, o, md, node(L), W(k, L), o, Hd(k, L), 1, node(L), ydot, o, false);
+      team.team_barrier();
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb),
+                           [&](int c)
+                           {
+                             Scalar acc = 0;
+                             for (int kk = 0; kk < dirs; ++kk)
+                               for (int r = 0; r < d; ++r)
+                               {
+                                 const Scalar e = v[r + (kk * mb + c) * in] - ydot[r + (kk * mb + c) * o];
+                                 acc += e * e;
+                               }
+                             lap[c] += acc;
+                           });
       team.team_barrier();
     }
   }
@@ -332,11 +454,15 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       impl::team_for_each<Exec>(team, d, mb, [&](int r, int c) { g0[r + c * in] += u[r + c * in] - y[r + c * o]; });
       team.team_barrier();
     }
+    Scalar *lap = k.base + layout.lap, *clap = k.base + layout.clap;
+    if (dirs > 0)
+      curvature(team, k, c0);
 
     const Scalar *s = k.base + layout.s;
     if (evaluate_only)
     {
-      const bool want_s = out.value.extent(0) > 0, want_g = out.gradient.extent(1) > 0;
+      const bool want_s = out.value.extent(0) > 0, want_g = out.gradient.extent(1) > 0,
+                 want_lap = out.curvature.extent(0) > 0;
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb),
                            [&](int c)
                            {
@@ -345,6 +471,8 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                              if (want_g)
                                for (int r = 0; r < in; ++r)
                                  out.gradient(r, c0 + c) = g0[r + c * in];
+                             if (want_lap)
+                               out.curvature(c0 + c) = lap[c];
                            });
       team.team_barrier();
       return 0;
@@ -357,13 +485,17 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
         Kokkos::TeamThreadRange(team, mb),
         [&](int c, double &acc)
         {
-          Scalar clap = 0;
-          acc += double(seeds.interior(c0 + c, s[c], g0 + c * in, Scalar(0), a0 + c * in, cs[c], clap));
+          Scalar cl = 0;
+          acc += double(
+              seeds.interior(c0 + c, s[c], g0 + c * in, dirs > 0 ? lap[c] : Scalar(0), a0 + c * in, cs[c], cl));
+          if (dirs > 0)
+            clap[c] = cl;
         },
         loss);
     team.team_barrier();
 
-    // tangent sweep: ż_l = W ḣ_{l−1}, ḣ_l = σ'(z_l) ż_l, q_l = ḡ_l ⊙ σ''(z_l) ⊙ ż_l (into G_l)
+    // tangent sweep: ż_l = W γ_{l−1}, γ_l = σ'(z_l) ż_l, q_l = ḡ_l ⊙ σ''(z_l) ⊙ ż_l (into G_l);
+    // with directions (S = Σ_k ż_l,k²) γ_l += clap σ'' S and q_l += clap ḡ σ''' S (into Q_l)
     Scalar *zdot = k.base + layout.hbar;
     for (int j = 1; j <= L; ++j)
     {
@@ -371,14 +503,31 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       team.team_barrier();
       const Scalar *d1 = hidden(k, layout.s1, j), *d2 = hidden(k, layout.s2, j);
       Scalar *hd = H(k, j), *g = hidden(k, layout.g, j);
-      impl::team_for_each<Exec>(team, n, mb,
-                                [&](int r, int c)
-                                {
-                                  const int i = r + c * n;
-                                  const Scalar z = zdot[i];
-                                  hd[i] = d1[i] * z;
-                                  g[i] *= d2[i] * z;
-                                });
+      if (dirs > 0)
+      {
+        const Scalar *d3 = hidden(k, layout.s3, j), *z = Z(k, j);
+        Scalar *q = Q(k, j);
+        impl::team_for_each<Exec>(team, n, mb,
+                                  [&](int r, int c)
+                                  {
+                                    const int i = r + c * n;
+                                    Scalar sq = 0;
+                                    for (int kk = 0; kk < dirs; ++kk)
+                                      sq += z[r + (kk * mb + c) * n] * z[r + (kk * mb + c) * n];
+                                    const Scalar zd = zdot[i];
+                                    hd[i] = d1[i] * zd + clap[c] * d2[i] * sq;
+                                    q[i] = g[i] * (d2[i] * zd + clap[c] * d3[i] * sq);
+                                  });
+      }
+      else
+        impl::team_for_each<Exec>(team, n, mb,
+                                  [&](int r, int c)
+                                  {
+                                    const int i = r + c * n;
+                                    const Scalar z = zdot[i];
+                                    hd[i] = d1[i] * z;
+                                    g[i] *= d2[i] * z;
+                                  });
       team.team_barrier();
     }
     Scalar *ydot = k.base + layout.ydot, *ybar = Dp(k, L + 1);
@@ -395,6 +544,18 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                 ybar[i] =
                                     quadratic ? -cs[c] * (u[r + c * in] - y[i]) - (a0[r + c * in] - ydot[i]) : cs[c];
                               });
+    if (dirs > 0) // the directions' output adjoints: ∂(clap Σ_k |v_x,k − ẏ_k|²)/∂ẏ_k, or 0 (s = y)
+    {
+      Scalar *zeta = Dd(k, L + 1);
+      const Scalar *v = Hd(k, 0), *yk = Z(k, L + 1);
+      impl::team_for_each<Exec>(team, o, k.md,
+                                [&](int r, int col)
+                                {
+                                  const int c = col % mb;
+                                  zeta[r + col * o] =
+                                      quadratic ? -2 * clap[c] * (v[r + col * in] - yk[r + col * o]) : Scalar(0);
+                                });
+    }
     team.team_barrier();
     reverse(team, k);
     return loss;
@@ -458,6 +619,15 @@ template <class Scalar, class ExecutionSpace> bool fused_suits(const MlpShape &s
   return shape.width <= 64 && impl::simd_bytes >= 32;
 }
 
+/// Whether one team's buffers for `directions` curvature directions stay within 4 MB (a
+/// core's L2 share here; the plain step's measured limit of fused_suits).
+template <class Scalar, class ExecutionSpace> bool fused_fits(const MlpShape &shape, int directions)
+{
+  const int block = directions == 0 ? detail::default_block
+                                    : std::max(16, std::min(detail::default_block, 256 / (2 + directions)));
+  return detail::FusedScratch(shape, block, sizeof(Scalar), directions).total * sizeof(Scalar) <= (std::size_t(4) << 20);
+}
+
 template <class Scalar, class ExecutionSpace, class Loss>
 class FusedEngine final : public Engine<Scalar, ExecutionSpace, Loss>
 {
@@ -478,9 +648,9 @@ public:
   ///                  concurrency / team size)
   FusedEngine(const ExecutionSpace &space, const MlpShape &shape, const Capacity &capacity, int block = 0,
               int slots = 0)
-      : Base(shape, capacity), m_block(block > 0 ? block : default_block), m_layout(shape, m_block, sizeof(Scalar))
+      : Base(shape, capacity), m_block(block > 0 ? block : block_for(capacity.directions)),
+        m_layout(shape, m_block, sizeof(Scalar), capacity.directions)
   {
-    require(capacity.directions == 0, "FusedEngine: curvature directions (entropic AM) need --engine gemm");
     const int max_tangent = capacity.max_tangent, max_primal = capacity.max_primal;
     const int max_blocks = (max_tangent + m_block - 1) / m_block + (max_primal - max_tangent + m_block - 1) / m_block;
     m_team_size = impl::is_host_space<ExecutionSpace> ? 1 : 128;
@@ -491,6 +661,9 @@ public:
     require(bytes <= std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(m_level)),
             "FusedEngine: the network is too large for one team's scratch memory (use --engine gemm)");
     m_input = uninitialized<matrix>(space, "amk::FusedEngine::input", shape.input_size(), max_primal);
+    if (capacity.directions > 0)
+      m_directions = uninitialized<matrix>(space, "amk::FusedEngine::directions", shape.input_size(),
+                                           std::int64_t(capacity.directions) * max_tangent);
     if (m_slots > 1)
       m_slot_grad = uninitialized<matrix>(space, "amk::FusedEngine::slot_grad", shape.param_count(), m_slots);
     m_slot_sums =
@@ -505,7 +678,16 @@ public:
   int block() const { return m_block; }
 
   matrix_ref input() const override { return Base::block(m_input, 0, m_np); }
-  matrix_ref direction_input() const override { return matrix_ref(); }
+  matrix_ref direction_input() const override
+  {
+    return Base::block(m_directions, 0, std::int64_t(m_nt) * this->directions());
+  }
+  /// Samples per block for `directions` curvature directions: about 128 columns of a node's
+  /// buffers (2 + directions per sample) in all, at least 16 samples.
+  static int block_for(int directions)
+  {
+    return directions == 0 ? default_block : std::max(16, std::min(default_block, 256 / (2 + directions)));
+  }
 
   ColumnSums gradient(const ExecutionSpace &space, const vector &params, const Loss &loss,
                       const vector &grad) override
@@ -531,7 +713,7 @@ public:
   {
     Region region("amk::FusedEngine::evaluate");
     require(m_nt == m_np, "FusedEngine::evaluate: every column must be interior (set_batch(n, n))");
-    require(out.curvature.extent(0) == 0, "FusedEngine::evaluate: no curvature directions");
+    require(out.curvature.extent(0) == 0 || this->directions() > 0, "FusedEngine::evaluate: no curvature directions");
     launch(space, params, Loss(), vector(), out, true);
   }
 
@@ -545,8 +727,9 @@ private:
           [&](auto act)
           {
             using Step = detail::FusedStep<Scalar, ExecutionSpace, decltype(act), Loss>;
-            Step step{m_shape, m_layout, m_level,     m_block, m_nt, m_np, interior_blocks, blocks,        m_slots,
-                      params,  m_input,  loss,        out,     evaluate_only, m_slot_grad, grad, m_slot_sums};
+            Step step{m_shape,  m_layout,     m_level, m_block, m_nt,          m_np,        interior_blocks,
+                      blocks,   m_slots,      this->directions(), params, m_input, m_directions, loss,
+                      out,      evaluate_only, m_slot_grad,        grad,   m_slot_sums};
             int team_size = m_team_size; // GPUs: as many threads as the kernel's registers allow
             if (!impl::is_host_space<ExecutionSpace>)
               team_size = std::min(
@@ -561,7 +744,7 @@ private:
   int m_block;
   detail::FusedScratch m_layout;
   int m_team_size = 1, m_slots = 1, m_level = 0;
-  matrix m_input, m_slot_grad;
+  matrix m_input, m_directions, m_slot_grad;
   Kokkos::View<double **, typename ExecutionSpace::memory_space> m_slot_sums;
   typename Kokkos::View<double **, typename ExecutionSpace::memory_space>::HostMirror m_host_sums;
 };

@@ -22,15 +22,21 @@ const char *engine_choice(const std::string &choice, const MlpShape &shape, cons
                                                                          choice + "'");
   if (choice == "gemm")
     return "gemm";
-  if (capacity.directions > 0) // the fused kernel has no curvature sweeps yet
-  {
-    if (choice == "fused" && note)
-      *note = "the fused kernel has no curvature (Laplacian) sweeps: using the GEMM engine";
-    return "gemm";
-  }
+  // curvature directions multiply a block's buffers by (2 + m)/2: beyond what a core's
+  // cache (or a GPU's shared memory) holds the fused kernel loses to library GEMMs
+  const bool fits = fused_fits<Scalar, ExecutionSpace>(shape, capacity.directions);
   if (choice == "fused")
+  {
+    if (capacity.directions > 0 && !fits)
+    {
+      if (note)
+        *note = "the fused kernel's buffers for " + std::to_string(capacity.directions) +
+                " curvature directions outgrow its scratch memory: using the GEMM engine";
+      return "gemm";
+    }
     return "fused";
-  return fused_suits<Scalar, ExecutionSpace>(shape) ? "fused" : "gemm";
+  }
+  return fits && fused_suits<Scalar, ExecutionSpace>(shape) ? "fused" : "gemm";
 }
 
 /// The engine `choice` gives (see engine_choice), built for `capacity`.

@@ -17,8 +17,13 @@ inline double forward_equivalent_flops(const train::TrainConfig &c, double per_i
 
 /// Matrix-product FLOPs of one step: 6 forward-equivalents per interior sample (forward,
 /// input gradient, tangent, and the reverse sweep's h̄ and the two halves of dW) and 3 per
-/// boundary sample (forward, h̄, dW), i.e. 2·(Σ_l n_l n_{l−1})·(6B + 3·2B₀).
-inline double step_flops(const train::TrainConfig &c) { return forward_equivalent_flops(c, 6, 3); }
+/// boundary sample (forward, h̄, dW), i.e. 2·(Σ_l n_l n_{l−1})·(6B + 3·2B₀); each curvature
+/// direction (entropic AM: d for the exact Laplacian, m probes) adds 3 per interior sample
+/// (its tangent sweep, its reverse, its share of dW).
+inline double step_flops(const train::TrainConfig &c, int directions = 0)
+{
+  return forward_equivalent_flops(c, 6 + 3.0 * directions, 3);
+}
 
 /// FLOP/s of the best of up to 16 (about 1 s of) KokkosBlas::gemm calls C = A·X, A (W×W), X (W×cols), after one
 /// warm-up (many, so that a transient load on a small VM does not set the ceiling): the
