@@ -4,7 +4,11 @@ settings, alternating them --rounds times, and prints a table of median step tim
 their ratio and the peak memory (max RSS) of each process.
 
   /usr/bin/python3 perf/compare_torch.py --amk build/apps/amk --torch ../shared/perf-ref/torch_am.py \
-      --dim 2 --width 256 --depth 3 --batch 1024 [--steps 20] [--rounds 3] [--engine auto|gemm|fused] [--draw once|each] [--json out.json]
+      --dim 2 --width 256 --depth 3 --batch 1024 [--steps 20] [--rounds 3] [--engine auto|gemm|fused] [--draw once|each]
+      [--loss am|eam|uam] [--sigma S] [--laplacian exact|hutchinson] [--probes M] [--json out.json]
+The peer computes plain AM, or entropic AM with the exact Laplacian (--sigma); it has no
+unbalanced AM, whose extra ½s² term costs nothing in the sweeps: --loss uam compares amk's
+uam step with the peer's plain step.
 """
 import argparse
 import json
@@ -51,19 +55,28 @@ def main():
     p.add_argument("--engine", default="auto", choices=["auto", "gemm", "fused"], help="amk's derivative engine")
     p.add_argument("--draw", default="once", choices=["once", "each"],
                    help="once (default): amk reuses one batch, as torch_am.py does; each: amk also times a new batch draw")
+    p.add_argument("--loss", default="am", choices=["am", "eam", "uam"])
+    p.add_argument("--sigma", type=float, default=1.0, help="eam: the diffusion sigma (both)")
+    p.add_argument("--laplacian", default="exact", choices=["exact", "hutchinson"], help="amk's Laplacian (eam)")
+    p.add_argument("--probes", type=int, default=1, help="amk's Hutchinson probes (eam)")
     p.add_argument("--json")
     a = p.parse_args()
     shape = ["--dim", str(a.dim), "--width", str(a.width), "--depth", str(a.depth), "--batch", str(a.batch),
              "--steps", str(a.steps)]
-    amk = [a.amk, "bench", *shape, "--dtype", "float" if a.dtype == "float32" else "double", "--engine", a.engine, "--draw", a.draw]
+    amk = [a.amk, "bench", *shape, "--dtype", "float" if a.dtype == "float32" else "double", "--engine", a.engine,
+           "--draw", a.draw, "--loss", a.loss]
     torch = ["/usr/bin/python3", a.torch, *shape, "--dtype", a.dtype]
+    if a.loss == "eam":
+        amk += ["--sigma", str(a.sigma), "--laplacian", a.laplacian, "--probes", str(a.probes)]
+        torch += ["--sigma", str(a.sigma)]
     rows = {"amk": [], "torch": []}
     for _ in range(a.rounds):  # alternate, so that drifts in machine load hit both
         rows["amk"].append(run(amk))
         rows["torch"].append(run(torch))
     rss = {"amk": run_rss(amk), "torch": run_rss(torch)}
     med = {k: statistics.median(r["median_step_s"] for r in v) for k, v in rows.items()}
-    print(f"shape: d={a.dim} width={a.width} depth={a.depth} batch={a.batch} {a.dtype}, "
+    print(f"loss {a.loss}{' (' + a.laplacian + ' Laplacian)' if a.loss == 'eam' else ''}, "
+          f"shape: d={a.dim} width={a.width} depth={a.depth} batch={a.batch} {a.dtype}, "
           f"{a.rounds} alternating rounds of {a.steps} steps, amk batch draw: {a.draw}")
     print(f"{'impl':<28}{'median step (ms)':>18}{'samples/s':>12}{'max RSS (MiB)':>15}")
     first = rows["amk"][0]

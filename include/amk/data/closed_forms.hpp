@@ -42,23 +42,10 @@ struct OrnsteinUhlenbeck
     validate();
     require(K >= 2, "ou: --snapshots must be at least 2");
     require(n >= 1, "ou: --samples must be at least 1");
-    SnapshotData out;
-    out.dim = dim;
-    const RandomKey key = RandomKey(seed)(0x0a1e);
-    for (int k = 0; k < K; ++k)
-    {
-      const double T = t0 + (t1 - t0) * double(k) / (K - 1), m = mean(T), s = stddev(T);
-      out.times.push_back(T);
-      out.offsets.push_back(std::int64_t(k) * n);
-      for (std::int64_t i = 0; i < n; ++i)
-      {
-        const RandomKey sample = key(std::uint64_t(k) * std::uint64_t(n) + std::uint64_t(i));
-        for (int r = 0; r < dim; ++r)
-          out.x.push_back(m + s * sample.normal(std::uint64_t(r)));
-      }
-    }
-    out.offsets.push_back(std::int64_t(K) * n);
-    return out;
+    const auto times = equally_spaced(K, t0, t1);
+    return normal_snapshots(
+        dim, times, n, RandomKey(seed)(0x0a1e), [&](std::int64_t k, int) { return mean(times[k]); },
+        [&](std::int64_t k, int) { return stddev(times[k]); });
   }
   std::string describe() const
   {
@@ -91,26 +78,14 @@ struct PureGrowth
     validate();
     require(K >= 2, "growth: --snapshots must be at least 2");
     require(n >= 1, "growth: --samples must be at least 1");
-    SnapshotData out;
-    out.dim = dim;
-    const RandomKey key = RandomKey(seed)(0x960b);
-    for (int k = 0; k < K; ++k)
-    {
-      const double T = t0 + (t1 - t0) * double(k) / (K - 1);
-      out.times.push_back(T);
-      out.offsets.push_back(std::int64_t(k) * n);
-      if (!per_sample)
+    auto out = normal_snapshots(
+        dim, equally_spaced(K, t0, t1), n, RandomKey(seed)(0x960b), [&](std::int64_t, int) { return center; },
+        [&](std::int64_t, int) { return std0; });
+    for (double T : out.times)
+      if (per_sample)
+        out.mass.insert(out.mass.end(), std::size_t(n), mass(T) / double(n));
+      else
         out.snapshot_mass.push_back(mass(T));
-      for (std::int64_t i = 0; i < n; ++i)
-      {
-        const RandomKey sample = key(std::uint64_t(k) * std::uint64_t(n) + std::uint64_t(i));
-        for (int r = 0; r < dim; ++r)
-          out.x.push_back(center + std0 * sample.normal(std::uint64_t(r)));
-        if (per_sample)
-          out.mass.push_back(mass(T) / double(n));
-      }
-    }
-    out.offsets.push_back(std::int64_t(K) * n);
     return out;
   }
   std::string describe() const

@@ -32,18 +32,11 @@ struct CouplingOptions
 
 namespace detail
 {
-/// Log-domain Sinkhorn between the rows X (n × d) and Y (m × d) with uniform marginals and
-/// cost ½|x − y|², annealing ε from the mean cost down to eps; then row i draws its partner
-/// from π(i, ·) with key(i). Returns the partners (indices into Y) on the host.
-template <class ExecutionSpace, class XV>
-std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_target,
-                                            bool relative, const CouplingOptions &o, RandomKey key)
+/// C(i, j) = ½|x_i − y_j|² for the rows of X (n × d) and Y (m × d); returns the mean cost.
+template <class ExecutionSpace, class XV, class CV>
+double half_squared_distances(const ExecutionSpace &space, const XV &X, const XV &Y, const CV &C)
 {
-  using memory_space = typename ExecutionSpace::memory_space;
   const std::int64_t n = X.extent(0), m = Y.extent(0), d = X.extent(1);
-  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> C("amk::coupling::cost", n, m);
-  Kokkos::View<double *, memory_space> f("amk::coupling::f", n), g("amk::coupling::g", m);
-  Kokkos::View<std::int64_t *, memory_space> partner("amk::coupling::partner", n);
   double total = 0;
   Kokkos::parallel_reduce(
       "amk::coupling::cost", policy(space, n * m),
@@ -59,7 +52,22 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
         acc += c / 2;
       },
       total);
-  const double mean_cost = std::max(total / double(n * m), 1e-300);
+  return std::max(total / double(n * m), 1e-300);
+}
+
+/// Log-domain Sinkhorn between the rows X (n × d) and Y (m × d) with uniform marginals and
+/// cost ½|x − y|², annealing ε from the mean cost down to eps; then row i draws its partner
+/// from π(i, ·) with key(i). Returns the partners (indices into Y) on the host.
+template <class ExecutionSpace, class XV>
+std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_target,
+                                            bool relative, const CouplingOptions &o, RandomKey key)
+{
+  using memory_space = typename ExecutionSpace::memory_space;
+  const std::int64_t n = X.extent(0), m = Y.extent(0);
+  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> C("amk::coupling::cost", n, m);
+  Kokkos::View<double *, memory_space> f("amk::coupling::f", n), g("amk::coupling::g", m);
+  Kokkos::View<std::int64_t *, memory_space> partner("amk::coupling::partner", n);
+  const double mean_cost = half_squared_distances(space, X, Y, C);
   const double target = relative ? eps_target * mean_cost : eps_target;
   const double log_a = -std::log(double(n)), log_b = -std::log(double(m));
   // f_i = ε log a_i − ε LSE_j((g_j − C_ij)/ε), and g alike over the transposed cost: two
@@ -158,30 +166,15 @@ template <class ExecutionSpace, class XV>
 std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_relative)
 {
   using memory_space = typename ExecutionSpace::memory_space;
-  const std::int64_t n = X.extent(0), m0 = Y.extent(0), d = X.extent(1);
+  const std::int64_t n = X.extent(0), m0 = Y.extent(0);
   const std::int64_t copies = (n + m0 - 1) / m0, m = copies * m0; // objects: Y repeated
   const std::int64_t persons = m;                                   // rows n … m − 1: dummies
-  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> benefit("amk::auction::benefit", n, m0);
+  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> cost("amk::auction::cost", n, m0);
   Kokkos::View<double *, memory_space> price("amk::auction::price", m), best("amk::auction::best", m),
       bid("amk::auction::bid", persons);
   Kokkos::View<std::int64_t *, memory_space> owner("amk::auction::owner", m), claim("amk::auction::claim", m),
       assigned("amk::auction::assigned", persons), target("amk::auction::target", persons);
-  double total = 0;
-  Kokkos::parallel_reduce(
-      "amk::auction::benefit", policy(space, n * m0),
-      KOKKOS_LAMBDA(std::int64_t k, double &acc) {
-        const std::int64_t i = k / m0, j = k % m0;
-        double c = 0;
-        for (std::int64_t r = 0; r < d; ++r)
-        {
-          const double e = double(X(i, r)) - double(Y(j, r));
-          c += e * e;
-        }
-        benefit(i, j) = -c / 2;
-        acc += c / 2;
-      },
-      total);
-  const double mean_cost = std::max(total / double(n * m0), 1e-300);
+  const double mean_cost = detail::half_squared_distances(space, X, Y, cost);
   const double eps_final = eps_relative * mean_cost;
   constexpr double lowest = -1e300;
   Kokkos::deep_copy(space, best, lowest);
@@ -204,7 +197,7 @@ std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV
             for (std::int64_t copy = 0, j = 0; copy < copies; ++copy) // objects j = copy·m0 + jj
               for (std::int64_t jj = 0; jj < m0; ++jj, ++j)
               {
-                const double v = (dummy ? 0.0 : benefit(i, jj)) - price(j);
+                const double v = -(dummy ? 0.0 : cost(i, jj)) - price(j); // benefit − price
                 if (v > v2) // rare after the first few: the branch predictor keeps this cheap
                 {
                   if (v > v1)

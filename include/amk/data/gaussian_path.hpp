@@ -55,23 +55,10 @@ struct GaussianPath
   {
     require(K >= 2, "gaussian path: --snapshots must be at least 2");
     require(n >= 1, "gaussian path: --samples must be at least 1");
-    SnapshotData out;
-    out.dim = dim;
-    const RandomKey key = RandomKey(seed)(0x6a05);
-    for (int k = 0; k < K; ++k)
-    {
-      const double t = double(k) / (K - 1);
-      out.times.push_back(t0 + t * (t1 - t0));
-      out.offsets.push_back(std::int64_t(k) * n);
-      for (std::int64_t i = 0; i < n; ++i)
-      {
-        const RandomKey sample = key(std::uint64_t(k) * std::uint64_t(n) + std::uint64_t(i));
-        for (int r = 0; r < dim; ++r)
-          out.x.push_back(mean(r, t) + stddev(r, t) * sample.normal(std::uint64_t(r)));
-      }
-    }
-    out.offsets.push_back(std::int64_t(K) * n);
-    return out;
+    const auto times = equally_spaced(K, t0, t1);
+    return normal_snapshots(
+        dim, times, n, RandomKey(seed)(0x6a05), [&](std::int64_t k, int r) { return mean(r, normalised(times[k])); },
+        [&](std::int64_t k, int r) { return stddev(r, normalised(times[k])); });
   }
   /// One-line description stored as the data file's provenance attribute.
   std::string describe() const

@@ -1,6 +1,7 @@
 #pragma once
 // Snapshots in memory, laid out as in the data file (io/snapshot_file.hpp reads and writes
 // them): K times, the samples of each grouped by snapshot, optional masses.
+#include <amk/core/random.hpp>
 #include <cstdint>
 #include <vector>
 
@@ -37,4 +38,38 @@ struct SnapshotData
   std::int64_t samples() const { return offsets.empty() ? 0 : offsets.back(); }
 };
 
+
+/// Snapshots at `times` of n independent normal draws each, x_r = mean(k, r) + stddev(k, r)·z
+/// with z the counter-based normal of (key, sample k·n + i, coordinate r): the built-in
+/// paths' data, the same on any machine.
+template <class Mean, class Std>
+SnapshotData normal_snapshots(int dim, const std::vector<double> &times, std::int64_t n, RandomKey key, Mean mean,
+                              Std stddev)
+{
+  SnapshotData out;
+  out.dim = dim;
+  out.times = times;
+  const std::int64_t K = std::int64_t(times.size());
+  for (std::int64_t k = 0; k < K; ++k)
+  {
+    out.offsets.push_back(k * n);
+    for (std::int64_t i = 0; i < n; ++i)
+    {
+      const RandomKey sample = key(std::uint64_t(k) * std::uint64_t(n) + std::uint64_t(i));
+      for (int r = 0; r < dim; ++r)
+        out.x.push_back(mean(k, r) + stddev(k, r) * sample.normal(std::uint64_t(r)));
+    }
+  }
+  out.offsets.push_back(K * n);
+  return out;
+}
+
+/// K equally spaced times from t0 to t1.
+inline std::vector<double> equally_spaced(int K, double t0, double t1)
+{
+  std::vector<double> t;
+  for (int k = 0; k < K; ++k)
+    t.push_back(t0 + (t1 - t0) * double(k) / double(K - 1));
+  return t;
+}
 } // namespace amk::data
