@@ -64,7 +64,8 @@ Action add_train(CLI::App &app)
   cmd->add_option("--coupling-batch", c->coupling_batch, "coupled: samples per minibatch-OT chunk")
       ->capture_default_str();
   cmd->add_option("--coupling-epsilon", c->coupling_epsilon,
-                  "coupled, straight lines: entropic regularisation relative to the mean transport cost")
+                  "coupled: the auction's resolution relative to the mean transport cost (an assignment optimal within "
+                  "N eps mean cost); a Brownian bridge's entropic plan sharper than it is taken as the assignment")
       ->capture_default_str();
   cmd->add_option("--time-sampling", c->time_sampling, "low-discrepancy, stratified or uniform")->capture_default_str();
   cmd->add_option("--dtype", c->dtype, "float or double")->capture_default_str();

@@ -183,4 +183,82 @@ TEST(Coupling, TheAuctionFindsTheOptimalAssignment)
     EXPECT_LE(c, cost(X, Y2, std::vector<std::int64_t>(all.begin(), all.begin() + n)) + 1e-9);
   }
 }
+TEST(Coupling, BridgePartnersAreDrawnFromTheEntropicPlanAndAreTheAssignmentWhenItIsSharp)
+{
+  // Partners drawn by the (over-relaxed, 1 %-tolerance) Sinkhorn of the program, over 4000
+  // keys, against the entropic plan's rows from a plain Sinkhorn run to 1e-12 in double;
+  // below the auction's resolution the partners are the assignment's.
+  using View = Kokkos::View<double **, Kokkos::LayoutRight, Exec::memory_space>;
+  const int n = 12, d = 2;
+  View X("X", n, d), Y("Y", n, d);
+  auto hx = Kokkos::create_mirror_view(X), hy = Kokkos::create_mirror_view(Y);
+  for (int i = 0; i < n; ++i)
+    for (int r = 0; r < d; ++r)
+    {
+      hx(i, r) = RandomKey(5)(i).normal(r);
+      hy(i, r) = 3 + 1.2 * RandomKey(6)(i).normal(r);
+    }
+  Kokkos::deep_copy(X, hx);
+  Kokkos::deep_copy(Y, hy);
+  std::vector<double> C(n * n);
+  double mean = 0;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)
+    {
+      double c = 0;
+      for (int r = 0; r < d; ++r)
+        c += (hx(i, r) - hy(j, r)) * (hx(i, r) - hy(j, r)) / 2;
+      C[i * n + j] = c;
+      mean += c / (n * n);
+    }
+  const double eps = 0.02 * mean; // a plan with a few partners per row
+  std::vector<double> u(n, 1), v(n, 1), K(n * n);
+  for (int k = 0; k < n * n; ++k)
+    K[k] = std::exp(-(C[k] - mean) / eps);
+  for (int it = 0; it < 200000; ++it)
+  {
+    for (int i = 0; i < n; ++i)
+    {
+      double s = 0;
+      for (int j = 0; j < n; ++j)
+        s += K[i * n + j] * v[j];
+      u[i] = 1.0 / s;
+    }
+    for (int j = 0; j < n; ++j)
+    {
+      double s = 0;
+      for (int i = 0; i < n; ++i)
+        s += K[i * n + j] * u[i];
+      v[j] = 1.0 / s;
+    }
+  }
+  std::vector<double> counts(n * n, 0);
+  const int draws = 4000;
+  for (int k = 0; k < draws; ++k)
+  {
+    const auto p = data::detail::sinkhorn_partners(Exec(), X, Y, eps, data::CouplingOptions(), RandomKey(7)(k));
+    for (int i = 0; i < n; ++i)
+      counts[i * n + p[i]] += 1.0 / draws;
+  }
+  double worst = 0;
+  for (int i = 0; i < n; ++i)
+  {
+    double row = 0, tv = 0;
+    for (int j = 0; j < n; ++j)
+      row += u[i] * K[i * n + j] * v[j];
+    for (int j = 0; j < n; ++j)
+      tv += std::abs(counts[i * n + j] - u[i] * K[i * n + j] * v[j] / row) / 2;
+    worst = std::max(worst, tv);
+  }
+  EXPECT_LT(worst, 0.06) << "total variation of the drawn partners from the plan's row (sampling noise ~0.03)";
+  double spread = 0; // the plan is not the assignment: rows have several partners
+  for (int i = 0; i < n; ++i)
+    spread += 1 - *std::max_element(counts.begin() + i * n, counts.begin() + (i + 1) * n);
+  EXPECT_GT(spread / n, 0.1); // measured: TV 0.025, spread 0.45
+
+  data::CouplingOptions o;
+  EXPECT_EQ(data::detail::sinkhorn_partners(Exec(), X, Y, 0.5 * o.epsilon * mean, o, RandomKey(8)),
+            data::auction_partners(Exec(), X, Y, o.epsilon))
+      << "a plan sharper than the auction's resolution is the assignment";
+}
 } // namespace

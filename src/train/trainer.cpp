@@ -12,10 +12,12 @@ namespace amk::train
 {
 namespace
 {
-/// fixed: a resumed run's normalisation (the network's coordinates), else computed from the data
+/// fixed: a resumed run's normalisation (the network's coordinates), else computed from the data;
+/// coupling_seconds: the time the coupled path's minibatch OT took (0 without one)
 template <class Scalar>
 std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const TrainConfig &config,
-                                                                     const data::Normalisation *fixed)
+                                                                     const data::Normalisation *fixed,
+                                                                     double &coupling_seconds)
 {
   const bool unbalanced = config.loss == "uam";
   if (config.path == "gaussian")
@@ -41,7 +43,9 @@ std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const Train
     data::CouplingOptions options;
     options.batch = config.coupling_batch;
     options.epsilon = config.coupling_epsilon;
+    const auto start = std::chrono::steady_clock::now();
     source->couple(DefaultExec(), options, sigma, config.seed);
+    coupling_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   return source;
 }
@@ -89,11 +93,12 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   const std::string checkpoint_path = train::checkpoint_path(config);
   std::shared_ptr<const data::Source<Scalar, DefaultExec>> source;
   std::ofstream metrics;
+  double coupling_seconds = 0;
   std::unique_ptr<Trainer<Scalar>> owned; // built inside the agreed set-up: no output if it fails
   dist::collectively(comm,
                      [&]
                      {
-                       source = make_source<Scalar>(config, resume ? &resume->normalisation : nullptr);
+                       source = make_source<Scalar>(config, resume ? &resume->normalisation : nullptr, coupling_seconds);
                        if (config.path.empty())
                          config.network.dim = source->dim();
                        config.validate();
@@ -117,16 +122,15 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
     if (config.time_mode() == "quadrature")
       loss += " (" + config.rule + ")";
     if (config.time_mode() == "coupled")
-      loss += config.coupling == "bridge"
-                  ? " (Brownian bridges)"
-                  : " (straight lines)";
+      loss += fmt::format(" ({}, coupled in {:.1f} s)",
+                          config.coupling == "bridge" ? "Brownian bridges" : "straight lines", coupling_seconds);
     if (o.kind == am::LossKind::entropic)
       loss += o.laplacian == am::LaplacianMode::exact
                   ? " (exact Laplacian)"
                   : fmt::format(" (Hutchinson Laplacian, {} {} probes)", o.probes, config.probe_dist);
-    fmt::print("amk train: {} steps, batch {} ({} ranks), loss {}, network d={} width={} depth={} {} ({} parameters), "
+    fmt::print("amk train: {} steps, batch {} ({} rank{}), loss {}, network d={} width={} depth={} {} ({} parameters), "
                "{}, {} engine{}\n",
-               config.steps, config.batch, comm.size(), loss, config.network.dim, config.network.width,
+               config.steps, config.batch, comm.size(), comm.size() == 1 ? "" : "s", loss, config.network.dim, config.network.width,
                config.network.depth, nn::to_string(config.network.activation), config.network.param_count(),
                config.dtype, trainer.engine_name(),
                trainer.engine_note().empty() ? "" : " (" + trainer.engine_note() + ")");

@@ -257,7 +257,7 @@ def sparse_snapshots(amk, work):
     run(amk, "train", "--data", data, "--out", "coupled", "--steps", 3000, "--batch", 512, "--width", 64,
         log="coupled.log")
     with open("coupled.log") as f:
-        check("time coupled (straight lines)" in f.read(), "the start line names the time mode")
+        check("time coupled (straight lines, coupled in " in f.read(), "the start line names the time mode and the coupling time")
     err = velocity_error(amk, "coupled/checkpoint.h5", PATH, TIMES, work)
     print(f"coupled: relative L2 velocity error {err:.4f}")
     check(err < 0.08, f"coupled: velocity error {err:.4f} < 0.08")  # measured 0.041 (nearest: 0.45)

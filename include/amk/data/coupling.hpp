@@ -25,10 +25,18 @@ namespace amk::data
 struct CouplingOptions
 {
   int batch = 512;        ///< samples per OT chunk (of the larger snapshot)
-  double epsilon = 1e-3;  ///< entropic regularisation relative to the chunk's mean cost (straight lines)
+  double epsilon = 1e-3;  ///< the auction's resolution relative to the chunk's mean cost (bridges sharper than it: the assignment)
   int max_iterations = 2000;
-  double tolerance = 1e-3; ///< largest relative error of a row marginal at convergence
+  /// largest relative error of a row marginal at convergence: 1 %, below the ~4 % sampling
+  /// noise of a 512-sample chunk (1e-3 took 5x the iterations for the same plan statistics)
+  double tolerance = 1e-2;
+  /// over-relaxed Sinkhorn at the final ε (Thibault et al. 2017): f ← (1 − ω) f + ω f_update;
+  /// 1.5 cut the final stage's iterations by 1.4x (1.8: 1.5x) on Gaussian paths
+  double relaxation = 1.5;
 };
+
+template <class ExecutionSpace, class XV>
+std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_relative);
 
 namespace detail
 {
@@ -58,9 +66,12 @@ double half_squared_distances(const ExecutionSpace &space, const XV &X, const XV
 /// Log-domain Sinkhorn between the rows X (n × d) and Y (m × d) with uniform marginals and
 /// cost ½|x − y|², annealing ε from the mean cost down to eps; then row i draws its partner
 /// from π(i, ·) with key(i). Returns the partners (indices into Y) on the host.
+/// Sinkhorn takes about 1.5/(ε/mean cost) iterations; a plan sharper than the auction's own
+/// resolution (ε below o.epsilon × the mean cost) is the assignment, and the auction finds it
+/// in a fraction of the time.
 template <class ExecutionSpace, class XV>
-std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_target,
-                                            bool relative, const CouplingOptions &o, RandomKey key)
+std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double target,
+                                            const CouplingOptions &o, RandomKey key)
 {
   using memory_space = typename ExecutionSpace::memory_space;
   const std::int64_t n = X.extent(0), m = Y.extent(0);
@@ -68,7 +79,8 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
   Kokkos::View<double *, memory_space> f("amk::coupling::f", n), g("amk::coupling::g", m);
   Kokkos::View<std::int64_t *, memory_space> partner("amk::coupling::partner", n);
   const double mean_cost = half_squared_distances(space, X, Y, C);
-  const double target = relative ? eps_target * mean_cost : eps_target;
+  if (target < o.epsilon * mean_cost)
+    return auction_partners(space, X, Y, o.epsilon);
   const double log_a = -std::log(double(n)), log_b = -std::log(double(m));
   // f_i = ε log a_i − ε LSE_j((g_j − C_ij)/ε), and g alike over the transposed cost: two
   // contiguous passes per row (the maximum, then Σ e^{v − max} with the vectorising float exp:
@@ -79,7 +91,7 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
         Ct(k % m, k / m) = C(k / m, k % m);
       });
   auto lse_update = [&](const char *label, const auto &cost, const auto &other, const auto &out, double log_marginal,
-                        double eps)
+                        double eps, double omega)
   {
     const std::int64_t rows = cost.extent(0), cols = cost.extent(1);
     Kokkos::parallel_for(
@@ -92,11 +104,12 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
           float sum = 0;
           for (std::int64_t j = 0; j < cols; ++j)
             sum += math::exp_fast(float((o[j] - c[j] - top) / eps));
-          out(i) = eps * log_marginal - (top + eps * math::log(double(sum)));
+          const double update = eps * log_marginal - (top + eps * math::log(double(sum)));
+          out(i) = omega == 1 ? update : (1 - omega) * out(i) + omega * update;
         });
   };
-  auto update_f = [&](double eps) { lse_update("amk::coupling::f", C, g, f, log_a, eps); };
-  auto update_g = [&](double eps) { lse_update("amk::coupling::g", Ct, f, g, log_b, eps); };
+  auto update_f = [&](double eps, double omega) { lse_update("amk::coupling::f", C, g, f, log_a, eps, omega); };
+  auto update_g = [&](double eps, double omega) { lse_update("amk::coupling::g", Ct, f, g, log_b, eps, omega); };
   // the largest relative error of a row marginal (after a g update the columns are exact)
   auto row_error = [&](double eps)
   {
@@ -122,8 +135,9 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
     const bool last = eps <= target;
     for (int it = 0; it < (last ? o.max_iterations : 20) && iterations < 4 * o.max_iterations; ++it, ++iterations)
     {
-      update_f(eps);
-      update_g(eps);
+      const double omega = last && it > 0 ? o.relaxation : 1.0;
+      update_f(eps, omega);
+      update_g(eps, 1.0);
       if (last && it % 10 == 9 && row_error(eps) < o.tolerance)
         break;
     }
@@ -309,7 +323,7 @@ std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV 
       const auto picks =
           bridge.empty()
               ? auction_partners(space, X, Y, o.epsilon)
-              : detail::sinkhorn_partners(space, X, Y, bridge[k], false, o, key(std::uint64_t(k))(2 + std::uint64_t(c)));
+              : detail::sinkhorn_partners(space, X, Y, bridge[k], o, key(std::uint64_t(k))(2 + std::uint64_t(c)));
       for (std::size_t i = 0; i < picks.size(); ++i)
         partner[from[a0 + i]] = to[b0 + std::size_t(picks[i])];
     }
