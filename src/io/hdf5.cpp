@@ -10,6 +10,8 @@
 #include <fstream>
 #include <type_traits>
 #include <utility>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace amk::io
 {
@@ -290,6 +292,20 @@ double H5Reader::read_f64_attr(const std::string &name) const
   return v;
 }
 
+namespace
+{
+/// fsync of a file or a directory by name; false (errno set) if it cannot be opened or synced.
+bool sync_path(const std::string &path)
+{
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+} // namespace
+
 // ---------------------------------------------------------------------------------------
 // H5Writer
 
@@ -402,9 +418,16 @@ void H5Writer::commit()
   m_file = -1;
   if (closed < 0)
     throw Error(m_path + ": cannot close the temporary file " + m_tmp + " (disk full?)");
-  // rename() replaces an existing file atomically on POSIX file systems.
+  // The data on the disk before the name: a crash (or power loss) after the rename must not
+  // leave the new name on blocks that were never written.
+  if (!sync_path(m_tmp))
+    throw Error(m_path + ": cannot sync the temporary file " + m_tmp + " (" + std::strerror(errno) + ")");
+  // rename() replaces an existing file atomically on POSIX file systems; syncing the
+  // directory makes the new name itself durable.
   if (std::rename(m_tmp.c_str(), m_path.c_str()) != 0)
     throw Error(m_path + ": cannot rename " + m_tmp + " onto it (" + std::strerror(errno) + ")");
   m_committed = true;
+  const auto slash = m_path.find_last_of('/');
+  sync_path(slash == std::string::npos ? "." : slash == 0 ? "/" : m_path.substr(0, slash));
 }
 } // namespace amk::io

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -49,6 +50,44 @@ std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const Train
   }
   return source;
 }
+
+/// The first SIGTERM or SIGINT (a scheduler's notice before its wall-clock limit, Ctrl-C)
+/// asks for a stop at the next step boundary; a second one ends the process at once.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void request_stop(int signal)
+{
+  if (g_stop_signal != 0)
+  {
+    std::signal(signal, SIG_DFL); // both async-signal-safe
+    std::raise(signal);
+    return;
+  }
+  g_stop_signal = signal;
+}
+
+/// Installs request_stop for SIGTERM and SIGINT for the lifetime of a run.
+class StopOnSignal
+{
+public:
+  StopOnSignal()
+  {
+    g_stop_signal = 0;
+    m_term = std::signal(SIGTERM, request_stop);
+    m_int = std::signal(SIGINT, request_stop);
+  }
+  ~StopOnSignal()
+  {
+    std::signal(SIGTERM, m_term);
+    std::signal(SIGINT, m_int);
+  }
+  StopOnSignal(const StopOnSignal &) = delete;
+  StopOnSignal &operator=(const StopOnSignal &) = delete;
+
+private:
+  void (*m_term)(int) = SIG_DFL;
+  void (*m_int)(int) = SIG_DFL;
+};
 
 /// "1h02m", "3m05s", "12s"
 std::string duration(double seconds)
@@ -137,6 +176,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
     std::fflush(stdout); // batch jobs and mpirun redirect stdout: show progress as it happens
   }
 
+  const StopOnSignal stop_on_signal;
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   auto last_log = start;
@@ -194,17 +234,30 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
       last_log = now;
       last_log_step = step;
     }
-    if (step % config.checkpoint_every == 0 || step == config.steps)
+    const bool stop = comm.any(g_stop_signal != 0); // every rank stops at the same step
+    if (step % config.checkpoint_every == 0 || step == config.steps || stop)
       dist::collectively(comm,
                          [&]
                          {
                            if (comm.root())
                              io::write_checkpoint(checkpoint_path, trainer.checkpoint());
                          });
+    if (stop)
+    {
+      summary.stop_signal = g_stop_signal != 0 ? int(g_stop_signal) : SIGTERM;
+      if (comm.root() && !quiet)
+      {
+        fmt::print("amk train: stopped by {} at step {} of {}; wrote {} (continue with --resume)\n",
+                   g_stop_signal == SIGINT ? "SIGINT" : g_stop_signal == SIGTERM ? "SIGTERM" : "a signal to another rank",
+                   step, config.steps, checkpoint_path);
+        std::fflush(stdout);
+      }
+      break;
+    }
   }
   summary.steps = trainer.completed_steps();
   summary.wall_s = std::chrono::duration<double>(clock::now() - start).count();
-  if (comm.root() && !quiet)
+  if (comm.root() && !quiet && summary.stop_signal == 0)
   {
     fmt::print("amk train: done in {:.1f} s; wrote {}\n", summary.wall_s, checkpoint_path);
     std::fflush(stdout);

@@ -4,7 +4,9 @@ Every helper works in the data's own (physical) units, as a user of `amk` would:
 it writes points, runs `amk field` or `amk sample`, and compares with the exact answer.
 """
 import os
+import shutil
 import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -42,6 +44,28 @@ class GaussianPath:
         mu = (1 - t) * self.mu0 + t * self.mu1
         sd = (1 - t) * self.s0 + t * self.s1
         return ((self.mu1 - self.mu0) + (self.s1 - self.s0) / sd * (x - mu)) / (self.t1 - self.t0)
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAILED: ") + what)
+    if not cond:
+        raise AssertionError(what)
+
+
+def run_test(tests):
+    """The ctest entry point of a test file: FILE AMK WORKDIR TEST [EXTRA...]; runs
+    tests[TEST](amk, work, *EXTRA) in a fresh WORKDIR/TEST."""
+    amk, work, name, extra = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+    work = os.path.abspath(os.path.join(work, name))
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    os.chdir(work)
+    try:
+        tests[name](amk, work, *extra)
+    except (AssertionError, RuntimeError) as e:
+        print(f"FAILED: {name}: {e}")
+        return 1
+    return 0
 
 
 def run(*cmd, log=None):

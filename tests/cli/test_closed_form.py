@@ -5,7 +5,6 @@ an option. Each test is one ctest entry:
     test_closed_form.py AMK WORKDIR TEST
 """
 import os
-import shutil
 import subprocess
 import sys
 import json
@@ -14,7 +13,8 @@ import time
 import h5py
 import numpy as np
 
-from closed_form import GaussianPath, OrnsteinUhlenbeck, field, field_error, moments, run, velocity_error
+from closed_form import (GaussianPath, OrnsteinUhlenbeck, check, field, field_error, moments, run, run_test,
+                         velocity_error)
 
 TESTS = {}
 
@@ -22,12 +22,6 @@ TESTS = {}
 def test(fn):
     TESTS[fn.__name__] = fn
     return fn
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAILED: ") + what)
-    if not cond:
-        raise AssertionError(what)
 
 
 # The physical-units Gaussian path of the defaults tests: d = 3, T in [3, 5], centred at 50.
@@ -294,19 +288,5 @@ def quadrature_rules(amk, work):
         check(err < 0.08, f"{name}: velocity error {err:.4f} < 0.08")  # measured 0.042, 0.042, 0.042, 0.051
 
 
-def main():
-    amk, work, name = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
-    work = os.path.abspath(os.path.join(work, name))
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    os.chdir(work)
-    try:
-        TESTS[name](amk, work)
-    except (AssertionError, RuntimeError) as e:
-        print(f"FAILED: {name}: {e}")
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(TESTS))

@@ -198,10 +198,13 @@ struct RunSummary
   std::int64_t steps = 0; ///< completed steps (the total, resumed ones included)
   double loss = 0;        ///< last logged loss
   double wall_s = 0;      ///< this process's training time
+  int stop_signal = 0;    ///< SIGTERM or SIGINT when a signal stopped the run early (0: it ran to the end)
 };
 
 /// The `amk train` driver: loads the data (or built-in path), trains for config.steps,
 /// logs to stdout and OUT/metrics.jsonl and checkpoints to OUT/checkpoint.h5 (rank 0).
+/// SIGTERM or SIGINT on any rank stops every rank at the next step boundary with a
+/// checkpoint (a second signal ends the process at once).
 /// \param resume [in] continue from OUT/checkpoint.h5 (see resumed_config)
 /// \param given  [in] the options set on the command line or in --config (resume only;
 ///                    none: every option of `config` counts as given)

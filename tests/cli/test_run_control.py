@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""`amk train` stopped and continued, as schedulers and crashes do it: SIGTERM (the notice
+before a wall-clock limit) stops every rank at a step boundary with a checkpoint and exit 0,
+and --resume then ends bitwise where an uninterrupted run ends; SIGKILL at any moment
+leaves a checkpoint that opens and resumes. Each test is one ctest entry:
+    test_run_control.py AMK WORKDIR TEST [MPIEXEC FLAGS...]
+"""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+from closed_form import check, run, run_test
+
+TESTS = {}
+
+
+def test(fn):
+    TESTS[fn.__name__] = fn
+    return fn
+
+
+# A small run whose steps take about a millisecond: long enough to be interrupted.
+STEPS = 10000
+OPTIONS = ["--steps", STEPS, "--width", 32, "--batch", 128, "--log-every", 100, "--checkpoint-every", 1000]
+
+
+def data(amk):
+    run(amk, "datagen", "gaussian", "--dim", 2, "--snapshots", 6, "--samples", 600, "--t0", 1, "--t1", 3,
+        "--offset", 10, "--out", "data.h5")
+    return "data.h5"
+
+
+def state(path):
+    """The checkpoint's step and every array it restores from."""
+    with h5py.File(path, "r") as f:
+        return int(f.attrs["step"]), {k: f[k][:] for k in ("params", "ema", "adam_m", "adam_v")}
+
+
+def losses(out):
+    """step -> loss of OUT/metrics.jsonl."""
+    import json
+    with open(os.path.join(out, "metrics.jsonl")) as f:
+        return {j["step"]: j["loss"] for j in map(json.loads, f)}
+
+
+def start(launcher, amk, out, options=OPTIONS):
+    cmd = [*launcher, amk, "train", "--data", "data.h5", "--out", out, *map(str, options)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_step(p, step):
+    """Reads p's progress lines until `step N/` with N >= step; returns what it read."""
+    seen = []
+    for line in p.stdout:
+        seen.append(line)
+        if line.startswith("step ") and int(line.split()[1].split("/")[0]) >= step:
+            return seen
+    raise RuntimeError("the run ended before step %d:\n%s" % (step, "".join(seen)))
+
+
+def ranks(p, launcher):
+    """The amk processes: p itself, or the launcher's children named amk."""
+    if not launcher:
+        return [p.pid]
+    out = subprocess.run(["pgrep", "-P", str(p.pid), "-f", "train --data"], stdout=subprocess.PIPE, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def stop_and_resume(amk, launcher, label):
+    """Reference run; the same run stopped by SIGTERM to ONE rank at step >= 500, then
+    resumed: every rank exits 0 at the same step with one checkpoint, and the resumed run's
+    checkpoint and logged losses equal the reference's bit for bit."""
+    run(*launcher, amk, "train", "--data", "data.h5", "--out", "reference", *OPTIONS, log="reference.log")
+    p = start(launcher, amk, "stopped")
+    seen = wait_for_step(p, 500)
+    os.kill(ranks(p, launcher)[-1], signal.SIGTERM)
+    t = time.time()
+    rest, _ = p.communicate(timeout=60)
+    log = "".join(seen) + rest
+    print(log.splitlines()[-1])
+    check(p.returncode == 0, f"{label}: SIGTERM: exit 0 (got {p.returncode})")
+    check(time.time() - t < 10, f"{label}: stopped within {time.time() - t:.1f} s of the signal")
+    check("amk train: stopped by" in log and "continue with --resume" in log, f"{label}: one line says so")
+    step, _ = state("stopped/checkpoint.h5")
+    check(500 <= step < STEPS, f"{label}: the checkpoint holds the step it stopped at ({step})")
+    run(*launcher, amk, "train", "--data", "data.h5", "--out", "stopped", *OPTIONS, "--resume", log="resumed.log")
+    ref_step, ref = state("reference/checkpoint.h5")
+    end, got = state("stopped/checkpoint.h5")
+    check(end == ref_step == STEPS, f"{label}: the resumed run ends at step {STEPS}")
+    for k in ref:
+        check(np.array_equal(ref[k], got[k]), f"{label}: /{k} after stop + resume equals the uninterrupted run's, bitwise")
+    a, b = losses("reference"), losses("stopped")
+    check(a == b, f"{label}: every logged loss equals the uninterrupted run's ({len(a)} lines)")
+
+
+@test
+def sigterm_resume_bitwise(amk, work, *mpiexec):
+    data(amk)
+    stop_and_resume(amk, [], "1 rank")
+
+
+@test
+def sigterm_resume_bitwise_mpi(amk, work, *mpiexec):
+    """On 2 ranks the signal reaches one of them (as when a scheduler's notice races); on
+    3 ranks and on 1 a 2-rank checkpoint continues to the end."""
+    data(amk)
+    stop_and_resume(amk, [*mpiexec, "-np", "2"], "2 ranks")
+    for np_, out in ((3, "reference"), (1, "stopped")):
+        run(*mpiexec, "-np", np_, amk, "train", "--data", "data.h5", "--out", out, *OPTIONS, "--steps", STEPS + 500,
+            "--resume", log=f"np{np_}.log")
+        end, arrays = state(f"{out}/checkpoint.h5")
+        check(end == STEPS + 500 and all(np.isfinite(v).all() for v in arrays.values()),
+              f"a 2-rank checkpoint continues on {np_} rank{'s' if np_ > 1 else ''} to step {end}")
+
+
+@test
+def sigkill_keeps_a_checkpoint(amk, work, *mpiexec):
+    """SIGKILL at random moments of a run that checkpoints every 20 steps (so that kills land
+    inside writes too), resuming after each: the checkpoint left behind always opens, holds
+    finite state and resumes; the last resume runs to its end."""
+    data(amk)
+    rng = random.Random(7)
+    options = ["--width", 32, "--batch", 128, "--log-every", 20, "--checkpoint-every", 20]
+    step = 0
+    for kill in range(6):
+        p = start([], amk, "killed", ["--steps", 100000, *options] + (["--resume"] if kill else []))
+        wait_for_step(p, step + 40)
+        time.sleep(rng.uniform(0, 0.3))
+        p.kill()
+        p.wait()
+        before, step = step, state("killed/checkpoint.h5")[0]
+        arrays = state("killed/checkpoint.h5")[1]
+        check(step > before and all(np.isfinite(v).all() for v in arrays.values()),
+              f"kill {kill + 1}: the checkpoint opens at step {step} (after {before}) with finite state")
+    run(amk, "train", "--data", "data.h5", "--out", "killed", *options, "--steps", step + 100, "--resume",
+        log="resumed.log")
+    check(state("killed/checkpoint.h5")[0] == step + 100, "the last checkpoint resumes to its end")
+
+
+if __name__ == "__main__":
+    sys.exit(run_test(TESTS))
