@@ -2,6 +2,9 @@
 #include <cstdlib>
 #if AMK_ENABLE_MPI
 #include <mpi.h>
+#if __has_include(<mpi-ext.h>)
+#include <mpi-ext.h> // Open MPI: MPIX_Query_cuda_support, MPIX_Query_rocm_support
+#endif
 #endif
 
 namespace amk::dist
@@ -41,6 +44,19 @@ void Comm::sum(float *data, std::size_t n) const
   (void)data;
   (void)n;
 #endif
+}
+
+bool Comm::device_aware()
+{
+#if AMK_ENABLE_MPI && defined(MPIX_CUDA_AWARE_SUPPORT) && MPIX_CUDA_AWARE_SUPPORT
+  if (MPIX_Query_cuda_support())
+    return true;
+#endif
+#if AMK_ENABLE_MPI && defined(MPIX_ROCM_AWARE_SUPPORT) && MPIX_ROCM_AWARE_SUPPORT
+  if (MPIX_Query_rocm_support())
+    return true;
+#endif
+  return false;
 }
 
 bool Comm::any(bool flag) const

@@ -167,9 +167,10 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
       loss += o.laplacian == am::LaplacianMode::exact
                   ? " (exact Laplacian)"
                   : fmt::format(" (Hutchinson Laplacian, {} {} probes)", o.probes, config.probe_dist);
-    fmt::print("amk train: {} steps, batch {} ({} rank{}), loss {}, network d={} width={} depth={} {} ({} parameters), "
-               "{}, {} engine{}\n",
-               config.steps, config.batch, comm.size(), comm.size() == 1 ? "" : "s", loss, config.network.dim, config.network.width,
+    fmt::print("amk train: {} steps, batch {} ({} rank{}, data {:.3g} MiB per rank), loss {}, network d={} width={} "
+               "depth={} {} ({} parameters), {}, {} engine{}\n",
+               config.steps, config.batch, comm.size(), comm.size() == 1 ? "" : "s",
+               double(trainer.data_bytes()) / double(1 << 20), loss, config.network.dim, config.network.width,
                config.network.depth, nn::to_string(config.network.activation), config.network.param_count(),
                config.dtype, trainer.engine_name(),
                trainer.engine_note().empty() ? "" : " (" + trainer.engine_note() + ")");
@@ -181,6 +182,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   const auto start = clock::now();
   auto last_log = start;
   std::int64_t last_log_step = trainer.completed_steps();
+  double comm_s = 0, io_s = 0; // since the last log line
   RunawayGuard guard(std::max<std::int64_t>(trainer.completed_steps(), config.adam.warmup));
   RunSummary summary;
   while (trainer.completed_steps() < config.steps)
@@ -205,12 +207,14 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
           checkpoint_path));
     }
     summary.loss = parts.total();
+    comm_s += trainer.last_communication_seconds();
     const bool log = step % config.log_every == 0 || step == config.steps;
     if (log && comm.root())
     {
       const auto now = clock::now();
       const double wall = std::chrono::duration<double>(now - start).count();
-      const double ms = 1e3 * std::chrono::duration<double>(now - last_log).count() / double(step - last_log_step);
+      const double per_step = 1e3 / double(step - last_log_step);
+      const double ms = per_step * std::chrono::duration<double>(now - last_log).count();
       const double lr =
           config.adam.lr * (config.adam.warmup > 0 ? std::min(1.0, double(step) / double(config.adam.warmup)) : 1.0);
       nlohmann::json line = {{"step", step},
@@ -220,6 +224,9 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                              {"grad_norm", trainer.last_gradient_norm()},
                              {"lr", lr},
                              {"ms_per_step", ms},
+                             {"ms_compute", ms - per_step * (comm_s + io_s)},
+                             {"ms_communication", per_step * comm_s},
+                             {"ms_io", per_step * io_s},
                              {"wall_s", wall}};
       metrics << line.dump() << '\n' << std::flush;
       if (!quiet)
@@ -233,15 +240,20 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
       }
       last_log = now;
       last_log_step = step;
+      comm_s = io_s = 0;
     }
     const bool stop = comm.any(g_stop_signal != 0); // every rank stops at the same step
     if (step % config.checkpoint_every == 0 || step == config.steps || stop)
+    {
+      const auto write_start = clock::now();
       dist::collectively(comm,
                          [&]
                          {
                            if (comm.root())
                              io::write_checkpoint(checkpoint_path, trainer.checkpoint());
                          });
+      io_s += std::chrono::duration<double>(clock::now() - write_start).count();
+    }
     if (stop)
     {
       summary.stop_signal = g_stop_signal != 0 ? int(g_stop_signal) : SIGTERM;

@@ -97,6 +97,20 @@ def stop_and_resume(amk, launcher, label):
         check(np.array_equal(ref[k], got[k]), f"{label}: /{k} after stop + resume equals the uninterrupted run's, bitwise")
     a, b = losses("reference"), losses("stopped")
     check(a == b, f"{label}: every logged loss equals the uninterrupted run's ({len(a)} lines)")
+    # the step time split into compute, communication (the sums over ranks) and I/O (checkpoints)
+    import json
+    with open("reference/metrics.jsonl") as f:
+        lines = [json.loads(x) for x in f]
+    split = all(abs(j["ms_compute"] + j["ms_communication"] + j["ms_io"] - j["ms_per_step"]) < 1e-9 and
+                min(j["ms_compute"], j["ms_communication"], j["ms_io"]) >= 0 for j in lines)
+    check(split, f"{label}: metrics.jsonl splits every step's time into compute + communication + I/O")
+    # a checkpoint is written after its step's log line: its time shows in the next line
+    check(all(j["ms_io"] > 0 for j in lines if j["step"] % 1000 == 100 and j["step"] > 1000), f"{label}: checkpoint writes count as I/O")
+    multi = bool(launcher)
+    check(all((j["ms_communication"] > 0) == multi for j in lines),
+          f"{label}: communication time {'> 0' if multi else '0 on one rank'}")
+    with open("reference.log") as f:
+        check(" MiB per rank)" in f.readline(), f"{label}: the start line reports the data each rank holds")
 
 
 @test

@@ -33,6 +33,8 @@ public:
   virtual const Normalisation &normalisation() const = 0;
   /// The normalised snapshot times (empty for a path defined at every t).
   virtual std::vector<double> snapshot_times() const { return {}; }
+  /// Bytes of data held (on the device): what a rank's share of the data costs.
+  virtual std::size_t bytes() const { return 0; }
   /// x̃_c ~ q_{t(c)} into rows 0…d−1 of u (input_size × n) and its mass into mass(c);
   /// ids(c) names the draw.
   virtual void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
@@ -148,6 +150,11 @@ public:
     space.fence();
   }
   bool coupled() const { return m_partner.extent(0) > 0; }
+  std::size_t bytes() const override
+  {
+    return m_x.span() * sizeof(Scalar) + m_mass.span() * sizeof(Scalar) + m_offsets.span() * sizeof(std::int64_t) +
+           m_times.span() * sizeof(double) + m_partner.span() * sizeof(std::int64_t) + m_bridge.span() * sizeof(double);
+  }
 
   void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
             const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,

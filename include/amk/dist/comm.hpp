@@ -22,6 +22,10 @@ public:
   /// In-place sum over ranks of n doubles or floats (host or GPU-aware device memory).
   void sum(double *data, std::size_t n) const;
   void sum(float *data, std::size_t n) const;
+  /// Whether the MPI library reduces GPU memory in place (Open MPI's run-time query of its
+  /// CUDA or ROCm support; false without MPI or without the extension): else the caller
+  /// stages through host memory.
+  static bool device_aware();
   /// Logical OR over ranks (used to agree on an error before anyone writes).
   bool any(bool flag) const;
   /// Ends every rank (after an error on some ranks only, which would otherwise leave the

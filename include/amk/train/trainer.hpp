@@ -13,6 +13,7 @@
 #include <amk/optim/adam.hpp>
 #include <amk/train/config.hpp>
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
@@ -21,19 +22,32 @@
 
 namespace amk::train
 {
-/// Sums a View over ranks: in place where the host can see it, else through a mirror.
-template <class View> void sum_over_ranks(const dist::Comm &comm, const View &v)
+/// Sums a View over ranks: in place where the MPI library can read its memory (the host's,
+/// or a GPU's with GPU-aware MPI), else through `staging`, a host View of the same length
+/// allocated once by the caller (no allocation per step).
+template <class View, class Staging>
+void sum_over_ranks(const dist::Comm &comm, const View &v, const Staging &staging)
 {
   if (comm.size() == 1)
     return;
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename View::memory_space>::accessible)
+  if (staging.extent(0) == 0)
     comm.sum(v.data(), v.size());
   else
   {
-    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-    comm.sum(h.data(), h.size());
-    Kokkos::deep_copy(v, h);
+    Kokkos::deep_copy(staging, v);
+    comm.sum(staging.data(), staging.size());
+    Kokkos::deep_copy(v, staging);
   }
+}
+
+/// The host View a sum over ranks of `v` stages through: empty where MPI can read v in place.
+template <class View> auto staging_for(const dist::Comm &comm, const View &v)
+{
+  using Host = Kokkos::View<typename View::non_const_value_type *, Kokkos::HostSpace>;
+  constexpr bool host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename View::memory_space>::accessible;
+  if (host || comm.size() == 1 || dist::Comm::device_aware())
+    return Host();
+  return Host("amk::staging", v.extent(0));
 }
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class Trainer
@@ -50,7 +64,7 @@ public:
                   am::parse_time_sampling(config.time_sampling), config.seed),
         m_params(zeroed<vector>(space, "amk::Trainer::params", config.network.param_count())),
         m_grad(zeroed<vector>(space, "amk::Trainer::grad", config.network.param_count())),
-        m_adam(space, config.network.param_count())
+        m_adam(space, config.network.param_count()), m_staging(staging_for(comm, m_grad))
   {
     require(m_source->dim() == config.network.dim, "train: network dimension does not match the data");
     m_engine = nn::make_engine<Scalar, ExecutionSpace, Loss>(space, config.engine, config.network,
@@ -70,14 +84,17 @@ public:
     if (draw_batch)
       m_builder.build(m_space, *m_source, *m_engine, m_adam.step);
     am::LossParts parts = m_engine->gradient(m_space, m_params, m_builder.loss(), m_grad);
+    m_comm_seconds = 0;
     if (m_comm.size() > 1)
     {
       m_space.fence();
-      sum_over_ranks(m_comm, m_grad);
+      const auto start = std::chrono::steady_clock::now();
+      sum_over_ranks(m_comm, m_grad, m_staging);
       double p[2] = {parts.boundary, parts.interior};
       m_comm.sum(p, 2);
       parts.boundary = p[0];
       parts.interior = p[1];
+      m_comm_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     m_grad_norm = optim::adam_step(m_space, m_config.adam, m_adam, m_params, m_grad);
     return parts;
@@ -85,6 +102,10 @@ public:
 
   std::int64_t completed_steps() const { return m_adam.step; }
   double last_gradient_norm() const { return m_grad_norm; }
+  /// Seconds the last step spent in the sums over ranks (waiting for the slowest rank included).
+  double last_communication_seconds() const { return m_comm_seconds; }
+  /// Bytes of training data this rank holds (on the device).
+  std::size_t data_bytes() const { return m_source->bytes(); }
   const vector &params() const { return m_params; }
   const vector &ema() const { return m_adam.ema; }
   const vector &gradient() const { return m_grad; }
@@ -145,7 +166,8 @@ private:
   std::string m_engine_note;
   vector m_params, m_grad;
   optim::AdamState<Scalar, ExecutionSpace> m_adam;
-  double m_grad_norm = 0;
+  Kokkos::View<Scalar *, Kokkos::HostSpace> m_staging; ///< the gradient's host copy for MPI (empty: in place)
+  double m_grad_norm = 0, m_comm_seconds = 0;
   bool m_drawn = false;
 };
 
