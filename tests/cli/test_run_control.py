@@ -157,5 +157,30 @@ def sigkill_keeps_a_checkpoint(amk, work, *mpiexec):
     check(state("killed/checkpoint.h5")[0] == step + 100, "the last checkpoint resumes to its end")
 
 
+@test
+def io_error_on_one_rank_ends_the_job(amk, work, *mpiexec):
+    """An I/O error on one rank (rank 0 cannot create the checkpoint's temporary file) ends
+    every rank within seconds with that rank's one-line message and a non-zero exit; the
+    previous checkpoint stays as it was."""
+    data(amk)
+    launcher = [*mpiexec, "-np", "2"]
+    options = ["--width", 16, "--batch", 64, "--checkpoint-every", 100]
+    run(*launcher, amk, "train", "--data", "data.h5", "--out", "run", "--steps", 200, *options)
+    with open("run/checkpoint.h5", "rb") as f:
+        before = f.read()
+    os.mkdir("run/checkpoint.h5.tmp")  # the write's temporary name is taken (as root, a mode would not stop it)
+    t = time.time()
+    p = subprocess.run([str(c) for c in [*launcher, amk, "train", "--data", "data.h5", "--out", "run", "--steps", 400,
+                                         *options, "--resume"]],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    errors = [line for line in p.stdout.splitlines() if line.startswith("amk: error:")]
+    print("\n".join(errors))
+    check(p.returncode != 0, f"non-zero exit ({p.returncode})")
+    check(time.time() - t < 30, f"the job ended in {time.time() - t:.1f} s")
+    check(len(errors) == 1 and "cannot create the temporary file" in errors[0], "one message, naming the problem")
+    with open("run/checkpoint.h5", "rb") as f:
+        check(f.read() == before, "the previous checkpoint is intact")
+
+
 if __name__ == "__main__":
     sys.exit(run_test(TESTS))
