@@ -25,6 +25,7 @@ void write_checkpoint(const std::string &path, const Checkpoint &c)
   w.write_string_attr("config", c.config.dump());
   w.write_string_attr("objective", c.objective.dump());
   w.write_i64_attr("step", c.step);
+  w.write_i64_attr("ranks", c.ranks);
   w.write_f64_attr("t0", c.normalisation.t0);
   w.write_f64_attr("span", c.normalisation.span);
   w.write_f64_attr("scale", c.normalisation.scale);
@@ -44,6 +45,9 @@ Checkpoint read_checkpoint(const std::string &path)
     if (r.has_attr("objective"))
       c.objective = nlohmann::json::parse(r.read_string_attr("objective"));
     c.step = std::int64_t(r.read_f64_attr("step"));
+    if (r.has_attr("ranks"))
+      c.ranks = std::int64_t(r.read_f64_attr("ranks"));
+    require(c.ranks >= 1, path + ": the ranks attribute must be at least 1");
     c.normalisation.t0 = r.read_f64_attr("t0");
     c.normalisation.span = r.read_f64_attr("span");
     c.normalisation.scale = r.read_f64_attr("scale");

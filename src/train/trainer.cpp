@@ -174,6 +174,13 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                config.network.depth, nn::to_string(config.network.activation), config.network.param_count(),
                config.dtype, trainer.engine_name(),
                trainer.engine_note().empty() ? "" : " (" + trainer.engine_note() + ")");
+    if (resume)
+      fmt::print("amk train: resuming at step {} from {}{}\n", resume->step, checkpoint_path,
+                 resume->ranks == comm.size()
+                     ? ""
+                     : fmt::format(", written by {} rank{} (the batch is global: the run continues, no longer "
+                                   "bitwise equal to an uninterrupted one)",
+                                   resume->ranks, resume->ranks == 1 ? "" : "s"));
     std::fflush(stdout); // batch jobs and mpirun redirect stdout: show progress as it happens
   }
 

@@ -125,9 +125,12 @@ def sigterm_resume_bitwise_mpi(amk, work, *mpiexec):
     3 ranks and on 1 a 2-rank checkpoint continues to the end."""
     data(amk)
     stop_and_resume(amk, [*mpiexec, "-np", "2"], "2 ranks")
+    with h5py.File("reference/checkpoint.h5", "r") as f:
+        check(int(f.attrs["ranks"]) == 2, "the checkpoint stores the rank count that wrote it")
     for np_, out in ((3, "reference"), (1, "stopped")):
-        run(*mpiexec, "-np", np_, amk, "train", "--data", "data.h5", "--out", out, *OPTIONS, "--steps", STEPS + 500,
-            "--resume", log=f"np{np_}.log")
+        log = run(*mpiexec, "-np", np_, amk, "train", "--data", "data.h5", "--out", out, *OPTIONS, "--steps",
+                  STEPS + 500, "--resume", log=f"np{np_}.log")
+        check("written by 2 ranks" in log, f"the resume on {np_} says the checkpoint came from 2 ranks")
         end, arrays = state(f"{out}/checkpoint.h5")
         check(end == STEPS + 500 and all(np.isfinite(v).all() for v in arrays.values()),
               f"a 2-rank checkpoint continues on {np_} rank{'s' if np_ > 1 else ''} to step {end}")

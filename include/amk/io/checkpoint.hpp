@@ -3,7 +3,8 @@
 // the normalisation and the full configuration as JSON. Written to a temporary name and
 // renamed, so a crash never leaves a broken latest checkpoint.
 //   /params /ema /adam_m /adam_v  float64[P]      /shift float64[d]
-//   attributes: format, amk_version, config (JSON), objective (JSON), step, t0, span, scale
+//   attributes: format, amk_version, config (JSON), objective (JSON), step, t0, span, scale,
+//               ranks (the MPI rank count that wrote it)
 #include <amk/data/normalisation.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@ struct Checkpoint
   nlohmann::json config;    ///< train::to_json(TrainConfig)
   nlohmann::json objective; ///< am::to_json(Objective): the learned dynamics (null: plain AM)
   std::int64_t step = 0;
+  std::int64_t ranks = 1; ///< the rank count of the run that wrote it (a resume may use another)
   std::vector<double> params, ema, adam_m, adam_v;
   data::Normalisation normalisation;
 };

@@ -122,6 +122,7 @@ public:
     c.config = to_json(m_config);
     c.objective = am::to_json(m_objective);
     c.step = m_adam.step;
+    c.ranks = m_comm.size();
     c.params = host(m_params);
     c.ema = host(m_adam.ema);
     c.adam_m = host(m_adam.m);
