@@ -35,10 +35,10 @@ std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const Train
   if (config.time_mode() == "coupled")
   {
     // straight lines, or for entropic AM Brownian bridges of its σ (σ̃ at each interval's middle)
-    const am::Objective objective = make_objective(config, source->normalisation(), source->snapshot_times());
+    const auto t = source->snapshot_times();
+    const am::Objective objective = make_objective(config, source->normalisation(), t);
     const bool bridge = config.coupling == "bridge";
     std::vector<double> sigma;
-    const auto t = source->snapshot_times();
     for (std::size_t k = 0; bridge && k + 1 < t.size(); ++k)
       sigma.push_back(objective.sigma_at((t[k] + t[k + 1]) / 2));
     data::CouplingOptions options;
@@ -194,7 +194,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   RunSummary summary;
   while (trainer.completed_steps() < config.steps)
   {
-    const am::LossParts parts = trainer.step();
+    const am::LossParts parts = trainer.step(true, g_stop_signal != 0);
     const std::int64_t step = trainer.completed_steps();
     if (!std::isfinite(parts.total()) || !std::isfinite(trainer.last_gradient_norm()))
       throw CollectiveError(fmt::format("train: diverged at step {} (loss {}); lower --lr (now {}) or raise --warmup",
@@ -249,7 +249,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
       last_log_step = step;
       comm_s = io_s = 0;
     }
-    const bool stop = comm.any(g_stop_signal != 0); // every rank stops at the same step
+    const bool stop = trainer.stop_agreed(); // every rank stops at the same step
     if (step % config.checkpoint_every == 0 || step == config.steps || stop)
     {
       const auto write_start = clock::now();

@@ -5,6 +5,7 @@ and --resume then ends bitwise where an uninterrupted run ends; SIGKILL at any m
 leaves a checkpoint that opens and resumes. Each test is one ctest entry:
     test_run_control.py AMK WORKDIR TEST [MPIEXEC FLAGS...]
 """
+import json
 import os
 import random
 import signal
@@ -44,7 +45,6 @@ def state(path):
 
 def losses(out):
     """step -> loss of OUT/metrics.jsonl."""
-    import json
     with open(os.path.join(out, "metrics.jsonl")) as f:
         return {j["step"]: j["loss"] for j in map(json.loads, f)}
 
@@ -98,7 +98,6 @@ def stop_and_resume(amk, launcher, label):
     a, b = losses("reference"), losses("stopped")
     check(a == b, f"{label}: every logged loss equals the uninterrupted run's ({len(a)} lines)")
     # the step time split into compute, communication (the sums over ranks) and I/O (checkpoints)
-    import json
     with open("reference/metrics.jsonl") as f:
         lines = [json.loads(x) for x in f]
     split = all(abs(j["ms_compute"] + j["ms_communication"] + j["ms_io"] - j["ms_per_step"]) < 1e-9 and

@@ -35,9 +35,6 @@ struct CouplingOptions
   double relaxation = 1.5;
 };
 
-template <class ExecutionSpace, class XV>
-std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_relative);
-
 namespace detail
 {
 /// C(i, j) = ½|x_i − y_j|² for the rows of X (n × d) and Y (m × d); returns the mean cost.
@@ -63,6 +60,95 @@ double half_squared_distances(const ExecutionSpace &space, const XV &X, const XV
   return std::max(total / double(n * m), 1e-300);
 }
 
+/// The auction on a given cost matrix (n × m0, `mean_cost` its mean); see auction_partners.
+template <class ExecutionSpace, class CV>
+std::vector<std::int64_t> auction_on_cost(const ExecutionSpace &space, const CV &cost, double mean_cost,
+                                          double eps_relative)
+{
+  using memory_space = typename ExecutionSpace::memory_space;
+  const std::int64_t n = cost.extent(0), m0 = cost.extent(1);
+  const std::int64_t copies = (n + m0 - 1) / m0, m = copies * m0; // objects: Y repeated
+  const std::int64_t persons = m;                                   // rows n … m − 1: dummies
+  Kokkos::View<double *, memory_space> price("amk::auction::price", m), best("amk::auction::best", m),
+      bid("amk::auction::bid", persons);
+  Kokkos::View<std::int64_t *, memory_space> owner("amk::auction::owner", m), claim("amk::auction::claim", m),
+      assigned("amk::auction::assigned", persons), target("amk::auction::target", persons);
+  const double eps_final = eps_relative * mean_cost;
+  constexpr double lowest = -1e300;
+  Kokkos::deep_copy(space, best, lowest);
+  Kokkos::deep_copy(space, claim, std::int64_t(-1));
+  for (double eps = std::max(mean_cost / 4, eps_final);; eps = std::max(eps / 5, eps_final))
+  {
+    Kokkos::deep_copy(space, owner, std::int64_t(-1));
+    Kokkos::deep_copy(space, assigned, std::int64_t(-1));
+    for (int round = 0;; ++round)
+    {
+      require(round < 1000000, "coupling: the auction did not terminate");
+      // bids: the best and second-best value a_ij − p_j of every unassigned row
+      Kokkos::parallel_for(
+          "amk::auction::bid", policy(space, persons), KOKKOS_LAMBDA(std::int64_t i) {
+            if (assigned(i) >= 0)
+              return;
+            const bool dummy = i >= n;
+            double v1 = lowest, v2 = lowest;
+            std::int64_t j1 = 0;
+            for (std::int64_t copy = 0, j = 0; copy < copies; ++copy) // objects j = copy·m0 + jj
+              for (std::int64_t jj = 0; jj < m0; ++jj, ++j)
+              {
+                const double v = -(dummy ? 0.0 : cost(i, jj)) - price(j); // benefit − price
+                if (v > v2) // rare after the first few: the branch predictor keeps this cheap
+                {
+                  if (v > v1)
+                  {
+                    v2 = v1;
+                    v1 = v;
+                    j1 = j;
+                  }
+                  else
+                    v2 = v;
+                }
+              }
+            const double increment = m > 1 ? v1 - v2 + eps : eps;
+            target(i) = j1;
+            bid(i) = price(j1) + increment;
+            Kokkos::atomic_fetch_max(&best(j1), bid(i));
+          });
+      // each object takes its highest bidder (the first to claim it on ties)
+      Kokkos::parallel_for(
+          "amk::auction::claim", policy(space, persons), KOKKOS_LAMBDA(std::int64_t i) {
+            if (assigned(i) < 0 && bid(i) == best(target(i)))
+              Kokkos::atomic_compare_exchange(&claim(target(i)), std::int64_t(-1), i);
+          });
+      Kokkos::parallel_for(
+          "amk::auction::assign", policy(space, m), KOKKOS_LAMBDA(std::int64_t j) {
+            const std::int64_t i = claim(j);
+            if (i < 0)
+              return;
+            if (owner(j) >= 0)
+              assigned(owner(j)) = -1; // outbid: a previous owner bids again
+            owner(j) = i;
+            assigned(i) = j;
+            price(j) = best(j);
+            best(j) = lowest;
+            claim(j) = -1;
+          });
+      std::int64_t left = 0;
+      Kokkos::parallel_reduce(
+          "amk::auction::unassigned", policy(space, persons),
+          KOKKOS_LAMBDA(std::int64_t i, std::int64_t & acc) { acc += assigned(i) < 0 ? 1 : 0; }, left);
+      if (left == 0)
+        break;
+    }
+    if (eps <= eps_final)
+      break;
+  }
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), assigned);
+  std::vector<std::int64_t> partner(n);
+  for (std::int64_t i = 0; i < n; ++i)
+    partner[i] = h(i) % m0;
+  return partner;
+}
+
 /// Log-domain Sinkhorn between the rows X (n × d) and Y (m × d) with uniform marginals and
 /// cost ½|x − y|², annealing ε from the mean cost down to eps; then row i draws its partner
 /// from π(i, ·) with key(i). Returns the partners (indices into Y) on the host.
@@ -76,11 +162,11 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
   using memory_space = typename ExecutionSpace::memory_space;
   const std::int64_t n = X.extent(0), m = Y.extent(0);
   Kokkos::View<double **, Kokkos::LayoutRight, memory_space> C("amk::coupling::cost", n, m);
-  Kokkos::View<double *, memory_space> f("amk::coupling::f", n), g("amk::coupling::g", m);
-  Kokkos::View<std::int64_t *, memory_space> partner("amk::coupling::partner", n);
   const double mean_cost = half_squared_distances(space, X, Y, C);
   if (target < o.epsilon * mean_cost)
-    return auction_partners(space, X, Y, o.epsilon);
+    return auction_on_cost(space, C, mean_cost, o.epsilon);
+  Kokkos::View<double *, memory_space> f("amk::coupling::f", n), g("amk::coupling::g", m);
+  Kokkos::View<std::int64_t *, memory_space> partner("amk::coupling::partner", n);
   const double log_a = -std::log(double(n)), log_b = -std::log(double(m));
   // f_i = ε log a_i − ε LSE_j((g_j − C_ij)/ε), and g alike over the transposed cost: two
   // contiguous passes per row (the maximum, then Σ e^{v − max} with the vectorising float exp:
@@ -179,100 +265,14 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
 template <class ExecutionSpace, class XV>
 std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV &X, const XV &Y, double eps_relative)
 {
-  using memory_space = typename ExecutionSpace::memory_space;
-  const std::int64_t n = X.extent(0), m0 = Y.extent(0);
-  const std::int64_t copies = (n + m0 - 1) / m0, m = copies * m0; // objects: Y repeated
-  const std::int64_t persons = m;                                   // rows n … m − 1: dummies
-  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> cost("amk::auction::cost", n, m0);
-  Kokkos::View<double *, memory_space> price("amk::auction::price", m), best("amk::auction::best", m),
-      bid("amk::auction::bid", persons);
-  Kokkos::View<std::int64_t *, memory_space> owner("amk::auction::owner", m), claim("amk::auction::claim", m),
-      assigned("amk::auction::assigned", persons), target("amk::auction::target", persons);
+  Kokkos::View<double **, Kokkos::LayoutRight, typename ExecutionSpace::memory_space> cost("amk::auction::cost",
+                                                                                         X.extent(0), Y.extent(0));
   const double mean_cost = detail::half_squared_distances(space, X, Y, cost);
-  const double eps_final = eps_relative * mean_cost;
-  constexpr double lowest = -1e300;
-  Kokkos::deep_copy(space, best, lowest);
-  Kokkos::deep_copy(space, claim, std::int64_t(-1));
-  for (double eps = std::max(mean_cost / 4, eps_final);; eps = std::max(eps / 5, eps_final))
-  {
-    Kokkos::deep_copy(space, owner, std::int64_t(-1));
-    Kokkos::deep_copy(space, assigned, std::int64_t(-1));
-    for (int round = 0;; ++round)
-    {
-      require(round < 1000000, "coupling: the auction did not terminate");
-      // bids: the best and second-best value a_ij − p_j of every unassigned row
-      Kokkos::parallel_for(
-          "amk::auction::bid", policy(space, persons), KOKKOS_LAMBDA(std::int64_t i) {
-            if (assigned(i) >= 0)
-              return;
-            const bool dummy = i >= n;
-            double v1 = lowest, v2 = lowest;
-            std::int64_t j1 = 0;
-            for (std::int64_t copy = 0, j = 0; copy < copies; ++copy) // objects j = copy·m0 + jj
-              for (std::int64_t jj = 0; jj < m0; ++jj, ++j)
-              {
-                const double v = -(dummy ? 0.0 : cost(i, jj)) - price(j); // benefit − price
-                if (v > v2) // rare after the first few: the branch predictor keeps this cheap
-                {
-                  if (v > v1)
-                  {
-                    v2 = v1;
-                    v1 = v;
-                    j1 = j;
-                  }
-                  else
-                    v2 = v;
-                }
-              }
-            const double increment = m > 1 ? v1 - v2 + eps : eps;
-            target(i) = j1;
-            bid(i) = price(j1) + increment;
-            Kokkos::atomic_fetch_max(&best(j1), bid(i));
-          });
-      // each object takes its highest bidder (the first to claim it on ties)
-      Kokkos::parallel_for(
-          "amk::auction::claim", policy(space, persons), KOKKOS_LAMBDA(std::int64_t i) {
-            if (assigned(i) < 0 && bid(i) == best(target(i)))
-              Kokkos::atomic_compare_exchange(&claim(target(i)), std::int64_t(-1), i);
-          });
-      std::int64_t unassigned = 0;
-      Kokkos::parallel_reduce(
-          "amk::auction::assign", policy(space, m),
-          KOKKOS_LAMBDA(std::int64_t j, std::int64_t & freed) {
-            const std::int64_t i = claim(j);
-            if (i < 0)
-              return;
-            if (owner(j) >= 0)
-            {
-              assigned(owner(j)) = -1; // outbid: a previous owner bids again
-              ++freed;
-            }
-            owner(j) = i;
-            assigned(i) = j;
-            price(j) = best(j);
-            best(j) = lowest;
-            claim(j) = -1;
-          },
-          unassigned);
-      std::int64_t left = 0;
-      Kokkos::parallel_reduce(
-          "amk::auction::unassigned", policy(space, persons),
-          KOKKOS_LAMBDA(std::int64_t i, std::int64_t & acc) { acc += assigned(i) < 0 ? 1 : 0; }, left);
-      if (left == 0)
-        break;
-    }
-    if (eps <= eps_final)
-      break;
-  }
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), assigned);
-  std::vector<std::int64_t> partner(n);
-  for (std::int64_t i = 0; i < n; ++i)
-    partner[i] = h(i) % m0;
-  return partner;
+  return detail::auction_on_cost(space, cost, mean_cost, eps_relative);
 }
 
 /// For every sample row i of snapshots 0 … K−2 (rows of x, N × d, grouped by `offsets`), a
-/// partner row in the next snapshot, from minibatch entropic OT (see the file comment).
+/// partner row in the next snapshot, from minibatch OT (see the file comment).
 /// \param bridge [in] per interval: ε = σ²Δt of a Brownian bridge (empty: straight lines,
 ///                   ε = o.epsilon × the chunk's mean cost)
 template <class ExecutionSpace, class XV>
@@ -310,9 +310,11 @@ std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV 
         });
     return block;
   };
+  std::vector<std::int64_t> to = shuffled(0);
   for (std::int64_t k = 0; k + 1 < K; ++k)
   {
-    const auto from = shuffled(k), to = shuffled(k + 1);
+    const auto from = std::move(to); // snapshot k's shuffle, made as interval k − 1's target
+    to = shuffled(k + 1);
     const std::int64_t nk = std::int64_t(from.size()), nn = std::int64_t(to.size());
     const std::int64_t chunks = std::max<std::int64_t>(1, (std::max(nk, nn) + o.batch - 1) / o.batch);
     for (std::int64_t c = 0; c < chunks; ++c)

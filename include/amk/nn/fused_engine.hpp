@@ -21,6 +21,7 @@
 #include <amk/nn/engine.hpp>
 #include <amk/nn/impl/team_kernels.hpp>
 #include <amk/nn/mlp.hpp>
+#include <algorithm>
 
 namespace amk::nn
 {
@@ -29,6 +30,13 @@ namespace detail
 /// Default samples per block: 64 was fastest at widths 64…256 here (the weight-gradient
 /// tiles are loaded and stored once per 128 columns); a width-256 team then holds ~3 MB.
 inline constexpr int default_block = 64;
+
+/// Samples per block for `directions` curvature directions: about 128 columns of a node's
+/// buffers (2 + directions per sample) in all, at least 16 samples.
+inline int block_for(int directions)
+{
+  return directions == 0 ? default_block : std::max(16, std::min(default_block, 256 / (2 + directions)));
+}
 
 /// Offsets (in elements, each region padded to 64 bytes) of one team's scratch regions.
 /// Per node j the tangent, direction and primal columns of a block are adjacent, as in
@@ -623,9 +631,9 @@ template <class Scalar, class ExecutionSpace> bool fused_suits(const MlpShape &s
 /// core's L2 share here; the plain step's measured limit of fused_suits).
 template <class Scalar, class ExecutionSpace> bool fused_fits(const MlpShape &shape, int directions)
 {
-  const int block = directions == 0 ? detail::default_block
-                                    : std::max(16, std::min(detail::default_block, 256 / (2 + directions)));
-  return detail::FusedScratch(shape, block, sizeof(Scalar), directions).total * sizeof(Scalar) <= (std::size_t(4) << 20);
+  return detail::FusedScratch(shape, detail::block_for(directions), sizeof(Scalar), directions).total *
+             sizeof(Scalar) <=
+         (std::size_t(4) << 20);
 }
 
 template <class Scalar, class ExecutionSpace, class Loss>
@@ -648,7 +656,7 @@ public:
   ///                  concurrency / team size)
   FusedEngine(const ExecutionSpace &space, const MlpShape &shape, const Capacity &capacity, int block = 0,
               int slots = 0)
-      : Base(shape, capacity), m_block(block > 0 ? block : block_for(capacity.directions)),
+      : Base(shape, capacity), m_block(block > 0 ? block : detail::block_for(capacity.directions)),
         m_layout(shape, m_block, sizeof(Scalar), capacity.directions)
   {
     const int max_tangent = capacity.max_tangent, max_primal = capacity.max_primal;
@@ -681,12 +689,6 @@ public:
   matrix_ref direction_input() const override
   {
     return Base::block(m_directions, 0, std::int64_t(m_nt) * this->directions());
-  }
-  /// Samples per block for `directions` curvature directions: about 128 columns of a node's
-  /// buffers (2 + directions per sample) in all, at least 16 samples.
-  static int block_for(int directions)
-  {
-    return directions == 0 ? default_block : std::max(16, std::min(default_block, 256 / (2 + directions)));
   }
 
   ColumnSums gradient(const ExecutionSpace &space, const vector &params, const Loss &loss,

@@ -37,7 +37,7 @@ struct TrainConfig
   std::string time = "auto";            ///< auto, coupled, nearest, quadrature or continuous (see README)
   std::string rule = "trapezoid";       ///< quadrature: trapezoid, simpson or difference
   int coupling_batch = 512;             ///< coupled: samples per minibatch-OT chunk
-  double coupling_epsilon = 1e-3;       ///< coupled: entropic ε relative to the mean cost (straight lines)
+  double coupling_epsilon = 1e-3;       ///< coupled: the auction's resolution relative to the mean cost
   std::string coupling = "straight";    ///< coupled: straight lines, or bridge (Brownian bridges of the eam sigma)
 
   /// The time mode `time = auto` resolves to: continuous on a built-in path, coupled on data.

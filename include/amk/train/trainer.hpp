@@ -76,7 +76,9 @@ public:
   /// One training step; returns the global loss parts of the batch it trained on.
   /// \param draw_batch [in] false: train on the previous step's batch again (benchmarks
   ///                   that, like the PyTorch peer, time the step without the batch draw)
-  am::LossParts step(bool draw_batch = true)
+  /// \param stop_requested [in] this rank asks to stop after this step (a signal); the ranks
+  ///                   agree in the loss parts' sum, no collective of its own (stop_agreed())
+  am::LossParts step(bool draw_batch = true, bool stop_requested = false)
   {
     Region region("amk::Trainer::step");
     require(draw_batch || m_drawn, "Trainer::step: no batch drawn yet");
@@ -85,15 +87,17 @@ public:
       m_builder.build(m_space, *m_source, *m_engine, m_adam.step);
     am::LossParts parts = m_engine->gradient(m_space, m_params, m_builder.loss(), m_grad);
     m_comm_seconds = 0;
+    m_stop_agreed = stop_requested;
     if (m_comm.size() > 1)
     {
       m_space.fence();
       const auto start = std::chrono::steady_clock::now();
       sum_over_ranks(m_comm, m_grad, m_staging);
-      double p[2] = {parts.boundary, parts.interior};
-      m_comm.sum(p, 2);
+      double p[3] = {parts.boundary, parts.interior, stop_requested ? 1.0 : 0.0};
+      m_comm.sum(p, 3);
       parts.boundary = p[0];
       parts.interior = p[1];
+      m_stop_agreed = p[2] > 0;
       m_comm_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     m_grad_norm = optim::adam_step(m_space, m_config.adam, m_adam, m_params, m_grad);
@@ -102,6 +106,8 @@ public:
 
   std::int64_t completed_steps() const { return m_adam.step; }
   double last_gradient_norm() const { return m_grad_norm; }
+  /// Whether any rank asked the last step to be the last (the same on every rank).
+  bool stop_agreed() const { return m_stop_agreed; }
   /// Seconds the last step spent in the sums over ranks (waiting for the slowest rank included).
   double last_communication_seconds() const { return m_comm_seconds; }
   /// Bytes of training data this rank holds (on the device).
@@ -169,7 +175,7 @@ private:
   optim::AdamState<Scalar, ExecutionSpace> m_adam;
   Kokkos::View<Scalar *, Kokkos::HostSpace> m_staging; ///< the gradient's host copy for MPI (empty: in place)
   double m_grad_norm = 0, m_comm_seconds = 0;
-  bool m_drawn = false;
+  bool m_drawn = false, m_stop_agreed = false;
 };
 
 /// Notices an objective that runs away: AM on a path that is a staircase in time (nearest
