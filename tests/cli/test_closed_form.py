@@ -256,6 +256,12 @@ def sparse_snapshots(amk, work):
     print(f"coupled: relative L2 velocity error {err:.4f}")
     check(err < 0.08, f"coupled: velocity error {err:.4f} < 0.08")  # measured 0.041 (nearest: 0.45)
     check_transport(transported(amk, "coupled/checkpoint.h5", data, work), PATH, "coupled")
+    # a finer and a coarser coupling: chunks of 256 samples, a 10x coarser auction resolution
+    run(amk, "train", "--data", data, "--out", "chunks", "--steps", 3000, "--batch", 512, "--width", 64,
+        "--coupling-batch", 256, "--coupling-epsilon", 0.01, log="chunks.log")
+    err = velocity_error(amk, "chunks/checkpoint.h5", PATH, TIMES, work)
+    print(f"coupled, --coupling-batch 256 --coupling-epsilon 0.01: relative L2 velocity error {err:.4f}")
+    check(err < 0.08, f"--coupling-batch 256 --coupling-epsilon 0.01: velocity error {err:.4f} < 0.08")
     p = subprocess.run([amk, "train", "--data", data, "--out", "nearest", "--time", "nearest", "--steps", "8000",
                         "--batch", "512", "--width", "64", "--log-every", "500", "--checkpoint-every", "1000"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -272,11 +278,12 @@ def sparse_snapshots(amk, work):
 
 @test
 def quadrature_rules(amk, work):
-    """--time quadrature with --rule trapezoid, simpson and difference (41 snapshots: dense,
-    odd and equally spaced, where each is sound) and --weight linear (the reference code's
-    w = 1 - t) learn the velocity."""
+    """--time quadrature with --rule trapezoid, simpson and difference, --time nearest (41
+    snapshots: dense, odd and equally spaced, where each is sound) and --weight linear (the
+    reference code's w = 1 - t) learn the velocity."""
     data = gaussian_data(amk, work)
-    for name, extra in (("trapezoid", ("--time", "quadrature", "--rule", "trapezoid")),
+    for name, extra in (("nearest", ("--time", "nearest")),
+                        ("trapezoid", ("--time", "quadrature", "--rule", "trapezoid")),
                         ("simpson", ("--time", "quadrature", "--rule", "simpson")),
                         ("difference", ("--time", "quadrature", "--rule", "difference")),
                         ("linear weight", ("--weight", "linear"))):
@@ -285,7 +292,7 @@ def quadrature_rules(amk, work):
             log=f"{out}.log")
         err = velocity_error(amk, f"{out}/checkpoint.h5", PATH, TIMES, work)
         print(f"{name}: relative L2 velocity error {err:.4f}")
-        check(err < 0.08, f"{name}: velocity error {err:.4f} < 0.08")  # measured 0.042, 0.042, 0.042, 0.051
+        check(err < 0.08, f"{name}: velocity error {err:.4f} < 0.08")  # measured 0.042 (all four rules), 0.051
 
 
 if __name__ == "__main__":
