@@ -202,6 +202,25 @@ expect_error "unknown engine" bad_engine/metrics.jsonl "--engine" -- "$AMK" trai
   --engine fastest --steps 2
 expect_error "fused engine too large" big_fused/metrics.jsonl "scratch memory" -- "$AMK" train --data data.h5 \
   --out big_fused --engine fused --width 2048 --steps 2
+# --- amk bench: the family's losses, and the FLOP model it reports ------------------
+# FLOPs per step = 2·(Σ n_l n_{l−1})·((6 + 3m)·B + 3·2·B₀) with B₀ = B: entropic AM with the
+# exact Laplacian at d = 4 (m = 4 directions) counts (18 + 6)/(6 + 6) = 2x plain AM's.
+BENCH=(bench --dim 4 --width 16 --batch 64 --steps 2 --warmup 1)
+if "$AMK" "${BENCH[@]}" >bench_am.json && "$AMK" "${BENCH[@]}" --loss eam --sigma 0.5 --laplacian exact \
+  >bench_eam.json && "$AMK" "${BENCH[@]}" --loss eam --sigma 0.5 --laplacian hutchinson --probes 3 \
+  >bench_hutch.json && "$AMK" "${BENCH[@]}" --loss uam >bench_uam.json &&
+  $PY - <<'PYEOF'
+import json
+r = {k: json.load(open(f"bench_{k}.json")) for k in ("am", "eam", "hutch", "uam")}
+flops = {k: v["gflops"] * v["median_step_s"] for k, v in r.items()}
+assert [r[k]["directions"] for k in ("am", "eam", "hutch", "uam")] == [0, 4, 3, 0], r
+assert [r[k]["loss"] for k in ("am", "eam", "hutch", "uam")] == ["am", "eam", "eam", "uam"], r
+assert abs(flops["eam"] / flops["am"] - 2.0) < 1e-9, flops
+assert abs(flops["hutch"] / flops["am"] - 21 / 12) < 1e-9, flops
+assert abs(flops["uam"] / flops["am"] - 1.0) < 1e-9, flops
+PYEOF
+then ok "bench runs every loss; directions 0/4/3/0 and the FLOP model's 2x (exact, d = 4) and 1.75x (3 probes)"
+else bad "bench: $(cat bench_*.json 2>/dev/null)"; fi
 if "$AMK" train --bogus-option >/dev/null 2>&1; then bad "unknown option accepted"; else ok "unknown option rejected"; fi
 
 echo "$passed passed, $failed failed"
