@@ -109,17 +109,17 @@ int main(int argc, char **argv)
     for (auto *sub : app.get_subcommands())
       return actions.at(sub->get_name())();
   }
-  catch (const amk::CollectiveError &e) // thrown by every rank alike: a clean exit
+  catch (const amk::CollectiveError &e) // thrown by every rank alike: a clean exit, one message
   {
-    if (root)
+    if (world.rank() == e.reporting_rank())
       std::fprintf(stderr, "amk: error: %s\n", e.what());
     return 1;
   }
   catch (const std::exception &e)
   {
-    // possibly thrown on some ranks only: the others must not be left in a collective
-    if (root)
-      std::fprintf(stderr, "amk: error: %s\n", e.what());
+    // possibly thrown on some ranks only: the others must not be left in a collective, and
+    // the message is this rank's (MPI_Abort ends the others before they could say more)
+    std::fprintf(stderr, "amk: error: %s\n", e.what());
     if (world.size() > 1)
     {
       std::fflush(stderr);

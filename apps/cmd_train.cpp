@@ -72,6 +72,10 @@ Action add_train(CLI::App &app)
   cmd->add_option("--engine", c->engine, "auto, gemm (library GEMMs) or fused (one team kernel; width <= 128)")
       ->capture_default_str();
   cmd->add_option("--seed", c->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--ranks-time", c->ranks_time,
+                  "MPI ranks: time windows of the rank grid P = time x sample (0: the largest divisor of P up to the "
+                  "snapshot intervals; see README)")
+      ->capture_default_str();
   cmd->add_option("--log-every", c->log_every, "Steps between log lines")->capture_default_str();
   cmd->add_option("--checkpoint-every", c->checkpoint_every, "Steps between checkpoints")->capture_default_str();
   cmd->add_flag(

@@ -83,17 +83,18 @@ if "$AMK" field --checkpoint run/checkpoint.h5 --points points.h5 --out field.h5
   ok "field"
 else bad "field"; fi
 
-# --- under mpirun: 2 ranks train like 1 (double: equal up to reassociation) ---------------
+# --- under mpirun: on a built-in path (nothing to shard) 2 ranks train like 1 (double:
+# equal up to reassociation); sharded data are tested in tests/cli/test_shards.py ----------
 if command -v mpirun >/dev/null; then
   MPIRUN=(mpirun -np 2 --oversubscribe)
   [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
-  T2="train --data data.h5 --steps 20 --batch 32 --width 8 --depth 1 --log-every 20 --dtype double"
+  T2="train --path gaussian --dim 2 --steps 20 --batch 32 --width 8 --depth 1 --log-every 20 --dtype double"
   if "${MPIRUN[@]}" "$AMK" $T2 --out mpi2 >mpi.log 2>&1 && "$AMK" $T2 --out mpi1 >/dev/null &&
     $PY -c '
 import json
 a = json.loads(open("mpi1/metrics.jsonl").readlines()[-1]); b = json.loads(open("mpi2/metrics.jsonl").readlines()[-1])
 assert abs(a["loss"] - b["loss"]) <= 1e-12 * (1 + abs(a["loss"])), (a, b)'; then
-    ok "mpirun -np 2 train reproduces the 1-rank loss"
+    ok "mpirun -np 2 train on a built-in path reproduces the 1-rank loss"
   else bad "mpirun train: $(cat mpi.log)"; fi
   "${MPIRUN[@]}" "$AMK" train --data missing.h5 --out mpi_bad >mpi_bad.out 2>mpi_bad.err
   if [ $? -ne 0 ] && [ "$(grep -c '^amk: error: missing.h5' mpi_bad.err)" = 1 ] && ! grep -q MPI_ABORT mpi_bad.err; then

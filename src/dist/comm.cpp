@@ -59,17 +59,14 @@ bool Comm::device_aware()
   return false;
 }
 
-bool Comm::any(bool flag) const
+int Comm::first(bool flag) const
 {
+  int v = flag ? m_rank : m_size;
 #if AMK_ENABLE_MPI
   if (m_size > 1)
-  {
-    int v = flag ? 1 : 0;
-    MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
-    return v != 0;
-  }
+    MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
 #endif
-  return flag;
+  return v < m_size ? v : -1;
 }
 
 void Comm::abort(int code) const

@@ -26,6 +26,8 @@ void write_checkpoint(const std::string &path, const Checkpoint &c)
   w.write_string_attr("objective", c.objective.dump());
   w.write_i64_attr("step", c.step);
   w.write_i64_attr("ranks", c.ranks);
+  if (!c.shards.is_null())
+    w.write_string_attr("shards", c.shards.dump());
   w.write_f64_attr("t0", c.normalisation.t0);
   w.write_f64_attr("span", c.normalisation.span);
   w.write_f64_attr("scale", c.normalisation.scale);
@@ -48,6 +50,8 @@ Checkpoint read_checkpoint(const std::string &path)
     if (r.has_attr("ranks"))
       c.ranks = std::int64_t(r.read_f64_attr("ranks"));
     require(c.ranks >= 1, path + ": the ranks attribute must be at least 1");
+    if (r.has_attr("shards"))
+      c.shards = nlohmann::json::parse(r.read_string_attr("shards"));
     c.normalisation.t0 = r.read_f64_attr("t0");
     c.normalisation.span = r.read_f64_attr("span");
     c.normalisation.scale = r.read_f64_attr("scale");

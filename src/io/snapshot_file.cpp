@@ -46,31 +46,23 @@ std::vector<std::int64_t> check_dataset(const H5Reader &r, const std::string &na
 }
 } // namespace
 
-void validate(const SnapshotData &data, const std::string &where)
+namespace
 {
-  const std::string &w = where;
-  // /times: at least two finite, strictly increasing instants.
-  const std::int64_t K = data.snapshots();
+/// /times: at least two finite, strictly increasing instants; /offsets: K+1 entries from 0
+/// to N, strictly increasing (no empty snapshot).
+void validate_layout(const std::vector<double> &times, const std::vector<std::int64_t> &off, std::int64_t N,
+                     const std::string &w)
+{
+  const std::int64_t K = std::int64_t(times.size());
   if (K < 2)
     throw Error(w + ": /times holds " + num(K) + " snapshot(s); at least 2 are needed");
   for (std::int64_t k = 0; k < K; ++k)
-    if (!std::isfinite(data.times[k]))
-      throw Error(w + ": /times[" + num(k) + "] = " + num(data.times[k]) + " is not finite");
+    if (!std::isfinite(times[k]))
+      throw Error(w + ": /times[" + num(k) + "] = " + num(times[k]) + " is not finite");
   for (std::int64_t k = 1; k < K; ++k)
-    if (!(data.times[k] > data.times[k - 1]))
-      throw Error(w + ": /times must be strictly increasing (times[" + num(k) + "] = " + num(data.times[k]) +
-                  " <= times[" + num(k - 1) + "] = " + num(data.times[k - 1]) + ")");
-
-  // /x: N rows of d >= 1 columns.
-  const std::int64_t d = data.dim;
-  if (d < 1)
-    throw Error(w + ": /x has " + num(d) + " columns; the dimension d must be at least 1");
-  if (std::int64_t(data.x.size()) % d != 0)
-    throw Error(w + ": /x holds " + num(std::int64_t(data.x.size())) + " values, not a multiple of d = " + num(d));
-  const std::int64_t N = std::int64_t(data.x.size()) / d;
-
-  // /offsets: K+1 entries from 0 to N, strictly increasing (no empty snapshot).
-  const auto &off = data.offsets;
+    if (!(times[k] > times[k - 1]))
+      throw Error(w + ": /times must be strictly increasing (times[" + num(k) + "] = " + num(times[k]) +
+                  " <= times[" + num(k - 1) + "] = " + num(times[k - 1]) + ")");
   if (std::int64_t(off.size()) != K + 1)
     throw Error(w + ": /offsets has length " + num(std::int64_t(off.size())) + ", expected K+1 = " + num(K + 1) +
                 " (K = " + num(K) + " snapshots in /times)");
@@ -83,52 +75,82 @@ void validate(const SnapshotData &data, const std::string &where)
                   (off[k] == off[k - 1] ? " is empty)" : " has negative size)"));
   if (off[K] != N)
     throw Error(w + ": /offsets[" + num(K) + "] = " + num(off[K]) + " does not match the " + num(N) + " rows of /x");
+}
 
-  // Values of /x: finite, reported by snapshot and row.
+/// /snapshot_mass (optional): one finite, positive total per snapshot, and not with /mass.
+void validate_snapshot_mass(const std::vector<double> &snapshot_mass, bool has_mass, std::int64_t K,
+                            const std::string &w)
+{
+  if (snapshot_mass.empty())
+    return;
+  if (has_mass)
+    throw Error(w + ": has both /mass and /snapshot_mass; give one (per-sample masses, or a total per snapshot)");
+  if (std::int64_t(snapshot_mass.size()) != K)
+    throw Error(w + ": /snapshot_mass has length " + num(std::int64_t(snapshot_mass.size())) + ", expected K = " +
+                num(K) + " (one total mass per snapshot)");
   for (std::int64_t k = 0; k < K; ++k)
-    for (std::int64_t i = off[k]; i < off[k + 1]; ++i)
+  {
+    const double m = snapshot_mass[std::size_t(k)];
+    if (!std::isfinite(m))
+      throw Error(w + ": /snapshot_mass[" + num(k) + "] = " + num(m) + " is not finite");
+    if (!(m > 0))
+      throw Error(w + ": /snapshot_mass[" + num(k) + "] = " + num(m) + " must be positive");
+  }
+}
+
+/// Values of the rows held (file rows `ranges`, in order; x(i, r) and mass[i] by index among
+/// them): finite x, finite non-negative masses, reported by file row and snapshot.
+template <class X>
+void validate_rows(const std::vector<std::int64_t> &off, std::int64_t d,
+                   const std::vector<std::pair<std::int64_t, std::int64_t>> &ranges, X x,
+                   const std::vector<double> &mass, const std::string &w)
+{
+  std::int64_t i = 0, k = 0;
+  for (const auto &[begin, end] : ranges)
+    for (std::int64_t row = begin; row < end; ++row, ++i)
+    {
+      while (off[std::size_t(k + 1)] <= row)
+        ++k;
       for (std::int64_t r = 0; r < d; ++r)
       {
-        const double v = data.x[std::size_t(i * d + r)];
+        const double v = x(i, r);
         if (!std::isfinite(v))
-          throw Error(w + ": /x[" + num(i) + ", " + num(r) + "] = " + num(v) + " is not finite (snapshot " + num(k) +
-                      ", row " + num(i - off[k]) + " of that snapshot)");
+          throw Error(w + ": /x[" + num(row) + ", " + num(r) + "] = " + num(v) + " is not finite (snapshot " + num(k) +
+                      ", row " + num(row - off[std::size_t(k)]) + " of that snapshot)");
       }
-
-  // /snapshot_mass (optional): one finite, positive total per snapshot.
-  if (!data.snapshot_mass.empty())
-  {
-    if (!data.mass.empty())
-      throw Error(w + ": has both /mass and /snapshot_mass; give one (per-sample masses, or a total per snapshot)");
-    if (std::int64_t(data.snapshot_mass.size()) != K)
-      throw Error(w + ": /snapshot_mass has length " + num(std::int64_t(data.snapshot_mass.size())) +
-                  ", expected K = " + num(K) + " (one total mass per snapshot)");
-    for (std::int64_t k = 0; k < K; ++k)
-    {
-      const double m = data.snapshot_mass[std::size_t(k)];
+      if (mass.empty())
+        continue;
+      const double m = mass[std::size_t(i)];
       if (!std::isfinite(m))
-        throw Error(w + ": /snapshot_mass[" + num(k) + "] = " + num(m) + " is not finite");
-      if (!(m > 0))
-        throw Error(w + ": /snapshot_mass[" + num(k) + "] = " + num(m) + " must be positive");
+        throw Error(w + ": /mass[" + num(row) + "] = " + num(m) + " is not finite");
+      if (m < 0)
+        throw Error(w + ": /mass[" + num(row) + "] = " + num(m) + " is negative");
     }
-  }
+}
+} // namespace
 
-  // /mass (optional): one finite, non-negative weight per row; each snapshot must carry
-  // some mass, or weighted averages over it are undefined.
-  if (data.mass.empty())
-    return;
-  if (std::int64_t(data.mass.size()) != N)
+void validate(const SnapshotData &data, const std::string &where)
+{
+  const std::string &w = where;
+  const std::int64_t K = data.snapshots(), d = data.dim;
+  if (K < 2)
+    throw Error(w + ": /times holds " + num(K) + " snapshot(s); at least 2 are needed");
+  // /x: N rows of d >= 1 columns.
+  if (d < 1)
+    throw Error(w + ": /x has " + num(d) + " columns; the dimension d must be at least 1");
+  if (std::int64_t(data.x.size()) % d != 0)
+    throw Error(w + ": /x holds " + num(std::int64_t(data.x.size())) + " values, not a multiple of d = " + num(d));
+  const std::int64_t N = std::int64_t(data.x.size()) / d;
+  validate_layout(data.times, data.offsets, N, w);
+  if (!data.mass.empty() && std::int64_t(data.mass.size()) != N)
     throw Error(w + ": /mass has length " + num(std::int64_t(data.mass.size())) + ", expected N = " + num(N) +
                 " (one weight per row of /x)");
-  for (std::int64_t i = 0; i < N; ++i)
-  {
-    const double m = data.mass[std::size_t(i)];
-    if (!std::isfinite(m))
-      throw Error(w + ": /mass[" + num(i) + "] = " + num(m) + " is not finite");
-    if (m < 0)
-      throw Error(w + ": /mass[" + num(i) + "] = " + num(m) + " is negative");
-  }
-  for (std::int64_t k = 0; k < K; ++k)
+  validate_rows(data.offsets, d, {{0, N}}, [&](std::int64_t i, std::int64_t r) { return data.x[std::size_t(i * d + r)]; },
+                data.mass, w);
+  validate_snapshot_mass(data.snapshot_mass, !data.mass.empty(), K, w);
+  // each snapshot must carry some mass, or weighted averages over it are undefined
+  const auto &off = data.offsets;
+  for (std::int64_t k = 0; k < K && !data.mass.empty(); ++k)
   {
     double total = 0;
     for (std::int64_t i = off[k]; i < off[k + 1]; ++i)
@@ -139,52 +161,99 @@ void validate(const SnapshotData &data, const std::string &where)
   }
 }
 
+namespace
+{
+/// What every reader of a snapshot file needs first: its structure (names, ranks, types,
+/// lengths: the messages name the dataset before any large read) and its small datasets.
+struct Layout
+{
+  std::int64_t K = 0, N = 0, d = 0;
+  bool has_mass = false;
+  std::vector<double> times, snapshot_mass;
+  std::vector<std::int64_t> offsets;
+};
+
+Layout read_layout(const H5Reader &r)
+{
+  const std::string &path = r.path();
+  Layout l;
+  const auto ts = check_dataset(r, "/times", 1, true, "float64[K], the snapshot times");
+  l.K = ts[0];
+  if (l.K < 2)
+    throw Error(path + ": /times holds " + num(l.K) + " snapshot(s); at least 2 are needed");
+  const auto xs = check_dataset(r, "/x", 2, true, "float32 or float64 [N, d], the samples grouped by snapshot");
+  l.N = xs[0];
+  l.d = xs[1];
+  if (l.d == 0)
+    throw Error(path + ": /x has zero columns (shape " + shape_string(xs) + "); the dimension d must be at least 1");
+  const auto os = check_dataset(r, "/offsets", 1, false, "int64[K+1], where each snapshot's rows of /x start");
+  if (os[0] != l.K + 1)
+    throw Error(path + ": /offsets has length " + num(os[0]) + ", expected K+1 = " + num(l.K + 1) + " (K = " +
+                num(l.K) + " snapshots in /times)");
+  l.has_mass = r.has("/mass");
+  if (l.has_mass)
+  {
+    const auto ms = r.shape("/mass");
+    if (ms.size() != 1 || ms[0] != l.N)
+      throw Error(path + ": /mass must have shape [N] = [" + num(l.N) + "] (one weight per row of /x), got " +
+                  shape_string(ms));
+  }
+  if (r.has("/snapshot_mass"))
+  {
+    const auto ms = r.shape("/snapshot_mass");
+    if (ms.size() != 1 || ms[0] != l.K)
+      throw Error(path + ": /snapshot_mass must have shape [K] = [" + num(l.K) + "] (one total per snapshot), got " +
+                  shape_string(ms));
+    l.snapshot_mass = r.read_f64("/snapshot_mass");
+  }
+  l.times = r.read_f64("/times");
+  l.offsets = r.read_i64("/offsets");
+  validate_layout(l.times, l.offsets, l.N, path);
+  validate_snapshot_mass(l.snapshot_mass, l.has_mass, l.K, path);
+  return l;
+}
+} // namespace
+
 SnapshotData read_snapshots(const std::string &path)
 {
   const H5Reader r(path);
-  // Structure first (names, ranks, types, lengths), so that the messages name the dataset
-  // before any large read.
-  const auto ts = check_dataset(r, "/times", 1, true, "float64[K], the snapshot times");
-  const std::int64_t K = ts[0];
-  if (K < 2)
-    throw Error(path + ": /times holds " + num(K) + " snapshot(s); at least 2 are needed");
-  const auto xs = check_dataset(r, "/x", 2, true, "float32 or float64 [N, d], the samples grouped by snapshot");
-  const std::int64_t N = xs[0], d = xs[1];
-  if (d == 0)
-    throw Error(path + ": /x has zero columns (shape " + shape_string(xs) + "); the dimension d must be at least 1");
-  const auto os = check_dataset(r, "/offsets", 1, false, "int64[K+1], where each snapshot's rows of /x start");
-  if (os[0] != K + 1)
-    throw Error(path + ": /offsets has length " + num(os[0]) + ", expected K+1 = " + num(K + 1) + " (K = " + num(K) +
-                " snapshots in /times)");
-  const bool has_mass = r.has("/mass");
-  if (has_mass)
-  {
-    const auto ms = r.shape("/mass");
-    if (ms.size() != 1 || ms[0] != N)
-      throw Error(path + ": /mass must have shape [N] = [" + num(N) + "] (one weight per row of /x), got " +
-                  shape_string(ms));
-  }
-
-  const bool has_snapshot_mass = r.has("/snapshot_mass");
-  if (has_snapshot_mass)
-  {
-    const auto ms = r.shape("/snapshot_mass");
-    if (ms.size() != 1 || ms[0] != K)
-      throw Error(path + ": /snapshot_mass must have shape [K] = [" + num(K) + "] (one total per snapshot), got " +
-                  shape_string(ms));
-  }
-
+  const Layout l = read_layout(r);
   SnapshotData data;
-  data.times = r.read_f64("/times");
-  if (has_snapshot_mass)
-    data.snapshot_mass = r.read_f64("/snapshot_mass");
-  data.dim = d;
-  data.offsets = r.read_i64("/offsets");
+  data.times = l.times;
+  data.snapshot_mass = l.snapshot_mass;
+  data.dim = l.d;
+  data.offsets = l.offsets;
   data.x = r.read_f64("/x");
-  if (has_mass)
+  if (l.has_mass)
     data.mass = r.read_f64("/mass");
   validate(data, path);
   return data;
+}
+
+void check_readable(const std::string &path) { H5Reader r(path); }
+
+data::Shard read_shard(const std::string &path, const ShardRequest &request)
+{
+  data::Shard shard;
+  {
+    const H5Reader r(path, request.collective); // collective: every rank opens, reads and closes alike
+    const Layout l = read_layout(r);            // the same on every rank: so are its errors
+    const auto grid = data::RankGrid::choose(request.ranks, l.K, request.ranks_time, request.pairs);
+    shard = data::plan_shard(l.times, l.offsets, l.d, grid, request.rank, path);
+    shard.snapshot_mass = l.snapshot_mass;
+    shard.float32_file = r.is_float32("/x");
+    if (shard.float32_file) // the file's precision: float32 stays float32
+      shard.x32 = r.read_rows_f32("/x", shard.ranges);
+    else
+      shard.x64 = r.read_rows_f64("/x", shard.ranges);
+    if (l.has_mass)
+      shard.mass = r.read_rows_f64("/mass", shard.ranges);
+    shard.reference = r.read_rows_f64("/x", {{0, 1}});
+  }
+  // this rank's values, after the collective close: an error here is this rank's alone
+  validate_rows(shard.offsets, shard.dim, shard.ranges, [&](std::int64_t i, std::int64_t j) { return shard.x(i, j); },
+                shard.mass, path);
+  return shard;
 }
 
 void write_snapshots(const std::string &path, const SnapshotData &data, bool x_as_float32,

@@ -29,6 +29,9 @@ void TrainConfig::validate() const
   require(log_every >= 1, "train: --log-every must be at least 1");
   require(checkpoint_every >= 1, "train: --checkpoint-every must be at least 1");
   require(!out.empty(), "train: --out DIR is required");
+  require(ranks_time >= 0, "train: --ranks-time must be at least 1 (or 0: chosen)");
+  require(ranks_time <= 1 || !data.empty(),
+          "train: --ranks-time applies to --data (a built-in --path is drawn exactly at any time, not sharded)");
   const am::LossKind kind = am::parse_loss(loss);
   if (kind == am::LossKind::entropic)
   {

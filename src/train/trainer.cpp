@@ -13,25 +13,80 @@ namespace amk::train
 {
 namespace
 {
-/// fixed: a resumed run's normalisation (the network's coordinates), else computed from the data;
+/// This rank's shard of the data (io::read_shard; every rank together) and the whole data
+/// set's statistics (one sum over ranks of the partial sums). Errors agreed over ranks.
+struct SnapshotShard
+{
+  data::Shard shard;
+  data::Statistics stats;
+};
+
+SnapshotShard read_shard(const TrainConfig &config, const dist::Comm &comm)
+{
+  SnapshotShard s;
+  // what a rank can find alone, agreed before the collective open in which it would hang the others
+  dist::collectively(comm, [&] { io::check_readable(config.data); });
+  io::ShardRequest request;
+  request.rank = comm.rank();
+  request.ranks = comm.size();
+  request.ranks_time = config.ranks_time;
+  request.pairs = config.time_mode() == "quadrature" && config.rule == "simpson";
+  request.collective = comm.size() > 1;
+  dist::collectively(comm, [&] { s.shard = io::read_shard(config.data, request); });
+  auto sums = data::partial_sums(s.shard);
+  comm.sum(sums.data(), sums.size());
+  dist::collectively(comm, [&] { s.stats = data::statistics(s.shard, sums); });
+  return s;
+}
+
+/// The rank layout and shard map a checkpoint stores: the grid and, per rank, its window,
+/// sample slice, rows and bytes held (gathered by one sum over ranks).
+nlohmann::json shard_map(const data::Shard &shard, std::size_t bytes, const dist::Comm &comm)
+{
+  const int P = comm.size(), fields = 4;
+  std::vector<double> all(std::size_t(P * fields), 0.0);
+  double *mine = &all[std::size_t(comm.rank() * fields)];
+  mine[0] = double(shard.window.front().snapshot);
+  mine[1] = double(shard.window.back().snapshot);
+  mine[2] = double(shard.held_rows());
+  mine[3] = double(bytes);
+  comm.sum(all.data(), all.size());
+  nlohmann::json ranks = nlohmann::json::array();
+  for (int r = 0; r < P; ++r)
+  {
+    const double *f = &all[std::size_t(r * fields)];
+    ranks.push_back({{"rank", r},
+                     {"snapshots", {std::int64_t(f[0]), std::int64_t(f[1])}},
+                     {"sample_slice", {r % shard.grid.sample, shard.grid.sample}},
+                     {"rows", std::int64_t(f[2])},
+                     {"bytes", std::int64_t(f[3])}});
+  }
+  return {{"ranks_time", shard.grid.time},
+          {"ranks_sample", shard.grid.sample},
+          {"samples", shard.offsets.back()},
+          {"file_bytes", shard.offsets.back() * shard.dim * (shard.float32() ? 4 : 8)},
+          {"shards", ranks}};
+}
+
+/// fixed: a resumed run's normalisation (the network's coordinates), else the data's;
 /// coupling_seconds: the time the coupled path's minibatch OT took (0 without one)
 template <class Scalar>
 std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const TrainConfig &config,
+                                                                     const SnapshotShard *snapshots,
                                                                      const data::Normalisation *fixed,
                                                                      double &coupling_seconds)
 {
   const bool unbalanced = config.loss == "uam";
-  if (config.path == "gaussian")
+  if (!snapshots)
   {
     require(!unbalanced, "train: --loss uam needs masses: a --data file with /mass or /snapshot_mass");
     return std::make_shared<data::GaussianSource<Scalar, DefaultExec>>(
         DefaultExec(), data::GaussianPath::preset(config.network.dim, config.path_t0, config.path_t1));
   }
-  const auto data = io::read_snapshots(config.data);
-  require(!unbalanced || data.has_mass(),
+  require(!unbalanced || snapshots->shard.has_mass(),
           "train: --loss uam needs the data's masses: " + config.data + " has neither /mass nor /snapshot_mass");
-  auto source = std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(DefaultExec(), data, config.normalise,
-                                                                            fixed, unbalanced);
+  auto source = std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(
+      DefaultExec(), snapshots->shard, snapshots->stats, config.normalise, fixed, unbalanced);
   if (config.time_mode() == "coupled")
   {
     // straight lines, or for entropic AM Brownian bridges of its σ (σ̃ at each interval's middle)
@@ -134,10 +189,17 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   std::ofstream metrics;
   double coupling_seconds = 0;
   std::unique_ptr<Trainer<Scalar>> owned; // built inside the agreed set-up: no output if it fails
+  std::optional<SnapshotShard> snapshots;
+  if (!config.data.empty())
+    snapshots = read_shard(config, comm);
+  nlohmann::json shards;
   dist::collectively(comm,
                      [&]
                      {
-                       source = make_source<Scalar>(config, resume ? &resume->normalisation : nullptr, coupling_seconds);
+                       source = make_source<Scalar>(config, snapshots ? &*snapshots : nullptr,
+                                                    resume ? &resume->normalisation : nullptr, coupling_seconds);
+                       if (snapshots)
+                         snapshots->shard.release_values(); // on the device now: the host copy goes
                        if (config.path.empty())
                          config.network.dim = source->dim();
                        config.validate();
@@ -154,6 +216,20 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   Trainer<Scalar> &trainer = *owned;
   if (resume)
     trainer.restore(*resume);
+  std::string layout = fmt::format("{} rank{}", comm.size(), comm.size() == 1 ? "" : "s");
+  if (snapshots)
+  {
+    shards = shard_map(snapshots->shard, trainer.data_bytes(), comm);
+    std::int64_t most = 0;
+    for (const auto &r : shards["shards"])
+      most = std::max(most, r["bytes"].get<std::int64_t>());
+    if (comm.size() > 1)
+      layout += fmt::format(" as {} time window{} x {} sample slice{}", shards["ranks_time"].get<int>(),
+                            shards["ranks_time"].get<int>() == 1 ? "" : "s", shards["ranks_sample"].get<int>(),
+                            shards["ranks_sample"].get<int>() == 1 ? "" : "s");
+    layout += fmt::format(", data {:.3g} MiB per rank at most, {:.3g} MiB file", double(most) / double(1 << 20),
+                          shards["file_bytes"].get<double>() / double(1 << 20));
+  }
   if (comm.root() && !quiet)
   {
     const am::Objective &o = trainer.objective();
@@ -167,10 +243,9 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
       loss += o.laplacian == am::LaplacianMode::exact
                   ? " (exact Laplacian)"
                   : fmt::format(" (Hutchinson Laplacian, {} {} probes)", o.probes, config.probe_dist);
-    fmt::print("amk train: {} steps, batch {} ({} rank{}, data {:.3g} MiB per rank), loss {}, network d={} width={} "
+    fmt::print("amk train: {} steps, batch {} ({}), loss {}, network d={} width={} "
                "depth={} {} ({} parameters), {}, {} engine{}\n",
-               config.steps, config.batch, comm.size(), comm.size() == 1 ? "" : "s",
-               double(trainer.data_bytes()) / double(1 << 20), loss, config.network.dim, config.network.width,
+               config.steps, config.batch, layout, loss, config.network.dim, config.network.width,
                config.network.depth, nn::to_string(config.network.activation), config.network.param_count(),
                config.dtype, trainer.engine_name(),
                trainer.engine_note().empty() ? "" : " (" + trainer.engine_note() + ")");
@@ -256,8 +331,11 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
       dist::collectively(comm,
                          [&]
                          {
-                           if (comm.root())
-                             io::write_checkpoint(checkpoint_path, trainer.checkpoint());
+                           if (!comm.root())
+                             return;
+                           io::Checkpoint c = trainer.checkpoint();
+                           c.shards = shards;
+                           io::write_checkpoint(checkpoint_path, c);
                          });
       io_s += std::chrono::duration<double>(clock::now() - write_start).count();
     }
@@ -302,6 +380,7 @@ RunSummary run_training(const TrainConfig &requested, const dist::Comm &comm, bo
         restored = io::read_checkpoint(path);
         // the checkpoint's configuration, with the options a resumed run may change
         config = resumed_config(restored.config, requested, given);
+        config.ranks_time = requested.ranks_time; // a run's layout, not its model
         config.validate();
         require(restored.step < config.steps,
                 fmt::format("train: the checkpoint is already at step {} of --steps {}", restored.step, config.steps));

@@ -3,7 +3,11 @@
 // sampler, x ~ q_t from a source, the time features, the curvature directions) and the
 // per-column weights of the loss functor (am/loss.hpp). Every draw is indexed by the
 // sample's GLOBAL index (step, position in the global batch), so a batch split over P
-// ranks is the same batch as on one rank.
+// ranks of one source is the same batch as on one rank.
+// Sharded data (data/shard.hpp): the ranks of time window a of [lo, hi] (length L) draw
+// their interior times inside it, C_a columns between them, each weighing L/C_a instead of
+// 1/B: stratified in time, the same integral. The source weighs a draw from its slice of a
+// snapshot by slice/snapshot over its share of the columns (data::Columns): unbiased.
 //   columns [0, B)            interior: t from the sampler, x ~ q_t, ω = w(t)·mass/B
 //   columns [B, 3B)           (difference quadrature only) x of interior column c at the
 //                             snapshot times after and before its own, ω = ±mass/(B Δt)
@@ -44,11 +48,7 @@ inline TimeSampling parse_time_sampling(const std::string &name)
   throw Error("unknown time sampling '" + name + "' (use low-discrepancy, stratified or uniform)");
 }
 
-/// This rank's slice [begin, end) of a global count n split over `ranks`.
-inline std::pair<std::int64_t, std::int64_t> slice(std::int64_t n, int rank, int ranks)
-{
-  return {n * rank / ranks, n * (rank + 1) / ranks};
-}
+using data::slice;
 
 /// Sample counts of one batch: this rank's columns and the global normalisers.
 struct BatchLayout
@@ -87,14 +87,22 @@ public:
   using vector = Vector<Scalar, ExecutionSpace>;
 
   /// \param global_interior [in] B;  \param global_boundary [in] B₀ = B₁
+  /// \param window [in] where this rank's interior times lie (the source's window)
   BatchBuilder(const ExecutionSpace &space, const nn::MlpShape &shape, const Objective &objective,
                std::int64_t global_interior, std::int64_t global_boundary, int rank, int ranks,
-               TimeSampling sampling, std::uint64_t seed)
-      : m_objective(objective), m_sampling(sampling), m_key(RandomKey(seed)(0xba7c)), m_loss(shape)
+               TimeSampling sampling, std::uint64_t seed, const data::Window &window = data::Window())
+      : m_objective(objective), m_sampling(sampling), m_key(RandomKey(seed)(0xba7c)), m_loss(shape), m_window(window)
   {
     require(global_interior >= ranks && global_boundary >= ranks,
             "batch: --batch must be at least the number of MPI ranks");
     const auto in = slice(global_interior, rank, ranks), bd = slice(global_boundary, rank, ranks);
+    // the window's ranks are consecutive, so are their columns: [W0, W1) of the global batch
+    const int per_window = ranks / window.count;
+    m_window_begin = slice(global_interior, window.index * per_window, ranks).first;
+    m_window_columns = slice(global_interior, (window.index + 1) * per_window - 1, ranks).second - m_window_begin;
+    m_columns.boundary = 0; // set in build()
+    m_columns.interior_share = double(in.second - in.first) / double(m_window_columns);
+    m_columns.boundary_share = double(bd.second - bd.first) / double(global_boundary);
     const bool q1_terms = objective.weighting == Weighting::none; // w(1) = 0 for the linear weighting
     const bool quadrature = objective.time == TimeMode::quadrature;
     const bool difference = quadrature && objective.rule == QuadratureRule::difference;
@@ -134,11 +142,19 @@ public:
     m_loss.time_derivative = !difference;
     if (quadrature)
     {
-      // per node: the cumulative weight (for drawing nodes), and for differences the nodes
-      // after and before it and 1/(their time difference)
-      const auto &t = objective.nodes;
+      // per node of the window: the cumulative weight over the window's (for drawing nodes),
+      // and for differences the nodes after and before it and 1/(their time difference);
+      // the rules per window add up to the rule over all nodes (shared edge nodes take half
+      // an interval from each side; Simpson's windows are whole pairs of intervals)
+      const bool windowed = m_window.last >= m_window.first;
+      const std::vector<double> t(objective.nodes.begin() + (windowed ? m_window.first : 0),
+                                  windowed ? objective.nodes.begin() + m_window.last + 1 : objective.nodes.end());
       const auto w = quadrature_weights(t, difference ? QuadratureRule::trapezoid : objective.rule);
       const int K = int(t.size());
+      double total = 0;
+      for (double v : w)
+        total += v;
+      m_length = total;
       auto h = Kokkos::View<double **, Kokkos::LayoutRight, Kokkos::HostSpace>("nodes", K, 5);
       double cumulative = 0;
       for (int k = 0; k < K; ++k)
@@ -146,7 +162,7 @@ public:
         cumulative += w[k];
         const int hi = std::min(k + 1, K - 1), lo = std::max(k - 1, 0);
         h(k, 0) = t[k];
-        h(k, 1) = cumulative;
+        h(k, 1) = cumulative / total;
         h(k, 2) = hi;
         h(k, 3) = lo;
         h(k, 4) = 1 / (t[hi] - t[lo]);
@@ -184,7 +200,8 @@ public:
     const int nt = m_layout.interior, nd = m_layout.differences, n0 = m_layout.boundary0;
     const std::uint64_t base_i = std::uint64_t(step) * m_global_interior + m_offset_interior;
     const std::uint64_t base_b = std::uint64_t(step) * m_global_boundary + m_offset_boundary;
-    const std::uint64_t B = m_global_interior;
+    const std::uint64_t B = m_global_interior, W0 = m_window_begin;
+    const double columns = double(m_window_columns), lo = m_window.lo, length = m_window.hi - m_window.lo;
     const double u0 = m_u0;
     const TimeSampling sampling = m_sampling;
     const RandomKey tkey = m_key(1);
@@ -201,10 +218,12 @@ public:
               tc = v - math::floor(v);
             }
             else if (sampling == TimeSampling::stratified)
-              tc = (double(i % B) + tkey.uniform(i)) / double(B);
+              tc = (double(i % B - W0) + tkey.uniform(i)) / columns; // a stratum per column of the window
             else
               tc = tkey.uniform(i);
-            if (K > 0) // quadrature: the node whose cumulative weight first exceeds tc
+            if (K == 0) // into the window
+              tc = lo + tc * length;
+            else // quadrature: the window's node whose cumulative weight first exceeds tc
             {
               int k = 0;
               while (nodes(k, 1) <= tc)
@@ -234,7 +253,8 @@ public:
           }
         });
     const auto u = engine.input();
-    source.draw(space, m_loss.t, m_ids, m_key(2), u, m_mass);
+    m_columns.boundary = nt + nd;
+    source.draw(space, m_loss.t, m_ids, m_key(2), u, m_mass, m_columns);
     if (nd > 0)
     { // the difference columns evaluate s at their interior column's own x
       const int d = engine.shape().dim;
@@ -264,7 +284,9 @@ private:
               knots = int(m_sigma.extent(1));
     const auto nodes = m_nodes;
     const auto node = m_node;
-    const double w_int = 1 / m_layout.global_interior, w_0 = 1 / m_layout.global_boundary0,
+    // an interior column weighs the window's length over its columns (1/B on one rank)
+    const double length = m_nodes.extent(0) > 0 ? m_length : m_window.hi - m_window.lo;
+    const double w_int = length / double(m_window_columns), w_0 = 1 / m_layout.global_boundary0,
                  w_1 = 1 / m_layout.global_boundary1;
     const bool linear = m_objective.weighting == Weighting::linear, entropic = diffusion.extent(0) > 0;
     Kokkos::parallel_for(
@@ -323,6 +345,10 @@ private:
   RandomKey m_key;
   BatchLayout m_layout;
   ActionLoss<Scalar, ExecutionSpace> m_loss;
+  data::Window m_window;
+  data::Columns m_columns;
+  std::int64_t m_window_begin = 0, m_window_columns = 1; ///< the window's columns [W0, W0 + C) of the global batch
+  double m_length = 1;                                   ///< quadrature: the window's total weight
   std::int64_t m_offset_interior = 0, m_offset_boundary = 0, m_global_interior = 1, m_global_boundary = 1;
   double m_u0 = 0;
   Kokkos::View<std::uint64_t *, memory_space> m_ids;

@@ -13,11 +13,16 @@ public:
 };
 
 /// An error that every MPI rank throws together (bad input, divergence), so that all can
-/// exit cleanly: nobody is left waiting in a collective, and no MPI_Abort is needed.
+/// exit cleanly: nobody is left waiting in a collective, and no MPI_Abort is needed. One
+/// rank reports it: the rank where it happened (rank 0 when it happened on all alike).
 class CollectiveError : public Error
 {
 public:
-  explicit CollectiveError(const std::string &what) : Error(what) {}
+  explicit CollectiveError(const std::string &what, int reporting_rank = 0) : Error(what), m_reporter(reporting_rank) {}
+  int reporting_rank() const { return m_reporter; }
+
+private:
+  int m_reporter;
 };
 
 /// Throws amk::Error(message) unless cond holds.

@@ -275,10 +275,12 @@ std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV
 /// partner row in the next snapshot, from minibatch OT (see the file comment).
 /// \param bridge [in] per interval: ε = σ²Δt of a Brownian bridge (empty: straight lines,
 ///                   ε = o.epsilon × the chunk's mean cost)
+/// \param first_snapshot [in] the global index of snapshot 0 here (random streams are keyed by it)
 template <class ExecutionSpace, class XV>
 std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV &x,
                                           const std::vector<std::int64_t> &offsets, const CouplingOptions &o,
-                                          const std::vector<double> &bridge, std::uint64_t seed)
+                                          const std::vector<double> &bridge, std::uint64_t seed,
+                                          std::int64_t first_snapshot = 0)
 {
   using memory_space = typename ExecutionSpace::memory_space;
   require(o.batch >= 2, "coupling: --coupling-batch must be at least 2");
@@ -290,7 +292,7 @@ std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV 
   {
     std::vector<std::int64_t> rows(offsets[k + 1] - offsets[k]);
     std::iota(rows.begin(), rows.end(), offsets[k]);
-    const RandomKey shuffle = key(std::uint64_t(k))(1);
+    const RandomKey shuffle = key(std::uint64_t(first_snapshot + k))(1);
     for (std::size_t i = 0; i + 1 < rows.size(); ++i)
       std::swap(rows[i], rows[i + shuffle.index(i, std::int64_t(rows.size() - i))]);
     return rows;
@@ -325,7 +327,8 @@ std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV 
       const auto picks =
           bridge.empty()
               ? auction_partners(space, X, Y, o.epsilon)
-              : detail::sinkhorn_partners(space, X, Y, bridge[k], o, key(std::uint64_t(k))(2 + std::uint64_t(c)));
+              : detail::sinkhorn_partners(space, X, Y, bridge[k], o,
+                                              key(std::uint64_t(first_snapshot + k))(2 + std::uint64_t(c)));
       for (std::size_t i = 0; i < picks.size(); ++i)
         partner[from[a0 + i]] = to[b0 + std::size_t(picks[i])];
     }

@@ -17,6 +17,7 @@
 #include <amk/data/coupling.hpp>
 #include <amk/data/gaussian_path.hpp>
 #include <amk/data/normalisation.hpp>
+#include <amk/data/shard.hpp>
 #include <amk/data/snapshot_data.hpp>
 #include <cmath>
 #include <memory>
@@ -25,39 +26,55 @@
 namespace amk::data
 {
 
+/// Which columns of a draw are boundary columns, and this rank's shares of the columns
+/// (of its window's interior columns, of all boundary columns): a sharded source weighs a
+/// draw from its slice of a snapshot by (slice / snapshot) / (its columns / all columns),
+/// which makes the sum over ranks an unbiased estimate of the whole snapshot's expectation.
+struct Columns
+{
+  std::int64_t boundary = std::int64_t(1) << 62; ///< columns from here on: t = 0 (q₀) or t = 1 (q₁)
+  double interior_share = 1, boundary_share = 1;
+};
+
 template <class Scalar, class ExecutionSpace = DefaultExec> class Source
 {
 public:
   virtual ~Source() = default;
   virtual int dim() const = 0;
   virtual const Normalisation &normalisation() const = 0;
-  /// The normalised snapshot times (empty for a path defined at every t).
+  /// The normalised snapshot times, all K (empty for a path defined at every t).
   virtual std::vector<double> snapshot_times() const { return {}; }
+  /// The window this rank draws interior times from (a path: all of [0, 1]).
+  virtual Window window() const { return Window(); }
   /// Bytes of data held (on the device): what a rank's share of the data costs.
   virtual std::size_t bytes() const { return 0; }
   /// x̃_c ~ q_{t(c)} into rows 0…d−1 of u (input_size × n) and its mass into mass(c);
   /// ids(c) names the draw.
   virtual void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
                     const Kokkos::View<std::uint64_t *, typename ExecutionSpace::memory_space> &ids, RandomKey key,
-                    const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass) const = 0;
+                    const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass,
+                    const Columns &columns = Columns()) const = 0;
 };
 
-/// Samples of K snapshots held on the device.
+/// One rank's shard of K snapshots (data/shard.hpp) held on the device: the snapshots of
+/// its time window (a slice of each) and its slices of the first and last snapshot.
 template <class Scalar, class ExecutionSpace = DefaultExec> class SnapshotSource : public Source<Scalar, ExecutionSpace>
 {
 public:
   using memory_space = typename ExecutionSpace::memory_space;
 
+  /// \param stats      [in] the whole data set's statistics (data::statistics of the partial
+  ///                        sums summed over ranks)
   /// \param normalise  [in] centre and scale x (else shift 0, scale 1)
   /// \param fixed      [in] use this normalisation instead (a resumed run keeps its own)
   /// \param unbalanced [in] masses relative to the first snapshot's total, not each one's own
-  SnapshotSource(const ExecutionSpace &space, const SnapshotData &data, bool normalise,
+  SnapshotSource(const ExecutionSpace &space, const Shard &shard, const Statistics &stats, bool normalise,
                  const Normalisation *fixed = nullptr, bool unbalanced = false)
-      : m_dim(int(data.dim))
+      : m_dim(int(shard.dim))
   {
-    const std::int64_t K = data.snapshots(), N = data.samples(), d = data.dim;
-    m_norm.t0 = data.times.front();
-    m_norm.span = data.times.back() - data.times.front();
+    const std::int64_t K = shard.snapshots(), d = shard.dim, n = shard.held_rows();
+    m_norm.t0 = shard.times.front();
+    m_norm.span = shard.times.back() - shard.times.front();
     m_norm.shift.assign(d, 0.0);
     if (fixed)
     {
@@ -68,84 +85,108 @@ public:
       m_norm = *fixed;
     }
     else if (normalise)
-    { // per-dimension mean, one isotropic scale: the RMS standard deviation
-      double var = 0;
-      for (std::int64_t r = 0; r < d; ++r)
-      {
-        double m = 0, m2 = 0;
-        for (std::int64_t i = 0; i < N; ++i)
-          m += data.x[i * d + r];
-        m /= double(N);
-        for (std::int64_t i = 0; i < N; ++i)
-          m2 += (data.x[i * d + r] - m) * (data.x[i * d + r] - m);
-        m_norm.shift[r] = m;
-        var += m2 / double(N);
-      }
-      m_norm.scale = var > 0 ? std::sqrt(var / double(d)) : 1.0;
-    }
-    auto x_host = Kokkos::View<Scalar **, Kokkos::LayoutRight, Kokkos::HostSpace>("x", N, d);
-    for (std::int64_t i = 0; i < N; ++i)
-      for (std::int64_t r = 0; r < d; ++r)
-        x_host(i, r) = Scalar((data.x[i * d + r] - m_norm.shift[r]) / m_norm.scale);
-    auto off_host = Kokkos::View<std::int64_t *, Kokkos::HostSpace>("offsets", K + 1);
-    auto t_host = Kokkos::View<double *, Kokkos::HostSpace>("times", K);
-    for (std::int64_t k = 0; k <= K; ++k)
-      off_host(k) = data.offsets[k];
-    for (std::int64_t k = 0; k < K; ++k)
-      t_host(k) = m_norm.normalised_time(data.times[k]);
-    const bool weighted = !data.mass.empty() || (unbalanced && !data.snapshot_mass.empty());
-    if (weighted)
     {
-      std::vector<double> total(K);
-      for (std::int64_t k = 0; k < K; ++k)
-        total[k] = data.total_mass(k);
-      auto mass_host = Kokkos::View<Scalar *, Kokkos::HostSpace>("mass", N);
-      for (std::int64_t k = 0; k < K; ++k)
-      {
-        const double n_k = double(data.offsets[k + 1] - data.offsets[k]);
-        for (std::int64_t i = data.offsets[k]; i < data.offsets[k + 1]; ++i)
+      m_norm.shift = stats.shift;
+      m_norm.scale = stats.scale;
+    }
+    for (std::int64_t k = 0; k < K; ++k)
+      m_times.push_back(m_norm.normalised_time(shard.times[std::size_t(k)]));
+    m_window.index = shard.rank / shard.grid.sample;
+    m_window.count = shard.grid.time;
+    m_window.first = shard.window.front().snapshot;
+    m_window.last = shard.window.back().snapshot;
+    m_window.lo = m_times[std::size_t(m_window.first)];
+    m_window.hi = m_times[std::size_t(m_window.last)];
+
+    auto x_host = Kokkos::View<Scalar **, Kokkos::LayoutRight, Kokkos::HostSpace>("x", n, d);
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t r = 0; r < d; ++r)
+        x_host(i, r) = Scalar((shard.x(i, r) - m_norm.shift[r]) / m_norm.scale);
+    // the window's parts lie one after another among the rows held (sorted by row)
+    const std::int64_t W = std::int64_t(shard.window.size());
+    auto off_host = Kokkos::View<std::int64_t *, Kokkos::HostSpace>("offsets", W + 1);
+    auto wt_host = Kokkos::View<double *, Kokkos::HostSpace>("times", W);
+    auto share_host = Kokkos::View<double *, Kokkos::HostSpace>("share", W + 2);
+    auto snapshot_rows = [&](std::int64_t k) { return shard.offsets[std::size_t(k + 1)] - shard.offsets[std::size_t(k)]; };
+    for (std::int64_t j = 0; j < W; ++j)
+    {
+      const ShardPart &p = shard.window[std::size_t(j)];
+      off_host(j) = shard.local(p.row);
+      require(j == 0 || off_host(j) == off_host(j - 1) + shard.window[std::size_t(j - 1)].rows,
+              "shard: the window's parts are not contiguous");
+      wt_host(j) = m_times[std::size_t(p.snapshot)];
+      share_host(j) = double(p.rows) / double(snapshot_rows(p.snapshot));
+    }
+    off_host(W) = off_host(W - 1) + shard.window.back().rows;
+    auto bound_host = Kokkos::View<std::int64_t *, Kokkos::HostSpace>("boundary", 4);
+    bound_host(0) = shard.local(shard.boundary0.row);
+    bound_host(1) = shard.boundary0.rows;
+    bound_host(2) = shard.local(shard.boundary1.row);
+    bound_host(3) = shard.boundary1.rows;
+    share_host(W) = double(shard.boundary0.rows) / double(snapshot_rows(0));
+    share_host(W + 1) = double(shard.boundary1.rows) / double(snapshot_rows(K - 1));
+
+    const bool weighted = !shard.mass.empty() || (unbalanced && !shard.snapshot_mass.empty());
+    if (weighted)
+    { // a sample drawn uniformly among snapshot k's N_k stands for N_k m_i of its mass M_k
+      auto mass_host = Kokkos::View<Scalar *, Kokkos::HostSpace>("mass", n);
+      std::int64_t i = 0, k = 0;
+      for (const auto &[begin, end] : shard.ranges)
+        for (std::int64_t row = begin; row < end; ++row, ++i)
         {
-          const double m_i = data.mass.empty() ? total[k] / n_k : data.mass[i];
-          mass_host(i) = Scalar(n_k * m_i / (unbalanced ? total[0] : total[k]));
+          while (shard.offsets[std::size_t(k + 1)] <= row)
+            ++k;
+          const double n_k = double(snapshot_rows(k)), total = stats.total_mass[std::size_t(k)];
+          const double m_i = shard.mass.empty() ? total / n_k : shard.mass[std::size_t(i)];
+          mass_host(i) = Scalar(n_k * m_i / (unbalanced ? stats.total_mass[0] : total));
         }
-      }
       m_mass = Kokkos::create_mirror_view_and_copy(memory_space(), mass_host);
     }
     m_x = Kokkos::create_mirror_view_and_copy(memory_space(), x_host);
     m_offsets = Kokkos::create_mirror_view_and_copy(memory_space(), off_host);
-    m_times = Kokkos::create_mirror_view_and_copy(memory_space(), t_host);
+    m_window_times = Kokkos::create_mirror_view_and_copy(memory_space(), wt_host);
+    m_share = Kokkos::create_mirror_view_and_copy(memory_space(), share_host);
+    m_boundary = Kokkos::create_mirror_view_and_copy(memory_space(), bound_host);
     space.fence();
+  }
+
+  /// The whole of a data set in memory on one rank.
+  SnapshotSource(const ExecutionSpace &space, const SnapshotData &data, bool normalise,
+                 const Normalisation *fixed = nullptr, bool unbalanced = false)
+      : SnapshotSource(space, Whole(data), normalise, fixed, unbalanced)
+  {
   }
 
   int dim() const override { return m_dim; }
   const Normalisation &normalisation() const override { return m_norm; }
-  std::vector<double> snapshot_times() const override
-  {
-    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_times);
-    return std::vector<double>(h.data(), h.data() + h.extent(0));
-  }
+  std::vector<double> snapshot_times() const override { return m_times; }
+  Window window() const override { return m_window; }
 
-  /// Pairs every sample of snapshots 0 … K−2 with one of the next snapshot (minibatch OT);
-  /// from then on draw() samples the coupled path.
-  /// \param bridge_sigma [in] σ̃ per interval (normalised): Brownian bridges of that diffusion
-  ///                         with the matching entropic coupling (empty: straight lines)
+  /// Pairs every sample of the window's snapshots but its last with one of the next
+  /// snapshot's (minibatch OT, keyed by the global snapshot index: a window of whole
+  /// snapshots is coupled exactly as on one rank); from then on draw() samples the coupled path.
+  /// \param bridge_sigma [in] σ̃ per interval of the whole data set (normalised): Brownian
+  ///                         bridges of that diffusion with the matching entropic coupling
+  ///                         (empty: straight lines)
   void couple(const ExecutionSpace &space, const CouplingOptions &options, const std::vector<double> &bridge_sigma,
               std::uint64_t seed)
   {
-    auto times = snapshot_times();
     auto offsets = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_offsets);
-    std::vector<double> epsilon; // σ̃²Δt per interval
-    for (std::size_t k = 0; k < bridge_sigma.size(); ++k)
-      epsilon.push_back(bridge_sigma[k] * bridge_sigma[k] * (times[k + 1] - times[k]));
+    std::vector<double> epsilon, sigma; // σ̃²Δt per interval of the window
+    for (std::int64_t k = m_window.first; k < m_window.last && !bridge_sigma.empty(); ++k)
+    {
+      sigma.push_back(bridge_sigma[std::size_t(k)]);
+      epsilon.push_back(sigma.back() * sigma.back() * (m_times[std::size_t(k + 1)] - m_times[std::size_t(k)]));
+    }
     const auto partner = couple_adjacent(space, m_x, std::vector<std::int64_t>(offsets.data(), offsets.data() + offsets.extent(0)),
-                                         options, epsilon, seed);
+                                         options, epsilon, seed, m_window.first);
     Kokkos::View<std::int64_t *, Kokkos::HostSpace> p("partner", partner.size());
     for (std::size_t i = 0; i < partner.size(); ++i)
       p(i) = partner[i];
     m_partner = Kokkos::create_mirror_view_and_copy(memory_space(), p);
-    Kokkos::View<double *, Kokkos::HostSpace> b("bridge", bridge_sigma.size());
-    for (std::size_t k = 0; k < bridge_sigma.size(); ++k)
-      b(k) = bridge_sigma[k];
+    Kokkos::View<double *, Kokkos::HostSpace> b("bridge", sigma.size());
+    for (std::size_t k = 0; k < sigma.size(); ++k)
+      b(k) = sigma[k];
     m_bridge = Kokkos::create_mirror_view_and_copy(memory_space(), b);
     space.fence();
   }
@@ -153,26 +194,43 @@ public:
   std::size_t bytes() const override
   {
     return m_x.span() * sizeof(Scalar) + m_mass.span() * sizeof(Scalar) + m_offsets.span() * sizeof(std::int64_t) +
-           m_times.span() * sizeof(double) + m_partner.span() * sizeof(std::int64_t) + m_bridge.span() * sizeof(double);
+           m_window_times.span() * sizeof(double) + m_share.span() * sizeof(double) +
+           m_boundary.span() * sizeof(std::int64_t) + m_partner.span() * sizeof(std::int64_t) +
+           m_bridge.span() * sizeof(double);
   }
 
   void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
             const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,
-            const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass) const override
+            const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass,
+            const Columns &columns = Columns()) const override
   {
     const auto x = m_x;
     const auto sample_mass = m_mass;
     const bool weighted = m_mass.extent(0) > 0, coupled = this->coupled(), bridged = m_bridge.extent(0) > 0;
     const auto offsets = m_offsets;
-    const auto times = m_times;
+    const auto times = m_window_times;
+    const auto share = m_share;
+    const auto boundary = m_boundary;
     const auto partner = m_partner;
     const auto bridge = m_bridge;
     const int d = m_dim;
     const int K = int(times.extent(0));
+    const std::int64_t first_boundary = columns.boundary;
+    const double per_interior = 1 / columns.interior_share, per_boundary = 1 / columns.boundary_share;
     Kokkos::parallel_for(
         "amk::SnapshotSource::draw", policy(space, u.extent(1)), KOKKOS_LAMBDA(std::int64_t c) {
           const double tc = t(c);
-          // first k with times(k) >= t
+          const RandomKey draw = key(ids(c));
+          if (c >= first_boundary) // this rank's slice of the first or the last snapshot
+          {
+            const int end = tc < 0.5 ? 0 : 1;
+            const std::int64_t row = boundary(2 * end) + draw.index(0, boundary(2 * end + 1));
+            for (int r = 0; r < d; ++r)
+              u(r, c) = x(row, r);
+            mass(c) = Scalar((weighted ? double(sample_mass(row)) : 1.0) * share(K + end) * per_boundary);
+            return;
+          }
+          // first window snapshot k with times(k) >= t
           int lo = 0, hi = K - 1;
           while (lo < hi)
           {
@@ -182,7 +240,6 @@ public:
             else
               hi = mid;
           }
-          const RandomKey draw = key(ids(c));
           if (coupled && lo > 0 && times(lo) != tc)
           { // strictly inside interval k = lo − 1: a random pair of its coupling
             const int k = lo - 1;
@@ -192,9 +249,10 @@ public:
             for (int r = 0; r < d; ++r)
               u(r, c) = Scalar((1 - tau) * double(x(i, r)) + tau * double(x(j, r)) +
                                (bridged ? spread * draw.normal(std::uint64_t(r) + 1) : 0.0));
-            mass(c) = weighted ? Scalar(math::exp((1 - tau) * math::log(double(sample_mass(i))) +
-                                                  tau * math::log(double(sample_mass(j)))))
-                               : Scalar(1);
+            const double m = weighted ? math::exp((1 - tau) * math::log(double(sample_mass(i))) +
+                                                  tau * math::log(double(sample_mass(j))))
+                                      : 1.0;
+            mass(c) = Scalar(m * share(k) * per_interior);
             return;
           }
           int k = lo; // the nearest snapshot
@@ -204,19 +262,39 @@ public:
           const std::int64_t row = offsets(k) + draw.index(0, n);
           for (int r = 0; r < d; ++r)
             u(r, c) = x(row, r);
-          mass(c) = weighted ? sample_mass(row) : Scalar(1);
+          mass(c) = Scalar((weighted ? double(sample_mass(row)) : 1.0) * share(k) * per_interior);
         });
   }
 
 private:
+  /// A data set in memory as the one shard of one rank, with its statistics.
+  struct Whole
+  {
+    Shard shard;
+    Statistics stats;
+    explicit Whole(const SnapshotData &data)
+        : shard(shard_of(data, RankGrid(), 0)), stats(statistics(shard, partial_sums(shard)))
+    {
+    }
+  };
+  SnapshotSource(const ExecutionSpace &space, const Whole &whole, bool normalise, const Normalisation *fixed,
+                 bool unbalanced)
+      : SnapshotSource(space, whole.shard, whole.stats, normalise, fixed, unbalanced)
+  {
+  }
+
   int m_dim;
   Normalisation m_norm;
-  Kokkos::View<Scalar **, Kokkos::LayoutRight, memory_space> m_x;
-  Vector<Scalar, ExecutionSpace> m_mass; ///< per sample (empty: all 1)
-  Kokkos::View<std::int64_t *, memory_space> m_offsets;
-  Kokkos::View<double *, memory_space> m_times;
-  Kokkos::View<std::int64_t *, memory_space> m_partner; ///< per row: its partner in the next snapshot
-  Kokkos::View<double *, memory_space> m_bridge;        ///< per interval: σ̃ of its Brownian bridges
+  std::vector<double> m_times; ///< all K, normalised
+  Window m_window;
+  Kokkos::View<Scalar **, Kokkos::LayoutRight, memory_space> m_x; ///< the rows held, normalised
+  Vector<Scalar, ExecutionSpace> m_mass;                          ///< per row held (empty: all 1)
+  Kokkos::View<std::int64_t *, memory_space> m_offsets;           ///< window snapshot j: rows offsets(j) … offsets(j+1)−1
+  Kokkos::View<double *, memory_space> m_window_times;            ///< window snapshot j's time
+  Kokkos::View<double *, memory_space> m_share;     ///< slice/snapshot of window snapshot j, then of the two boundary slices
+  Kokkos::View<std::int64_t *, memory_space> m_boundary; ///< first row and rows of the q₀ slice, then of the q₁ slice
+  Kokkos::View<std::int64_t *, memory_space> m_partner;  ///< per window row: its partner in the next snapshot
+  Kokkos::View<double *, memory_space> m_bridge;         ///< per window interval: σ̃ of its Brownian bridges
 };
 
 /// Exact draws from the Gaussian path (no normalisation: its scale is already O(1)).
@@ -247,8 +325,9 @@ public:
 
   void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
             const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,
-            const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass) const override
-  {
+            const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass,
+            const Columns & = Columns()) const override
+  { // exact draws at any t: no slices, every column weighs 1
     const auto p = m_params;
     const int d = m_path.dim;
     Kokkos::parallel_for(

@@ -26,8 +26,8 @@ public:
   /// CUDA or ROCm support; false without MPI or without the extension): else the caller
   /// stages through host memory.
   static bool device_aware();
-  /// Logical OR over ranks (used to agree on an error before anyone writes).
-  bool any(bool flag) const;
+  /// The lowest rank whose flag is set, or -1 (to agree on an error before anyone writes).
+  int first(bool flag) const;
   /// Ends every rank (after an error on some ranks only, which would otherwise leave the
   /// others waiting in a collective forever).
   [[noreturn]] void abort(int code) const;
@@ -37,8 +37,8 @@ private:
 };
 
 /// Runs f() on every rank and agrees on failure: if f throws on any rank, every rank throws
-/// CollectiveError (with its own message, or "failed on another rank"). For set-up steps
-/// and for work that only rank 0 does (writing files), before the next collective.
+/// CollectiveError, reported by the lowest failing rank with its own message. For set-up
+/// steps and for work that only rank 0 does (writing files), before the next collective.
 template <class F> void collectively(const Comm &comm, F &&f)
 {
   std::string error;
@@ -50,8 +50,9 @@ template <class F> void collectively(const Comm &comm, F &&f)
   {
     error = e.what();
   }
-  if (comm.any(!error.empty()))
-    throw CollectiveError(error.empty() ? "failed on another MPI rank (see rank 0's message)" : error);
+  const int failed = comm.first(!error.empty());
+  if (failed >= 0)
+    throw CollectiveError(error.empty() ? "failed on MPI rank " + std::to_string(failed) : error, failed);
 }
 
 /// RAII MPI_Init/MPI_Finalize (no-op without MPI or when already initialised).

@@ -4,7 +4,8 @@
 // renamed, so a crash never leaves a broken latest checkpoint.
 //   /params /ema /adam_m /adam_v  float64[P]      /shift float64[d]
 //   attributes: format, amk_version, config (JSON), objective (JSON), step, t0, span, scale,
-//               ranks (the MPI rank count that wrote it)
+//               ranks (the MPI rank count that wrote it), shards (JSON: the rank grid and
+//               each rank's snapshots, rows and bytes held; absent for a built-in path)
 #include <amk/data/normalisation.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@ struct Checkpoint
   nlohmann::json objective; ///< am::to_json(Objective): the learned dynamics (null: plain AM)
   std::int64_t step = 0;
   std::int64_t ranks = 1; ///< the rank count of the run that wrote it (a resume may use another)
+  nlohmann::json shards;  ///< the rank layout and shard map (null: not sharded)
   std::vector<double> params, ema, adam_m, adam_v;
   data::Normalisation normalisation;
 };

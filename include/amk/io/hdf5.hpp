@@ -1,11 +1,13 @@
 #pragma once
 // A small RAII layer over the HDF5 C API: whole-dataset reads and writes of flat, root-level
-// datasets ("/x") and scalar attributes on the root group. Every failure is an amk::Error
+// datasets ("/x") and scalar attributes on the root group, and reads of row ranges (a
+// rank's shard) through parallel HDF5's MPI-IO driver. Every failure is an amk::Error
 // with one line naming the file, the dataset or attribute and the problem; HDF5's own error
 // stack printing is switched off. H5Writer writes to "<path>.tmp" and renames on commit(),
 // so an exception or a crash never leaves a half-written file at the final path.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace amk::io
@@ -15,7 +17,9 @@ class H5Reader
 {
 public:
   /// Opens path read-only; amk::Error if it does not exist or is not an HDF5 file.
-  explicit H5Reader(const std::string &path);
+  /// \param collective [in] open it with every rank of MPI_COMM_WORLD through MPI-IO (parallel
+  ///                        HDF5; the open and the close are then collective, the reads each rank's own)
+  explicit H5Reader(const std::string &path, bool collective = false);
   ~H5Reader();
   H5Reader(const H5Reader &) = delete;
   H5Reader &operator=(const H5Reader &) = delete;
@@ -34,6 +38,15 @@ public:
   bool is_integer(const std::string &name) const;
   /// Whole dataset as double, row-major; any float or integer type is converted.
   std::vector<double> read_f64(const std::string &name) const;
+  /// True when dataset name holds 4-byte floats (float32).
+  bool is_float32(const std::string &name) const;
+  /// Rows of dataset name (ranges [begin, end) of its first index, sorted and disjoint; every
+  /// other index whole), row-major, converted to double or float: one read of the union of
+  /// the ranges.
+  std::vector<double> read_rows_f64(const std::string &name,
+                                    const std::vector<std::pair<std::int64_t, std::int64_t>> &ranges) const;
+  std::vector<float> read_rows_f32(const std::string &name,
+                                   const std::vector<std::pair<std::int64_t, std::int64_t>> &ranges) const;
   /// Whole dataset as int64, row-major; amk::Error unless it is an integer dataset.
   std::vector<std::int64_t> read_i64(const std::string &name) const;
   /// True when the root group has an attribute called name.
@@ -44,8 +57,12 @@ public:
   double read_f64_attr(const std::string &name) const;
 
 private:
+  template <class T>
+  std::vector<T> read_rows(const std::string &name, const std::vector<std::pair<std::int64_t, std::int64_t>> &ranges,
+                           std::int64_t mem_type) const;
   std::string m_path;
   std::int64_t m_file = -1; ///< hid_t of the open file
+  bool m_collective = false;
 };
 
 /// Writes a new HDF5 file atomically: to final_path + ".tmp", renamed onto final_path by

@@ -52,6 +52,10 @@ struct TrainConfig
   std::string engine = "auto"; ///< derivative engine: auto, gemm or fused (see Trainer)
   std::uint64_t seed = 0;
 
+  /// MPI rank grid: time windows (0: chosen from the ranks and snapshots, data/shard.hpp);
+  /// a run's layout, not its model: not stored in the checkpoint's config
+  int ranks_time = 0;
+
   std::string out; ///< output directory
   int log_every = 100;
   int checkpoint_every = 1000;

@@ -61,12 +61,14 @@ public:
       : m_space(space), m_config(config), m_source(std::move(source)), m_comm(comm),
         m_objective(make_objective(config, m_source->normalisation(), m_source->snapshot_times())),
         m_builder(space, config.network, m_objective, config.batch, config.boundary(), comm.rank(), comm.size(),
-                  am::parse_time_sampling(config.time_sampling), config.seed),
+                  am::parse_time_sampling(config.time_sampling), config.seed, m_source->window()),
         m_params(zeroed<vector>(space, "amk::Trainer::params", config.network.param_count())),
         m_grad(zeroed<vector>(space, "amk::Trainer::grad", config.network.param_count())),
         m_adam(space, config.network.param_count()), m_staging(staging_for(comm, m_grad))
   {
     require(m_source->dim() == config.network.dim, "train: network dimension does not match the data");
+    require(m_source->window().count == 1 || comm.size() % m_source->window().count == 0,
+            "train: the data's time windows do not divide the MPI ranks");
     m_engine = nn::make_engine<Scalar, ExecutionSpace, Loss>(space, config.engine, config.network,
                                                              m_builder.capacity(config.network.dim), &m_engine_note);
     nn::initialize(space, config.network, m_params, config.seed);
