@@ -3,6 +3,7 @@
 #include <amk/io/snapshot_file.hpp>
 
 #include <charconv>
+#include <new>
 #include <cmath>
 
 namespace amk::io
@@ -242,12 +243,23 @@ data::Shard read_shard(const std::string &path, const ShardRequest &request)
     shard = data::plan_shard(l.times, l.offsets, l.d, grid, request.rank, path);
     shard.snapshot_mass = l.snapshot_mass;
     shard.float32_file = r.is_float32("/x");
-    if (shard.float32_file) // the file's precision: float32 stays float32
-      shard.x32 = r.read_rows_f32("/x", shard.ranges);
-    else
-      shard.x64 = r.read_rows_f64("/x", shard.ranges);
-    if (l.has_mass)
-      shard.mass = r.read_rows_f64("/mass", shard.ranges);
+    try
+    {
+      if (shard.float32_file) // the file's precision: float32 stays float32
+        shard.x32 = r.read_rows_f32("/x", shard.ranges);
+      else
+        shard.x64 = r.read_rows_f64("/x", shard.ranges);
+      if (l.has_mass)
+        shard.mass = r.read_rows_f64("/mass", shard.ranges);
+    }
+    catch (const std::bad_alloc &)
+    {
+      const double mib = double(shard.held_rows()) * double(l.d * (shard.float32_file ? 4 : 8) + (l.has_mass ? 8 : 0)) /
+                         double(1 << 20);
+      throw Error(path + ": this rank's " + std::to_string(shard.held_rows()) + " rows (" +
+                  std::to_string(std::int64_t(mib + 0.5)) +
+                  " MiB) do not fit in its memory; run on more MPI ranks (each reads about 1/P of the file)");
+    }
     shard.reference = r.read_rows_f64("/x", {{0, 1}});
   }
   // this rank's values, after the collective close: an error here is this rank's alone

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <new>
 
 namespace amk::train
 {
@@ -85,23 +86,38 @@ std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const Train
   }
   require(!unbalanced || snapshots->shard.has_mass(),
           "train: --loss uam needs the data's masses: " + config.data + " has neither /mass nor /snapshot_mass");
-  auto source = std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(
-      DefaultExec(), snapshots->shard, snapshots->stats, config.normalise, fixed, unbalanced);
-  if (config.time_mode() == "coupled")
+  std::shared_ptr<data::SnapshotSource<Scalar, DefaultExec>> source;
+  try
   {
-    // straight lines, or for entropic AM Brownian bridges of its σ (σ̃ at each interval's middle)
-    const auto t = source->snapshot_times();
-    const am::Objective objective = make_objective(config, source->normalisation(), t);
-    const bool bridge = config.coupling == "bridge";
-    std::vector<double> sigma;
-    for (std::size_t k = 0; bridge && k + 1 < t.size(); ++k)
-      sigma.push_back(objective.sigma_at((t[k] + t[k + 1]) / 2));
-    data::CouplingOptions options;
-    options.batch = config.coupling_batch;
-    options.epsilon = config.coupling_epsilon;
-    const auto start = std::chrono::steady_clock::now();
-    source->couple(DefaultExec(), options, sigma, config.seed);
-    coupling_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    source = std::make_shared<data::SnapshotSource<Scalar, DefaultExec>>(
+        DefaultExec(), snapshots->shard, snapshots->stats, config.normalise, fixed, unbalanced);
+    if (config.time_mode() == "coupled")
+    {
+      // straight lines, or for entropic AM Brownian bridges of its σ (σ̃ at each interval's middle)
+      const auto t = source->snapshot_times();
+      const am::Objective objective = make_objective(config, source->normalisation(), t);
+      const bool bridge = config.coupling == "bridge";
+      std::vector<double> sigma;
+      for (std::size_t k = 0; bridge && k + 1 < t.size(); ++k)
+        sigma.push_back(objective.sigma_at((t[k] + t[k + 1]) / 2));
+      data::CouplingOptions options;
+      options.batch = config.coupling_batch;
+      options.epsilon = config.coupling_epsilon;
+      const auto start = std::chrono::steady_clock::now();
+      source->couple(DefaultExec(), options, sigma, config.seed);
+      coupling_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  }
+  catch (const std::exception &e) // std::bad_alloc, or Kokkos' "failed to allocate" runtime_error
+  {
+    const std::string why = e.what();
+    if (dynamic_cast<const std::bad_alloc *>(&e) == nullptr && why.find("allocat") == std::string::npos)
+      throw;
+    const auto bytes = double(snapshots->shard.held_rows() * snapshots->shard.dim * std::int64_t(sizeof(Scalar)));
+    throw Error(fmt::format("train: this rank's shard of {} ({} rows, {:.0f} MiB in {}{}) does not fit in its "
+                            "memory; run on more MPI ranks (each holds about 1/P of the file)",
+                            config.data, snapshots->shard.held_rows(), bytes / double(1 << 20), config.dtype,
+                            config.time_mode() == "coupled" ? ", and 8 bytes a row for its coupling" : ""));
   }
   return source;
 }

@@ -7,6 +7,7 @@ job with that rank's message. Each test is one ctest entry:
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -110,6 +111,38 @@ def validation_fails_on_one_rank(amk, work, *mpiexec):
             print(errors)
             check(p.returncode != 0 and len(errors) == 1 and f"/x[{row}, 1] = nan is not finite" in errors[0],
                   "Simpson's windows of interval pairs read (and find the NaN) on 2 ranks")
+
+
+@test
+def larger_than_one_process(amk, work, *mpiexec):
+    """A 157 MB float32 file (41 snapshots of 60000 samples, d = 16) under a 300 MB limit on
+    each process's data (ulimit -d): one rank cannot hold it and says so, naming what to do;
+    three ranks, each holding about a third, train."""
+    run(amk, "datagen", "gaussian", "--dim", 16, "--snapshots", K, "--samples", 60000, "--t0", T0, "--t1", T1,
+        "--offset", OFFSET, "--float32", "--out", "big.h5")
+    limit = 300 << 20
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+    def train(ranks):
+        cmd = [*mpiexec, "-np", ranks, amk, "train", "--data", "big.h5", "--out", f"np{ranks}", "--steps", 50,
+               "--time", "nearest", "--width", 64]
+        return subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=300, preexec_fn=limited)
+
+    p = train(1)
+    errors = [line for line in p.stdout.splitlines() if line.startswith("amk: error:")]
+    print("\n".join(errors))
+    check(p.returncode != 0 and len(errors) == 1 and "does not fit in its memory; run on more MPI ranks" in errors[0],
+          "one rank: refused with one line naming the size and the remedy")
+    p = train(3)
+    print(p.stdout.splitlines()[0] if p.stdout else "")
+    check(p.returncode == 0 and os.path.exists("np3/checkpoint.h5"), "three ranks train under the same limit")
+    shares = [r["bytes"] / shard_map("np3")["file_bytes"] for r in shard_map("np3")["shards"]]
+    print(f"bytes per rank / file bytes: {[round(x, 3) for x in shares]}")
+    check(max(shares) < 0.4, "each of the three holds about a third of the file")
+    os.remove("big.h5")
 
 
 if __name__ == "__main__":
