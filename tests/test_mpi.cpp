@@ -72,11 +72,13 @@ TEST(Mpi, RanksReproduceTheOneRankGradientAndTrajectory) { check_ranks_reproduce
 
 TEST(Mpi, FusedEngineRanksReproduceTheOneRankGradient) { check_ranks_reproduce_one_rank("fused"); }
 
-/// K = 9 snapshots at unequal times in [2, 5] (so that the windows differ in length), of
-/// 41 + 7k samples (slices of unequal size), d = 2, centred at 30, masses in [0.5, 1.5].
-data::SnapshotData uneven_data()
+/// K = 9 snapshots at unequal times in [2, 5] (so that the windows differ in length; or
+/// equally spaced, for Simpson's rule), of 41 + 7k samples (slices of unequal size), d = 2,
+/// centred at 30, masses in [0.5, 1.5].
+data::SnapshotData uneven_data(bool equally_spaced = false)
 {
-  const std::vector<double> times = {2.0, 2.2, 2.3, 3.0, 3.2, 3.3, 4.0, 4.6, 5.0};
+  const std::vector<double> times = equally_spaced ? data::equally_spaced(9, 2.0, 5.0)
+                                                   : std::vector<double>{2.0, 2.2, 2.3, 3.0, 3.2, 3.3, 4.0, 4.6, 5.0};
   const auto full = data::normal_snapshots(
       2, times, 100, RandomKey(5), [&](std::int64_t k, int r) { return 30 + (r == 0 ? 0.4 : -0.3) * double(k); },
       [&](std::int64_t k, int) { return 1 + 0.05 * double(k); });
@@ -176,7 +178,7 @@ void check_sharded_estimator_is_unbiased(const std::string &loss, const std::str
 {
   SCOPED_TRACE("loss " + loss + ", time " + time + " " + rule + ", --ranks-time " + std::to_string(ranks_time));
   const auto comm = dist::Comm::world();
-  const auto whole = uneven_data();
+  const auto whole = uneven_data(rule == "simpson");
   train::TrainConfig c;
   c.data = "(memory)";
   c.out = "(test)";
@@ -264,6 +266,7 @@ TEST(Mpi, ShardedQuadratureRulesPerWindowAreUnbiased)
 {
   check_sharded_estimator_is_unbiased("am", "quadrature", "trapezoid", 0);
   check_sharded_estimator_is_unbiased("am", "quadrature", "difference", 0);
+  check_sharded_estimator_is_unbiased("am", "quadrature", "simpson", 0); // windows of interval pairs
 }
 
 TEST(Mpi, ShardedUnbalancedMassesOverBothAxesAreUnbiased)
