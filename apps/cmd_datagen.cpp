@@ -1,5 +1,6 @@
 // amk datagen: snapshots of the built-in paths with closed forms (the tests' and the README's
-// examples): gaussian (plain AM), ou (Ornstein–Uhlenbeck: entropic AM), growth (unbalanced AM).
+// examples): gaussian (plain AM), ou (Ornstein–Uhlenbeck: entropic AM), growth (unbalanced AM),
+// harmonic (a quantum wave packet's Bohmian dynamics, periodic).
 #include "commands.hpp"
 #include <amk/data/closed_forms.hpp>
 #include <amk/data/gaussian_path.hpp>
@@ -36,9 +37,15 @@ void add_common(CLI::App *cmd, Common &o)
   cmd->add_option("--out", o.out, "Output HDF5 file")->required();
 }
 
-void write(const Common &o, const data::SnapshotData &snapshots, const std::string &source)
+/// \param path [in] the path's parameters as JSON (the amk_path attribute: what `amk eval
+///                  --velocity` compares with), or empty
+void write(const Common &o, const data::SnapshotData &snapshots, const std::string &source,
+           const std::string &path = "")
 {
-  io::write_snapshots(o.out, snapshots, o.float32, {{"amk_source", source}});
+  std::vector<std::pair<std::string, std::string>> attrs = {{"amk_source", source}};
+  if (!path.empty())
+    attrs.emplace_back("amk_path", path);
+  io::write_snapshots(o.out, snapshots, o.float32, attrs);
   fmt::print("amk datagen: wrote {} ({} snapshots x {} samples, d = {}, t in [{}, {}])\n", o.out, o.snapshots,
              o.samples, o.dim, o.t0, o.t1);
 }
@@ -83,6 +90,23 @@ Action add_datagen(CLI::App &app)
   growth->add_option("--std0", growth_path->std0, "s0: the standard deviation")->capture_default_str();
   growth->add_flag("--per-sample-mass", *per_sample, "Write the masses per sample (/mass) instead of /snapshot_mass");
 
+  auto *harmonic = cmd->add_subcommand(
+      "harmonic", "Gaussian wave packet in a harmonic potential V = omega^2 |x - c|^2 / 2 (hbar = m = 1) from "
+                  "x0 = c + (a, -a, ...), momentum p: |psi|^2 and its Bohmian velocity in closed form, periodic "
+                  "(period 2 pi / omega); for amk eval --velocity harmonic");
+  auto h = std::make_shared<Common>();
+  auto packet = std::make_shared<data::HarmonicPacket>();
+  add_common(harmonic, *h);
+  harmonic->add_option("--omega", packet->omega, "omega: the potential's angular frequency (default: period 1)")
+      ->capture_default_str();
+  harmonic->add_option("--center", packet->center, "c: every coordinate of the potential's minimum")
+      ->capture_default_str();
+  harmonic->add_option("--amplitude", packet->amplitude, "a: the packet starts at c + (a, -a, a, ...)")
+      ->capture_default_str();
+  harmonic->add_option("--momentum", packet->momentum, "p: every coordinate of the initial momentum")
+      ->capture_default_str();
+  harmonic->add_option("--sigma0", packet->sigma0, "sigma0: the packet's initial width")->capture_default_str();
+
   return [=]()
   {
     if (!dist::Comm::world().root())
@@ -107,6 +131,14 @@ Action add_datagen(CLI::App &app)
       p.t0 = w->t0;
       p.t1 = w->t1;
       write(*w, p.snapshots(w->snapshots, w->samples, w->seed, *per_sample), p.describe());
+    }
+    else if (*harmonic)
+    {
+      data::HarmonicPacket p = *packet;
+      p.dim = h->dim;
+      p.t0 = h->t0;
+      p.t1 = h->t1;
+      write(*h, p.snapshots(h->snapshots, h->samples, h->seed), p.describe(), p.to_json().dump());
     }
     return 0;
   };

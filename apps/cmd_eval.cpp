@@ -1,16 +1,21 @@
 // amk eval: energy distance and MMD between sampled trajectories and the data snapshots
 // at the same times; for weighted particles (unbalanced AM: /log_weights) the weighted
-// distances against the data's masses, and the total mass against the data's.
+// distances against the data's masses, and the total mass against the data's. With
+// --velocity, the learned velocity against the true one of a built-in path with a known
+// field (written by amk datagen as the data's amk_path attribute), on the data's samples.
 #include "commands.hpp"
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
+#include <amk/data/closed_forms.hpp>
 #include <amk/metrics/distances.hpp>
+#include <amk/sample/model.hpp>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -20,9 +25,74 @@ namespace
 {
 struct EvalOptions
 {
-  std::string data, samples, out;
+  std::string data, samples, out, checkpoint, velocity, weights = "ema";
   std::int64_t max_samples = 2000;
 };
+
+/// The true velocity of the data's built-in path (its amk_path attribute), by name.
+std::function<void(const double *, double, double *)> true_velocity(const std::string &file, const std::string &name)
+{
+  const io::H5Reader r(file);
+  require(r.has_attr("amk_path"), file + ": has no amk_path attribute (the parameters amk datagen " + name +
+                                      " writes); --velocity needs data from amk datagen " + name);
+  nlohmann::json j = nlohmann::json::parse(r.read_string_attr("amk_path"), nullptr, false);
+  require(j.is_object() && j.value("name", std::string()) == name,
+          file + ": its amk_path attribute is not from amk datagen " + name);
+  if (name == "harmonic")
+  {
+    const auto p = data::HarmonicPacket::from_json(j);
+    return [p](const double *x, double T, double *v) { p.velocity(x, T, v); };
+  }
+  throw Error("eval: unknown --velocity '" + name + "' (use harmonic)");
+}
+
+/// Relative L2 error of the learned velocity against the true one on up to max_samples of
+/// every snapshot's samples: sqrt(Σ|v − v*|² / Σ|v*|²), overall and per snapshot.
+template <class Scalar>
+nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkpoint, const data::SnapshotData &data)
+{
+  const DefaultExec space;
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
+  const std::int64_t d = data.dim;
+  require(model.shape().dim == d,
+          fmt::format("eval: {} has d = {} but {} has d = {}", o.checkpoint, model.shape().dim, o.data, d));
+  const auto field = true_velocity(o.data, o.velocity);
+  std::vector<double> x, t;
+  for (std::int64_t k = 0; k < data.snapshots(); ++k)
+    for (std::int64_t i = data.offsets[k]; i < std::min(data.offsets[k + 1], data.offsets[k] + o.max_samples); ++i)
+    {
+      x.insert(x.end(), data.x.begin() + i * d, data.x.begin() + (i + 1) * d);
+      t.push_back(data.times[k]);
+    }
+  const auto learned = sample::field_at(space, model, x, t);
+  double err = 0, ref = 0;
+  std::vector<double> exact(static_cast<std::size_t>(d));
+  nlohmann::json per_snapshot = nlohmann::json::array();
+  std::size_t c = 0;
+  for (std::int64_t k = 0; k < data.snapshots(); ++k)
+  {
+    double e_k = 0, r_k = 0;
+    for (; c < t.size() && t[c] == data.times[k]; ++c)
+    {
+      field(&x[c * d], t[c], exact.data());
+      for (std::int64_t r = 0; r < d; ++r)
+      {
+        const double diff = learned.velocity[c * d + r] - exact[std::size_t(r)];
+        e_k += diff * diff;
+        r_k += exact[std::size_t(r)] * exact[std::size_t(r)];
+      }
+    }
+    per_snapshot.push_back({{"time", data.times[k]}, {"relative_l2", std::sqrt(e_k / std::max(r_k, 1e-300))}});
+    err += e_k;
+    ref += r_k;
+  }
+  return {{"field", o.velocity},
+          {"weights", o.weights},
+          {"points", t.size()},
+          {"excluded", 0},
+          {"relative_l2", std::sqrt(err / std::max(ref, 1e-300))},
+          {"snapshots", per_snapshot}};
+}
 
 /// The first `max` rows of an (n × d) row-major block as a device sample set.
 /// The first `max` entries of w as device weights (empty w: none).
@@ -46,10 +116,10 @@ metrics::Samples<> to_device(const double *rows, std::int64_t n, std::int64_t d,
   return Kokkos::create_mirror_view_and_copy(DefaultExec::memory_space(), h);
 }
 
-int run_eval(const EvalOptions &o)
+/// Energy distance, MMD (and masses) of o.samples against the data at matching times.
+nlohmann::json distances(const EvalOptions &o, const data::SnapshotData &data)
 {
   const DefaultExec space;
-  const auto data = io::read_snapshots(o.data);
   io::H5Reader in(o.samples);
   require(in.has("/times") && in.has("/x"), o.samples + ": needs /times [M] and /x [M, n, d] (amk sample output)");
   const auto ts = in.shape("/times"), xs = in.shape("/x");
@@ -114,7 +184,28 @@ int run_eval(const EvalOptions &o)
         results.push_back(entry);
       }
   require(!results.empty(), o.samples + ": none of its /times matches a snapshot time of " + o.data);
-  const nlohmann::json report = {{"data", o.data}, {"samples", o.samples}, {"results", results}};
+  return results;
+}
+
+int run_eval(const EvalOptions &o)
+{
+  require(!o.samples.empty() || !o.velocity.empty(), "eval: give --samples (distances) and/or --velocity (field error)");
+  require(o.velocity.empty() || !o.checkpoint.empty(), "eval: --velocity needs --checkpoint (the learned field)");
+  require(o.checkpoint.empty() || !o.velocity.empty(), "eval: --checkpoint is read with --velocity only");
+  const auto data = io::read_snapshots(o.data);
+  nlohmann::json report = {{"data", o.data}};
+  if (!o.samples.empty())
+  {
+    report["samples"] = o.samples;
+    report["results"] = distances(o, data);
+  }
+  if (!o.velocity.empty())
+  {
+    const auto checkpoint = io::read_checkpoint(o.checkpoint);
+    report["checkpoint"] = o.checkpoint;
+    with_checkpoint_scalar(checkpoint, [&](auto scalar)
+                           { report["velocity"] = velocity_error<decltype(scalar)>(o, checkpoint, data); });
+  }
   std::cout << report.dump() << std::endl;
   if (!o.out.empty())
   {
@@ -133,7 +224,14 @@ Action add_eval(CLI::App &app)
   auto *cmd = app.add_subcommand("eval", "Energy distance and MMD of sampled trajectories against the data snapshots");
   auto o = std::make_shared<EvalOptions>();
   cmd->add_option("--data", o->data, "HDF5 snapshot file (the reference)")->required();
-  cmd->add_option("--samples", o->samples, "Output of amk sample (/times, /x)")->required();
+  cmd->add_option("--samples", o->samples, "Output of amk sample (/times, /x): energy distance and MMD");
+  cmd->add_option("--velocity", o->velocity,
+                  "harmonic: the relative L2 error of the learned velocity (--checkpoint) against the data's true "
+                  "Bohmian velocity, on the data's samples (up to --max-samples per snapshot)");
+  cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train (with --velocity)");
+  cmd->add_option("--weights", o->weights, "with --velocity: ema or raw")
+      ->check(CLI::IsMember({"ema", "raw"}))
+      ->capture_default_str();
   cmd->add_option("--max-samples", o->max_samples, "Use at most this many samples per set")->capture_default_str();
   cmd->add_option("--out", o->out, "Also write the JSON report to this file");
   return [o]() { return dist::Comm::world().root() ? run_eval(*o) : 0; };

@@ -20,7 +20,6 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
   using Exec = DefaultExec;
   const Exec space;
   sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
-  const auto &norm = model.normalisation();
   const int d = model.shape().dim;
 
   io::H5Reader in(o.points);
@@ -38,39 +37,11 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
   for (double v : t)
     require(std::isfinite(v), o.points + ": /t holds NaN or Inf");
 
-  auto X = uninitialized<Matrix<Scalar, Exec>>(space, "amk::field::x", d, n);
-  auto Tn = uninitialized<Vector<Scalar, Exec>>(space, "amk::field::t", n);
-  auto S = uninitialized<Vector<Scalar, Exec>>(space, "amk::field::s", n);
-  auto G = uninitialized<Matrix<Scalar, Exec>>(space, "amk::field::grad", d, n);
-  auto D = uninitialized<Vector<Scalar, Exec>>(space, "amk::field::dsdt", n);
-  auto Xh = Kokkos::create_mirror_view(X);
-  auto Th = Kokkos::create_mirror_view(Tn);
-  for (std::int64_t c = 0; c < n; ++c)
-  {
-    Th(c) = Scalar(norm.normalised_time(t[c]));
-    for (int r = 0; r < d; ++r)
-      Xh(r, c) = Scalar((x[c * d + r] - norm.shift[r]) / norm.scale);
-  }
-  Kokkos::deep_copy(space, X, Xh);
-  Kokkos::deep_copy(space, Tn, Th);
-  model.evaluate(space, X, Tn, S, G, D);
-  auto Sh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), S);
-  auto Gh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), G);
-  auto Dh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), D);
-  // physical units (data/normalisation.hpp): s = (ℓ²/span) s̃, v = (ℓ/span) ∇s̃, ∂s/∂T = (ℓ²/span²) ∂ₜs̃
-  const double l = norm.scale, span = norm.span;
-  std::vector<double> s(n), v(n * d), dsdt(n);
-  for (std::int64_t c = 0; c < n; ++c)
-  {
-    s[c] = l * l / span * double(Sh(c));
-    dsdt[c] = l * l / (span * span) * double(Dh(c));
-    for (int r = 0; r < d; ++r)
-      v[c * d + r] = l / span * double(Gh(r, c));
-  }
+  const auto f = sample::field_at(space, model, x, t);
   io::H5Writer w(o.out);
-  w.write_f64("/s", s.data(), {n});
-  w.write_f64("/grad_x", v.data(), {n, d});
-  w.write_f64("/ds_dt", dsdt.data(), {n});
+  w.write_f64("/s", f.s.data(), {n});
+  w.write_f64("/grad_x", f.velocity.data(), {n, d});
+  w.write_f64("/ds_dt", f.ds_dt.data(), {n});
   w.write_string_attr("checkpoint", o.checkpoint);
   w.write_string_attr("weights", o.weights);
   w.commit();

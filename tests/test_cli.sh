@@ -146,6 +146,16 @@ expect_error "checkpoint is not one" out_bad.h5 "checkpoint" -- "$AMK" sample --
 "$AMK" datagen gaussian --dim 2 --snapshots 3 --samples 10 --t0 100 --t1 200 --out other.h5 >/dev/null
 expect_error "eval without matching times" - "matches" -- "$AMK" eval --data other.h5 --samples samples.h5
 expect_error "resume without checkpoint" - "resume" -- "$AMK" train --data data.h5 --out nowhere --resume
+expect_error "eval with nothing to do" eval_bad.json "--samples" -- "$AMK" eval --data data.h5 --out eval_bad.json
+expect_error "eval --velocity without a checkpoint" - "needs --checkpoint" -- "$AMK" eval --data data.h5 \
+  --velocity harmonic
+expect_error "eval --velocity on data without a known field" - "amk_path" -- "$AMK" eval --data data.h5 \
+  --checkpoint run/checkpoint.h5 --velocity harmonic
+"$AMK" datagen harmonic --dim 2 --snapshots 3 --samples 10 --out harmonic_small.h5 >/dev/null
+expect_error "eval --velocity of another path" - "not from amk datagen hydrogen" -- "$AMK" eval --data harmonic_small.h5 \
+  --checkpoint run/checkpoint.h5 --velocity hydrogen
+expect_error "datagen harmonic --omega 0" bad_h.h5 "--omega must be positive" -- "$AMK" datagen harmonic --omega 0 \
+  --out bad_h.h5
 # the AM family's options
 "$AMK" datagen ou --dim 2 --snapshots 4 --samples 50 --t0 1 --t1 2 --out ou_small.h5 >/dev/null
 $PY - <<'PY'

@@ -131,6 +131,33 @@ class OrnsteinUhlenbeck:
         return self.drift(x, T) + 0.5 * self.sigma ** 2 * (x - self.mean(T)) / self.var(T)
 
 
+class HarmonicPacket:
+    """amk datagen harmonic: a Gaussian packet in V = omega^2 |x - c|^2 / 2 (hbar = m = 1) from
+    x0 = c + (a, -a, ...), momentum p: q_T = N(x_c, s_T^2 I) with tau = T - t0,
+    x_c = c + (x0 - c) cos(omega tau) + (p / omega) sin(omega tau),
+    s_T^2 = s0^2 cos^2 + sin^2 / (4 s0^2 omega^2); Bohmian velocity x_c' + (s_T'/s_T)(x - x_c)."""
+
+    def __init__(self, dim, t0, t1, omega, center, amplitude, momentum, sigma0):
+        self.dim, self.t0, self.t1, self.omega = dim, t0, t1, omega
+        self.c, self.p, self.s0 = center, momentum, sigma0
+        self.x0 = center + np.where(np.arange(dim) % 2 == 0, amplitude, -amplitude)
+
+    def mean(self, T):
+        w = self.omega * (np.asarray(T, dtype=float) - self.t0)
+        return self.c + (self.x0 - self.c) * np.cos(w)[..., None] + (self.p / self.omega) * np.sin(w)[..., None]
+
+    def var(self, T):
+        w = self.omega * (np.asarray(T, dtype=float) - self.t0)
+        return self.s0 ** 2 * np.cos(w) ** 2 + np.sin(w) ** 2 / (4 * self.s0 ** 2 * self.omega ** 2)
+
+    def velocity(self, x, T):
+        w = self.omega * (np.asarray(T, dtype=float) - self.t0)
+        c, s = np.cos(w)[:, None], np.sin(w)[:, None]
+        vc = -self.omega * (self.x0 - self.c) * s + self.p * c
+        dvar = 2 * self.omega * c * s * (1 / (4 * self.s0 ** 2 * self.omega ** 2) - self.s0 ** 2)
+        return vc + dvar / (2 * self.var(T)[:, None]) * (x - self.mean(T))
+
+
 def field_error(amk, checkpoint, sample, exact, times, work, n=2000, seed=7, extra=()):
     """Relative L2 error of the learned velocity against exact(x, T) on sample(T, n, rng)."""
     rng = np.random.default_rng(seed)

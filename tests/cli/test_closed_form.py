@@ -13,8 +13,8 @@ import time
 import h5py
 import numpy as np
 
-from closed_form import (GaussianPath, OrnsteinUhlenbeck, check, field, field_error, moments, run, run_test,
-                         velocity_error)
+from closed_form import (GaussianPath, HarmonicPacket, OrnsteinUhlenbeck, check, field, field_error, moments, run,
+                         run_test, velocity_error)
 
 TESTS = {}
 
@@ -342,6 +342,44 @@ def quadrature_rules(amk, work):
         err = velocity_error(amk, f"{out}/checkpoint.h5", PATH, TIMES, work)
         print(f"{name}: relative L2 velocity error {err:.4f}")
         check(err < 0.08, f"{name}: velocity error {err:.4f} < 0.08")  # measured 0.042 (all four rules), 0.051
+
+
+@test
+def harmonic_bohmian(amk, work):
+    """Quantum dynamics with a closed-form Bohmian velocity: a Gaussian packet in a harmonic
+    potential (centred at 10) over one whole period, T in [2, 4]. `amk eval --velocity
+    harmonic` reports the learned velocity's error (and its number is the one computed here
+    from `amk field` and the closed form); `amk sample` over the period brings q_0 back."""
+    path = HarmonicPacket(2, 2.0, 4.0, omega=np.pi, center=10.0, amplitude=2.0, momentum=1.0, sigma0=0.5)
+    run(amk, "datagen", "harmonic", "--dim", 2, "--snapshots", 41, "--samples", 4000, "--t0", 2, "--t1", 4,
+        "--omega", np.pi, "--center", 10, "--amplitude", 2, "--momentum", 1, "--sigma0", 0.5, "--out", "h.h5")
+    with h5py.File("h.h5", "r") as f:
+        x, offsets, times = f["x"][:], f["offsets"][:], f["times"][:]
+        for k in (0, 20, 40):  # the file is the closed form's marginals
+            rows = x[offsets[k]:offsets[k + 1]]
+            check(np.abs(rows.mean(0) - path.mean(times[k])).max() < 0.05 and
+                  np.abs(rows.var(0) / path.var(times[k]) - 1).max() < 0.1, f"datagen: snapshot {k}'s moments")
+    run(amk, "train", "--data", "h.h5", "--out", "run", "--steps", 10000, "--batch", 256, "--width", 64,
+        log="train.log")
+    report = json.loads(run(amk, "eval", "--data", "h.h5", "--checkpoint", "run/checkpoint.h5", "--velocity",
+                            "harmonic", "--max-samples", 500))["velocity"]
+    print(f"amk eval --velocity harmonic: relative L2 {report['relative_l2']:.4f} on {report['points']} points")
+    check(report["relative_l2"] < 0.08, f"velocity error {report['relative_l2']:.4f} < 0.08")  # measured 0.053
+    pts = np.concatenate([x[offsets[k]:offsets[k] + 500] for k in range(41)])
+    ts = np.repeat(times, 500)
+    _, v, _ = field(amk, "run/checkpoint.h5", pts, ts, work)
+    exact = path.velocity(pts, ts)
+    mine = float(np.sqrt(((v - exact) ** 2).sum() / (exact ** 2).sum()))
+    check(abs(mine - report["relative_l2"]) < 1e-6 * mine, f"eval's number is the closed form's ({mine:.6f})")
+    run(amk, "sample", "--checkpoint", "run/checkpoint.h5", "--data", "h.h5", "--from-snapshot", 0, "--to-time", 4,
+        "--n", 2000, "--out", "moved.h5")
+    with h5py.File("moved.h5", "r") as f:
+        end = f["x"][-1]
+    mean, var = end.mean(0), end.var(0)
+    print(f"after one period: mean {np.round(mean, 3)} (exact {path.mean(4.0)}), variances {np.round(var, 3)} "
+          f"(exact {path.var(4.0):.3f})")
+    check(np.abs(mean - path.mean(4.0)).max() < 0.1, "a whole period brings the mean back")
+    check(np.abs(var / path.var(4.0) - 1).max() < 0.2, "and the variances")
 
 
 if __name__ == "__main__":

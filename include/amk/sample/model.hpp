@@ -19,6 +19,7 @@
 #include <memory>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace amk::sample
 {
@@ -292,4 +293,53 @@ private:
   vector m_params, m_tfill, m_value, m_laplacian, m_s;
   matrix m_gradient, m_x, m_g;
 };
+
+/// The learned field at points in physical units (data/normalisation.hpp): s = (ℓ²/span) s̃,
+/// the velocity ∇ₓs = (ℓ/span) ∇s̃ and ∂s/∂T = (ℓ²/span²) ∂ₜs̃.
+struct PhysicalField
+{
+  std::vector<double> s, velocity, ds_dt; ///< n, n × d (row-major), n
+};
+
+/// Evaluates `model` at the n points x (n × d, row-major) and physical times t (n).
+template <class Scalar, class ExecutionSpace>
+PhysicalField field_at(const ExecutionSpace &space, ActionModel<Scalar, ExecutionSpace> &model,
+                       const std::vector<double> &x, const std::vector<double> &t)
+{
+  const auto &norm = model.normalisation();
+  const int d = model.shape().dim;
+  const std::int64_t n = std::int64_t(t.size());
+  auto X = uninitialized<Matrix<Scalar, ExecutionSpace>>(space, "amk::field::x", d, n);
+  auto Tn = uninitialized<Vector<Scalar, ExecutionSpace>>(space, "amk::field::t", n);
+  auto S = uninitialized<Vector<Scalar, ExecutionSpace>>(space, "amk::field::s", n);
+  auto G = uninitialized<Matrix<Scalar, ExecutionSpace>>(space, "amk::field::grad", d, n);
+  auto D = uninitialized<Vector<Scalar, ExecutionSpace>>(space, "amk::field::dsdt", n);
+  auto Xh = Kokkos::create_mirror_view(X);
+  auto Th = Kokkos::create_mirror_view(Tn);
+  for (std::int64_t c = 0; c < n; ++c)
+  {
+    Th(c) = Scalar(norm.normalised_time(t[std::size_t(c)]));
+    for (int r = 0; r < d; ++r)
+      Xh(r, c) = Scalar((x[std::size_t(c * d + r)] - norm.shift[std::size_t(r)]) / norm.scale);
+  }
+  Kokkos::deep_copy(space, X, Xh);
+  Kokkos::deep_copy(space, Tn, Th);
+  model.evaluate(space, X, Tn, S, G, D);
+  auto Sh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), S);
+  auto Gh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), G);
+  auto Dh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), D);
+  const double l = norm.scale, span = norm.span;
+  PhysicalField f;
+  f.s.resize(std::size_t(n));
+  f.velocity.resize(std::size_t(n * d));
+  f.ds_dt.resize(std::size_t(n));
+  for (std::int64_t c = 0; c < n; ++c)
+  {
+    f.s[std::size_t(c)] = l * l / span * double(Sh(c));
+    f.ds_dt[std::size_t(c)] = l * l / (span * span) * double(Dh(c));
+    for (int r = 0; r < d; ++r)
+      f.velocity[std::size_t(c * d + r)] = l / span * double(Gh(r, c));
+  }
+  return f;
+}
 } // namespace amk::sample
