@@ -154,6 +154,8 @@ expect_error "eval --velocity on data without a known field" - "amk_path" -- "$A
 "$AMK" datagen harmonic --dim 2 --snapshots 3 --samples 10 --out harmonic_small.h5 >/dev/null
 expect_error "eval --velocity of another path" - "not from amk datagen hydrogen" -- "$AMK" eval --data harmonic_small.h5 \
   --checkpoint run/checkpoint.h5 --velocity hydrogen
+expect_error "eval --alpha without the reference kernel" - "--alpha sets the kernel" -- "$AMK" eval \
+  --data data.h5 --samples samples.h5 --alpha 0.1
 expect_error "datagen harmonic --omega 0" bad_h.h5 "--omega must be positive" -- "$AMK" datagen harmonic --omega 0 \
   --out bad_h.h5
 # the AM family's options

@@ -380,6 +380,26 @@ def harmonic_bohmian(amk, work):
           f"(exact {path.var(4.0):.3f})")
     check(np.abs(mean - path.mean(4.0)).max() < 0.1, "a whole period brings the mean back")
     check(np.abs(var / path.var(4.0) - 1).max() < 0.2, "and the variances")
+    # the reference code's metric: unbiased MMD² with the kernel sum_{j=1..d} exp(-alpha r^2)
+    report = json.loads(run(amk, "eval", "--data", "h.h5", "--samples", "moved.h5", "--mmd-kernel", "reference",
+                            "--alpha", 0.5, "--max-samples", 400))
+    with h5py.File("moved.h5", "r") as f:
+        moved, moved_t = f["x"][:], f["times"][:]
+    for entry in report["results"]:
+        X = moved[list(moved_t).index(entry["time"])][:400]
+        k = entry["snapshot"]
+        Y = x[offsets[k]:offsets[k] + 400]
+
+        def mean_k(A, B, distinct):
+            K = 2 * np.exp(-0.5 * ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1))
+            n = len(A)
+            return (K.sum() - np.trace(K)) / (n * (n - 1)) if distinct else K.mean()
+
+        mine = mean_k(X, X, True) + mean_k(Y, Y, True) - 2 * mean_k(X, Y, False)
+        print(f"T = {entry['time']}: amk eval MMD² {entry['mmd2']:.6g}, recomputed {mine:.6g}")
+        check(abs(entry["mmd2"] - mine) < 1e-9 + 1e-9 * abs(mine), "--mmd-kernel reference --alpha 0.5: its number")
+    check(abs(report["avg_abs_mmd2"] - np.mean([abs(e["mmd2"]) for e in report["results"]])) < 1e-12,
+          f"avg |MMD²| {report['avg_abs_mmd2']:.3g} over the compared times")
 
 
 if __name__ == "__main__":
