@@ -1,12 +1,16 @@
 // amk datagen: snapshots of the built-in paths with closed forms (the tests' and the README's
 // examples): gaussian (plain AM), ou (Ornstein–Uhlenbeck: entropic AM), growth (unbalanced AM),
-// harmonic (a quantum wave packet's Bohmian dynamics, periodic).
+// harmonic (a quantum wave packet's Bohmian dynamics, periodic), hydrogen (the paper's
+// Schrödinger experiment).
 #include "commands.hpp"
 #include <amk/data/closed_forms.hpp>
+#include <amk/data/hydrogen.hpp>
 #include <amk/data/gaussian_path.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace amk::app
 {
@@ -107,6 +111,28 @@ Action add_datagen(CLI::App &app)
       ->capture_default_str();
   harmonic->add_option("--sigma0", packet->sigma0, "sigma0: the packet's initial width")->capture_default_str();
 
+  auto *hydrogen = cmd->add_subcommand(
+      "hydrogen", "The AM paper's Schrodinger experiment: Bohmian trajectories of a superposition of hydrogen "
+                  "eigenstates (hbar = m_e = e = eps0 = 1, a0 = 4 pi), from |psi(x,0)|^2 by random-walk Metropolis");
+  auto ho = std::make_shared<data::HydrogenOptions>();
+  auto states = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"3,2,-1", "2,1,0"});
+  auto hout = std::make_shared<std::string>();
+  auto hfloat = std::make_shared<bool>(false);
+  hydrogen->add_option("--states", *states, "Eigenstates n,l,m of the equal superposition")
+      ->capture_default_str()
+      ->expected(1, -1);
+  hydrogen->add_option("--snapshots", ho->snapshots, "Snapshots K (K - 1 time steps)")->capture_default_str();
+  hydrogen->add_option("--samples", ho->samples, "Particles")->capture_default_str();
+  hydrogen->add_option("--t1", ho->t1, "End time (from 0; about one beat period by default)")->capture_default_str();
+  hydrogen->add_option("--integrator", ho->integrator, "rk4, or euler (the reference code's; drifts off |psi|^2)")
+      ->capture_default_str();
+  hydrogen->add_option("--substeps", ho->substeps, "Integrator steps per snapshot interval")->capture_default_str();
+  hydrogen->add_option("--proposal", ho->proposal, "Metropolis proposal sigma")->capture_default_str();
+  hydrogen->add_option("--burn-in", ho->burn_in, "Metropolis steps per particle")->capture_default_str();
+  hydrogen->add_option("--seed", ho->seed, "Random seed")->capture_default_str();
+  hydrogen->add_flag("--float32", *hfloat, "Store /x as float32");
+  hydrogen->add_option("--out", *hout, "Output HDF5 file")->required();
+
   return [=]()
   {
     if (!dist::Comm::world().root())
@@ -139,6 +165,46 @@ Action add_datagen(CLI::App &app)
       p.t0 = h->t0;
       p.t1 = h->t1;
       write(*h, p.snapshots(h->snapshots, h->samples, h->seed), p.describe(), p.to_json().dump());
+    }
+    else if (*hydrogen)
+    {
+      data::Hydrogen atom;
+      atom.states.clear();
+      atom.coefficients.clear();
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto &text : *states)
+      {
+        data::HydrogenState st;
+        char comma1 = 0, comma2 = 0;
+        std::istringstream in(text);
+        in >> st.n >> comma1 >> st.l >> comma2 >> st.m;
+        require(in && comma1 == ',' && comma2 == ',' && in.peek() == EOF,
+                "datagen hydrogen: --states takes n,l,m triples (e.g. 3,2,-1), got '" + text + "'");
+        atom.states.push_back(st);
+        atom.coefficients.emplace_back(1.0);
+        list.push_back({st.n, st.l, st.m});
+      }
+      data::MetropolisReport report;
+      const auto snapshots = data::hydrogen_snapshots(atom, *ho, &report);
+      const auto [r1, r2] = atom.radial_moments();
+      fmt::print("amk datagen: Metropolis acceptance {:.2f}; <r> = {:.2f}, <r^2> = {:.0f} over the chains' ends "
+                 "(|psi|^2: {:.2f}, {:.0f}: {})\n",
+                 report.acceptance, report.mean_r, report.mean_r2, r1, r2,
+                 std::abs(report.mean_r / r1 - 1) < 0.05 && std::abs(report.mean_r2 / r2 - 1) < 0.1
+                     ? "mixed"
+                     : "NOT mixed: raise --burn-in");
+      Common c;
+      c.dim = 3;
+      c.snapshots = ho->snapshots;
+      c.samples = ho->samples;
+      c.t1 = ho->t1;
+      c.float32 = *hfloat;
+      c.out = *hout;
+      const nlohmann::json path = {{"name", "hydrogen"}, {"states", list}, {"t1", ho->t1}};
+      write(c, snapshots,
+            fmt::format("hydrogen: Bohmian trajectories of an equal superposition of {}, a0 = 4 pi, {} steps of {}",
+                        path["states"].dump(), ho->substeps * (ho->snapshots - 1), ho->integrator),
+            path.dump());
     }
     return 0;
   };

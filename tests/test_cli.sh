@@ -156,6 +156,21 @@ expect_error "eval --velocity of another path" - "not from amk datagen hydrogen"
   --checkpoint run/checkpoint.h5 --velocity hydrogen
 expect_error "eval --alpha without the reference kernel" - "--alpha sets the kernel" -- "$AMK" eval \
   --data data.h5 --samples samples.h5 --alpha 0.1
+expect_error "datagen hydrogen --states 3,3,0" bad_hy.h5 "0 <= l < n" -- "$AMK" datagen hydrogen --states 3,3,0 \
+  --samples 10 --snapshots 3 --out bad_hy.h5
+expect_error "datagen hydrogen --states x" bad_hy.h5 "n,l,m triples" -- "$AMK" datagen hydrogen --states 3,2 \
+  --samples 10 --snapshots 3 --out bad_hy.h5
+expect_error "datagen hydrogen --integrator" bad_hy.h5 "rk4 or euler" -- "$AMK" datagen hydrogen --integrator midpoint \
+  --samples 10 --snapshots 3 --out bad_hy.h5
+if "$AMK" datagen hydrogen --samples 200 --snapshots 5 --burn-in 2000 --out hy.h5 >hy.out &&
+  grep -q "mixed" hy.out && $PY -c '
+import h5py, json
+f = h5py.File("hy.h5", "r")
+assert f["x"].shape == (1000, 3) and list(f["offsets"][:]) == [0, 200, 400, 600, 800, 1000], f["x"].shape
+assert json.loads(f.attrs["amk_path"])["states"] == [[3, 2, -1], [2, 1, 0]]
+assert abs(f["times"][-1] - 14000) < 1e-9'; then
+  ok "datagen hydrogen: 5 snapshots of the same 200 particles over [0, 14000], the states recorded"
+else bad "datagen hydrogen: $(cat hy.out)"; fi
 expect_error "datagen harmonic --omega 0" bad_h.h5 "--omega must be positive" -- "$AMK" datagen harmonic --omega 0 \
   --out bad_h.h5
 # the AM family's options
