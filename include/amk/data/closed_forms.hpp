@@ -18,6 +18,20 @@
 
 namespace amk::data
 {
+/// K equally spaced snapshots over [t0, t1] of n independent draws from N(mean(T, r),
+/// stddev(T)² I) (counter-based): the data of the built-in paths with Gaussian marginals.
+template <class Mean, class Std>
+SnapshotData marginal_snapshots(const std::string &name, int dim, int K, std::int64_t n, double t0, double t1,
+                                RandomKey key, Mean mean, Std stddev)
+{
+  require(K >= 2, name + ": --snapshots must be at least 2");
+  require(n >= 1, name + ": --samples must be at least 1");
+  const auto times = equally_spaced(K, t0, t1);
+  return normal_snapshots(
+      dim, times, n, key, [&](std::int64_t k, int r) { return mean(times[std::size_t(k)], r); },
+      [&](std::int64_t k, int) { return stddev(times[std::size_t(k)]); });
+}
+
 struct OrnsteinUhlenbeck
 {
   int dim = 2;
@@ -43,12 +57,9 @@ struct OrnsteinUhlenbeck
   SnapshotData snapshots(int K, std::int64_t n, std::uint64_t seed) const
   {
     validate();
-    require(K >= 2, "ou: --snapshots must be at least 2");
-    require(n >= 1, "ou: --samples must be at least 1");
-    const auto times = equally_spaced(K, t0, t1);
-    return normal_snapshots(
-        dim, times, n, RandomKey(seed)(0x0a1e), [&](std::int64_t k, int) { return mean(times[k]); },
-        [&](std::int64_t k, int) { return stddev(times[k]); });
+    return marginal_snapshots(
+        "ou", dim, K, n, t0, t1, RandomKey(seed)(0x0a1e), [&](double T, int) { return mean(T); },
+        [&](double T) { return stddev(T); });
   }
   std::string describe() const
   {
@@ -147,12 +158,9 @@ struct HarmonicPacket
   SnapshotData snapshots(int K, std::int64_t n, std::uint64_t seed) const
   {
     validate();
-    require(K >= 2, "harmonic: --snapshots must be at least 2");
-    require(n >= 1, "harmonic: --samples must be at least 1");
-    const auto times = equally_spaced(K, t0, t1);
-    return normal_snapshots(
-        dim, times, n, RandomKey(seed)(0x4a2b), [&](std::int64_t k, int r) { return mean(times[k], r); },
-        [&](std::int64_t k, int) { return stddev(times[k]); });
+    return marginal_snapshots(
+        "harmonic", dim, K, n, t0, t1, RandomKey(seed)(0x4a2b), [&](double T, int r) { return mean(T, r); },
+        [&](double T) { return stddev(T); });
   }
   std::string describe() const
   {
