@@ -8,6 +8,7 @@
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <amk/data/closed_forms.hpp>
+#include <amk/data/hydrogen.hpp>
 #include <amk/metrics/distances.hpp>
 #include <amk/sample/model.hpp>
 #include <algorithm>
@@ -29,12 +30,21 @@ struct EvalOptions
   std::string mmd_kernel = "multiscale"; ///< or reference: Σ_{j=1..d} exp(−α|x − y|²), as the reference code
   double alpha = 1e-4;
   bool alpha_given = false;
+  double exclude_nodal = -1; ///< < 0: the default, 2 % for a field with nodes
   std::int64_t max_samples = 2000;
 };
 
-/// The true velocity of the data's built-in path (its amk_path attribute), by name.
-std::function<void(const double *, double, double *)> true_velocity(const std::string &file, const std::string &name)
+/// The true velocity of the data's built-in path (its amk_path attribute), and for a field
+/// with nodes (hydrogen) a point's distance to the nodal set, |ψ|/|∇ψ| to first order.
+struct TrueField
 {
+  std::function<void(const double *, double, double *)> velocity;
+  std::function<double(const double *, double)> node_distance; ///< empty: no nodes
+};
+
+TrueField true_field(const std::string &file, const std::string &name)
+{
+  require(name == "harmonic" || name == "hydrogen", "eval: unknown --velocity '" + name + "' (harmonic or hydrogen)");
   const io::H5Reader r(file);
   require(r.has_attr("amk_path"), file + ": has no amk_path attribute (the parameters amk datagen " + name +
                                       " writes); --velocity needs data from amk datagen " + name);
@@ -44,9 +54,19 @@ std::function<void(const double *, double, double *)> true_velocity(const std::s
   if (name == "harmonic")
   {
     const auto p = data::HarmonicPacket::from_json(j);
-    return [p](const double *x, double T, double *v) { p.velocity(x, T, v); };
+    return {[p](const double *x, double T, double *v) { p.velocity(x, T, v); }, {}};
   }
-  throw Error("eval: unknown --velocity '" + name + "' (use harmonic)");
+  data::Hydrogen h;
+  h.states.clear();
+  h.coefficients.clear();
+  for (const auto &s : j.at("states"))
+  {
+    h.states.push_back({s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()});
+    h.coefficients.emplace_back(1.0);
+  }
+  h.validate();
+  return {[h](const double *x, double T, double *v) { h.velocity(x, T, v); },
+          [h](const double *x, double T) { return h.node_distance(x, T); }};
 }
 
 /// Relative L2 error of the learned velocity against the true one on up to max_samples of
@@ -59,7 +79,9 @@ nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkp
   const std::int64_t d = data.dim;
   require(model.shape().dim == d,
           fmt::format("eval: {} has d = {} but {} has d = {}", o.checkpoint, model.shape().dim, o.data, d));
-  const auto field = true_velocity(o.data, o.velocity);
+  const auto field = true_field(o.data, o.velocity);
+  require(o.exclude_nodal < 0 || field.node_distance,
+          "eval: --exclude-nodal applies to a field with nodes (--velocity hydrogen)");
   std::vector<double> x, t;
   for (std::int64_t k = 0; k < data.snapshots(); ++k)
     for (std::int64_t i = data.offsets[k]; i < std::min(data.offsets[k + 1], data.offsets[k] + o.max_samples); ++i)
@@ -68,6 +90,19 @@ nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkp
       t.push_back(data.times[k]);
     }
   const auto learned = sample::field_at(space, model, x, t);
+  // leave out the fraction of points nearest the nodal set, where ∇ arg ψ diverges
+  const double fraction = field.node_distance ? (o.exclude_nodal < 0 ? 0.02 : o.exclude_nodal) : 0.0;
+  std::vector<char> keep(t.size(), 1);
+  const auto excluded = std::size_t(fraction * double(t.size()));
+  if (excluded > 0)
+  {
+    std::vector<std::pair<double, std::size_t>> distance;
+    for (std::size_t c = 0; c < t.size(); ++c)
+      distance.emplace_back(field.node_distance(&x[c * std::size_t(d)], t[c]), c);
+    std::nth_element(distance.begin(), distance.begin() + std::ptrdiff_t(excluded), distance.end());
+    for (std::size_t i = 0; i < excluded; ++i)
+      keep[distance[i].second] = 0;
+  }
   double err = 0, ref = 0;
   std::vector<double> exact(static_cast<std::size_t>(d));
   nlohmann::json per_snapshot = nlohmann::json::array();
@@ -77,7 +112,9 @@ nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkp
     double e_k = 0, r_k = 0;
     for (; c < t.size() && t[c] == data.times[k]; ++c)
     {
-      field(&x[c * d], t[c], exact.data());
+      if (!keep[c])
+        continue;
+      field.velocity(&x[c * d], t[c], exact.data());
       for (std::int64_t r = 0; r < d; ++r)
       {
         const double diff = learned.velocity[c * d + r] - exact[std::size_t(r)];
@@ -92,7 +129,8 @@ nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkp
   return {{"field", o.velocity},
           {"weights", o.weights},
           {"points", t.size()},
-          {"excluded", 0},
+          {"excluded", excluded},
+          {"excluded_fraction", fraction},
           {"relative_l2", std::sqrt(err / std::max(ref, 1e-300))},
           {"snapshots", per_snapshot}};
 }
@@ -247,9 +285,13 @@ Action add_eval(CLI::App &app)
                     ->check(CLI::PositiveNumber)
                     ->capture_default_str();
   cmd->add_option("--velocity", o->velocity,
-                  "harmonic: the relative L2 error of the learned velocity (--checkpoint) against the data's true "
-                  "Bohmian velocity, on the data's samples (up to --max-samples per snapshot)");
+                  "harmonic or hydrogen: the relative L2 error of the learned velocity (--checkpoint) against the "
+                  "data's true Bohmian velocity, on the data's samples (up to --max-samples per snapshot)");
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train (with --velocity)");
+  cmd->add_option("--exclude-nodal", o->exclude_nodal,
+                  "with --velocity hydrogen: the fraction of points nearest the nodal set (smallest |psi|/|grad psi|, "
+                  "where grad arg psi diverges) left out (default 0.02)")
+      ->check(CLI::Range(0.0, 0.5));
   cmd->add_option("--weights", o->weights, "with --velocity: ema or raw")
       ->check(CLI::IsMember({"ema", "raw"}))
       ->capture_default_str();

@@ -171,6 +171,19 @@ assert json.loads(f.attrs["amk_path"])["states"] == [[3, 2, -1], [2, 1, 0]]
 assert abs(f["times"][-1] - 14000) < 1e-9'; then
   ok "datagen hydrogen: 5 snapshots of the same 200 particles over [0, 14000], the states recorded"
 else bad "datagen hydrogen: $(cat hy.out)"; fi
+# amk eval --velocity hydrogen leaves out the points nearest the nodal set: 2 % by default
+if "$AMK" train --data hy.h5 --out hy_run --steps 30 --batch 64 --width 16 --depth 1 >/dev/null &&
+  "$AMK" eval --data hy.h5 --checkpoint hy_run/checkpoint.h5 --velocity hydrogen --max-samples 100 >hy_eval.json &&
+  "$AMK" eval --data hy.h5 --checkpoint hy_run/checkpoint.h5 --velocity hydrogen --max-samples 100 \
+    --exclude-nodal 0.1 >hy_eval10.json && $PY -c '
+import json, math
+a = json.load(open("hy_eval.json"))["velocity"]; b = json.load(open("hy_eval10.json"))["velocity"]
+assert a["points"] == b["points"] == 500 and a["excluded"] == 10 and b["excluded"] == 50, (a["excluded"], b["excluded"])
+assert math.isfinite(a["relative_l2"]) and a["relative_l2"] != b["relative_l2"]'; then
+  ok "eval --velocity hydrogen: 10 of 500 points (2 %) left out by default, 50 with --exclude-nodal 0.1"
+else bad "eval --velocity hydrogen: $(cat hy_eval.json)"; fi
+expect_error "eval --exclude-nodal without nodes" - "applies to a field with nodes" -- "$AMK" eval \
+  --data harmonic_small.h5 --checkpoint run/checkpoint.h5 --velocity harmonic --exclude-nodal 0.1
 expect_error "datagen harmonic --omega 0" bad_h.h5 "--omega must be positive" -- "$AMK" datagen harmonic --omega 0 \
   --out bad_h.h5
 # the AM family's options

@@ -75,6 +75,19 @@ TEST(Hydrogen, BohmianVelocityMatchesFiniteDifferencesOfThePhase)
   EXPECT_LT(worst, 1e-5);
 }
 
+TEST(Hydrogen, NodeDistanceIsTheDistanceToTheNodalPlane)
+{
+  // ψ_210 ∝ z e^{−r/(2a0)}: its nodal set is the plane z = 0, and |ψ|/|∇ψ| → |z| near it
+  data::Hydrogen h;
+  h.states = {{2, 1, 0}};
+  h.coefficients = {1.0};
+  for (double z : {1e-3, 1e-2, 0.1})
+  {
+    const double x[3] = {20.0, -15.0, z};
+    EXPECT_NEAR(h.node_distance(x, 100.0), z, 0.01 * z + 1e-9) << "z = " << z;
+  }
+}
+
 TEST(Hydrogen, MetropolisAndBohmianParticlesKeepTheRadialMoments)
 {
   const data::Hydrogen h;

@@ -143,6 +143,14 @@ struct Hydrogen
     for (int r = 0; r < 3; ++r)
       v[r] = (std::conj(p) * g[r]).imag() / d;
   }
+  /// The distance to the nodal set ψ = 0 to first order, |ψ|/|∇ψ|: where ∇ arg ψ diverges
+  /// (as 1/distance), so a velocity error is measured away from it.
+  double node_distance(const double *x, double t) const
+  {
+    std::complex<double> g[3];
+    const double value = std::abs(psi(x, t, g));
+    return value / std::max(std::sqrt(std::norm(g[0]) + std::norm(g[1]) + std::norm(g[2])), 1e-300);
+  }
   /// ⟨r⟩ and ⟨r²⟩ of |ψ_t|² (constant in time: the cross terms of states with different (l, m)
   /// vanish by the angular orthogonality; states sharing (l, m) would break this formula).
   std::pair<double, double> radial_moments() const
