@@ -171,7 +171,6 @@ Action add_datagen(CLI::App &app)
       data::Hydrogen atom;
       atom.states.clear();
       atom.coefficients.clear();
-      nlohmann::json list = nlohmann::json::array();
       for (const auto &text : *states)
       {
         data::HydrogenState st;
@@ -182,7 +181,6 @@ Action add_datagen(CLI::App &app)
                 "datagen hydrogen: --states takes n,l,m triples (e.g. 3,2,-1), got '" + text + "'");
         atom.states.push_back(st);
         atom.coefficients.emplace_back(1.0);
-        list.push_back({st.n, st.l, st.m});
       }
       data::MetropolisReport report;
       const auto snapshots = data::hydrogen_snapshots(atom, *ho, &report);
@@ -200,7 +198,8 @@ Action add_datagen(CLI::App &app)
       c.t1 = ho->t1;
       c.float32 = *hfloat;
       c.out = *hout;
-      const nlohmann::json path = {{"name", "hydrogen"}, {"states", list}, {"t1", ho->t1}};
+      nlohmann::json path = atom.to_json();
+      path["t1"] = ho->t1;
       write(c, snapshots,
             fmt::format("hydrogen: Bohmian trajectories of an equal superposition of {}, a0 = 4 pi, {} steps of {}",
                         path["states"].dump(), ho->substeps * (ho->snapshots - 1), ho->integrator),

@@ -56,15 +56,7 @@ TrueField true_field(const std::string &file, const std::string &name)
     const auto p = data::HarmonicPacket::from_json(j);
     return {[p](const double *x, double T, double *v) { p.velocity(x, T, v); }, {}};
   }
-  data::Hydrogen h;
-  h.states.clear();
-  h.coefficients.clear();
-  for (const auto &s : j.at("states"))
-  {
-    h.states.push_back({s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()});
-    h.coefficients.emplace_back(1.0);
-  }
-  h.validate();
+  const auto h = data::Hydrogen::from_json(j);
   return {[h](const double *x, double T, double *v) { h.velocity(x, T, v); },
           [h](const double *x, double T) { return h.node_distance(x, T); }};
 }
@@ -135,7 +127,6 @@ nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkp
           {"snapshots", per_snapshot}};
 }
 
-/// The first `max` rows of an (n × d) row-major block as a device sample set.
 /// The first `max` entries of w as device weights (empty w: none).
 metrics::Weights<> weights_to_device(const std::vector<double> &w, std::int64_t max)
 {
@@ -147,6 +138,7 @@ metrics::Weights<> weights_to_device(const std::vector<double> &w, std::int64_t 
   return Kokkos::create_mirror_view_and_copy(DefaultExec::memory_space(), h);
 }
 
+/// The first `max` rows of an (n × d) row-major block as a device sample set.
 metrics::Samples<> to_device(const double *rows, std::int64_t n, std::int64_t d, std::int64_t max)
 {
   const std::int64_t m = std::min(n, max);

@@ -121,7 +121,7 @@ TEST(Mpi, ShardsReadFromAFileCoverEverySampleOnce)
     const data::Shard shard = io::read_shard(path, request);
     EXPECT_EQ(shard.grid.ranks(), P);
     EXPECT_EQ(shard.grid.time, ranks_time > 0 ? ranks_time : P); // K − 1 = 8 intervals: every P ≤ 8 divides into time
-    EXPECT_TRUE(shard.float32() && shard.x64.empty() && !shard.x32.empty()) << "a float32 file stays float32";
+    EXPECT_TRUE(shard.float32_file && shard.x64.empty() && !shard.x32.empty()) << "a float32 file stays float32";
     // every row is owned once over the ranks; the boundary slices cover the first and last
     // snapshot once; the windows chain over all snapshots
     std::vector<double> owned(std::size_t(N), 0.0), bound(std::size_t(N), 0.0), window(std::size_t(2 * P), 0.0);

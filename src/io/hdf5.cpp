@@ -190,8 +190,7 @@ H5Reader::H5Reader(const std::string &path, bool collective) : m_path(path)
   MPI_Initialized(&mpi);
   if (mpi)
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-  m_collective = collective && ranks > 1;
-  if (m_collective && H5Pset_fapl_mpio(fapl.get(), MPI_COMM_WORLD, MPI_INFO_NULL) < 0)
+  if (collective && ranks > 1 && H5Pset_fapl_mpio(fapl.get(), MPI_COMM_WORLD, MPI_INFO_NULL) < 0)
     throw Error(path + ": cannot set up parallel HDF5 (MPI-IO) to read it");
 #else
   (void)collective; // one process reads its rows by itself
@@ -208,7 +207,7 @@ H5Reader::~H5Reader()
 }
 
 H5Reader::H5Reader(H5Reader &&other) noexcept
-    : m_path(std::move(other.m_path)), m_file(other.m_file), m_collective(other.m_collective)
+    : m_path(std::move(other.m_path)), m_file(other.m_file)
 {
   other.m_file = -1;
 }
@@ -221,7 +220,6 @@ H5Reader &H5Reader::operator=(H5Reader &&other) noexcept
       H5Fclose(m_file);
     m_path = std::move(other.m_path);
     m_file = other.m_file;
-    m_collective = other.m_collective;
     other.m_file = -1;
   }
   return *this;
@@ -298,8 +296,7 @@ std::vector<T> H5Reader::read_rows(const std::string &name,
   // collective aggregation; and collective reads of such selections return zeros on some
   // ranks with Open MPI 4.1.0–4.1.4's ompio (Debian 12 ships 4.1.4; open-mpi/ompi#10546,
   // its read data sieving; tests/test_mpi.cpp caught it at 3 ranks).
-  Handle transfer(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
-  if (!out.empty() && H5Dread(ds.get(), mem_type, memory.get(), space.get(), transfer.get(), out.data()) < 0)
+  if (!out.empty() && H5Dread(ds.get(), mem_type, memory.get(), space.get(), H5P_DEFAULT, out.data()) < 0)
     throw Error(m_path + ": cannot read " + name + " (corrupt file or unconvertible values)");
   return out;
 }

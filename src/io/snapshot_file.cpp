@@ -106,27 +106,25 @@ void validate_rows(const std::vector<std::int64_t> &off, std::int64_t d,
                    const std::vector<std::pair<std::int64_t, std::int64_t>> &ranges, X x,
                    const std::vector<double> &mass, const std::string &w)
 {
-  std::int64_t i = 0, k = 0;
-  for (const auto &[begin, end] : ranges)
-    for (std::int64_t row = begin; row < end; ++row, ++i)
-    {
-      while (off[std::size_t(k + 1)] <= row)
-        ++k;
-      for (std::int64_t r = 0; r < d; ++r)
-      {
-        const double v = x(i, r);
-        if (!std::isfinite(v))
-          throw Error(w + ": /x[" + num(row) + ", " + num(r) + "] = " + num(v) + " is not finite (snapshot " + num(k) +
-                      ", row " + num(row - off[std::size_t(k)]) + " of that snapshot)");
-      }
-      if (mass.empty())
-        continue;
-      const double m = mass[std::size_t(i)];
-      if (!std::isfinite(m))
-        throw Error(w + ": /mass[" + num(row) + "] = " + num(m) + " is not finite");
-      if (m < 0)
-        throw Error(w + ": /mass[" + num(row) + "] = " + num(m) + " is negative");
-    }
+  data::for_each_row(off, ranges,
+                     [&](std::int64_t i, std::int64_t row, std::int64_t k)
+                     {
+                       for (std::int64_t r = 0; r < d; ++r)
+                       {
+                         const double v = x(i, r);
+                         if (!std::isfinite(v))
+                           throw Error(w + ": /x[" + num(row) + ", " + num(r) + "] = " + num(v) +
+                                       " is not finite (snapshot " + num(k) + ", row " +
+                                       num(row - off[std::size_t(k)]) + " of that snapshot)");
+                       }
+                       if (mass.empty())
+                         return;
+                       const double m = mass[std::size_t(i)];
+                       if (!std::isfinite(m))
+                         throw Error(w + ": /mass[" + num(row) + "] = " + num(m) + " is not finite");
+                       if (m < 0)
+                         throw Error(w + ": /mass[" + num(row) + "] = " + num(m) + " is negative");
+                     });
 }
 } // namespace
 
@@ -237,7 +235,7 @@ data::Shard read_shard(const std::string &path, const ShardRequest &request)
 {
   data::Shard shard;
   {
-    const H5Reader r(path, request.collective); // collective: every rank opens, reads and closes alike
+    const H5Reader r(path, request.collective); // collective: every rank opens and closes it together
     const Layout l = read_layout(r);            // the same on every rank: so are its errors
     const auto grid = data::RankGrid::choose(request.ranks, l.K, request.ranks_time, request.pairs);
     shard = data::plan_shard(l.times, l.offsets, l.d, grid, request.rank, path);

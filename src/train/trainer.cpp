@@ -65,7 +65,7 @@ nlohmann::json shard_map(const data::Shard &shard, std::size_t bytes, const dist
   return {{"ranks_time", shard.grid.time},
           {"ranks_sample", shard.grid.sample},
           {"samples", shard.offsets.back()},
-          {"file_bytes", shard.offsets.back() * shard.dim * (shard.float32() ? 4 : 8)},
+          {"file_bytes", shard.offsets.back() * shard.dim * (shard.float32_file ? 4 : 8)},
           {"shards", ranks}};
 }
 

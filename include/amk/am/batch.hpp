@@ -100,7 +100,6 @@ public:
     const int per_window = ranks / window.count;
     m_window_begin = slice(global_interior, window.index * per_window, ranks).first;
     m_window_columns = slice(global_interior, (window.index + 1) * per_window - 1, ranks).second - m_window_begin;
-    m_columns.boundary = 0; // set in build()
     m_columns.interior_share = double(in.second - in.first) / double(m_window_columns);
     m_columns.boundary_share = double(bd.second - bd.first) / double(global_boundary);
     const bool q1_terms = objective.weighting == Weighting::none; // w(1) = 0 for the linear weighting
@@ -114,6 +113,8 @@ public:
     m_layout.global_boundary0 = m_layout.global_boundary1 = double(global_boundary);
     m_offset_interior = in.first;
     m_offset_boundary = bd.first;
+    m_columns.boundary = m_layout.interior + m_layout.differences; // then the q₀ and q₁ columns
+    m_length = window.hi - window.lo;
     m_global_interior = global_interior;
     m_global_boundary = global_boundary;
     m_u0 = RandomKey(seed)(0x7105).uniform(0);
@@ -154,7 +155,7 @@ public:
       double total = 0;
       for (double v : w)
         total += v;
-      m_length = total;
+      m_length = total; // the rule's weights over the window (its length up to rounding)
       auto h = Kokkos::View<double **, Kokkos::LayoutRight, Kokkos::HostSpace>("nodes", K, 5);
       double cumulative = 0;
       for (int k = 0; k < K; ++k)
@@ -253,7 +254,6 @@ public:
           }
         });
     const auto u = engine.input();
-    m_columns.boundary = nt + nd;
     source.draw(space, m_loss.t, m_ids, m_key(2), u, m_mass, m_columns);
     if (nd > 0)
     { // the difference columns evaluate s at their interior column's own x
@@ -285,8 +285,7 @@ private:
     const auto nodes = m_nodes;
     const auto node = m_node;
     // an interior column weighs the window's length over its columns (1/B on one rank)
-    const double length = m_nodes.extent(0) > 0 ? m_length : m_window.hi - m_window.lo;
-    const double w_int = length / double(m_window_columns), w_0 = 1 / m_layout.global_boundary0,
+    const double w_int = m_length / double(m_window_columns), w_0 = 1 / m_layout.global_boundary0,
                  w_1 = 1 / m_layout.global_boundary1;
     const bool linear = m_objective.weighting == Weighting::linear, entropic = diffusion.extent(0) > 0;
     Kokkos::parallel_for(
@@ -348,7 +347,7 @@ private:
   data::Window m_window;
   data::Columns m_columns;
   std::int64_t m_window_begin = 0, m_window_columns = 1; ///< the window's columns [W0, W0 + C) of the global batch
-  double m_length = 1;                                   ///< quadrature: the window's total weight
+  double m_length = 1; ///< the window's length (quadrature: its nodes' total weight)
   std::int64_t m_offset_interior = 0, m_offset_boundary = 0, m_global_interior = 1, m_global_boundary = 1;
   double m_u0 = 0;
   Kokkos::View<std::uint64_t *, memory_space> m_ids;

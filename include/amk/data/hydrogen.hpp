@@ -14,6 +14,7 @@
 #include <amk/data/snapshot_data.hpp>
 #include <cmath>
 #include <complex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,28 @@ struct Hydrogen
     for (const auto &c : coefficients)
       norm += std::norm(c);
     require(norm > 0 && std::isfinite(norm), "hydrogen: the coefficients must not all be zero");
+  }
+  /// The superposition as stored with the data (amk_path), for `amk eval --velocity hydrogen`
+  /// (equal coefficients: what `amk datagen hydrogen` makes).
+  nlohmann::json to_json() const
+  {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto &st : states)
+      list.push_back({st.n, st.l, st.m});
+    return {{"name", "hydrogen"}, {"states", list}};
+  }
+  static Hydrogen from_json(const nlohmann::json &j)
+  {
+    Hydrogen h;
+    h.states.clear();
+    h.coefficients.clear();
+    for (const auto &s : j.at("states"))
+    {
+      h.states.push_back({s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>()});
+      h.coefficients.emplace_back(1.0);
+    }
+    h.validate();
+    return h;
   }
   static double energy(int n) { return -1 / (2 * a0 * a0 * double(n) * double(n)); }
   /// The superposition's beat period 2π/|E_a − E_b| of its first two distinct energies (0: one energy).

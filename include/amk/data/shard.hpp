@@ -112,7 +112,6 @@ struct Shard
       n += r.second - r.first;
     return n;
   }
-  bool float32() const { return float32_file; }
   /// Coordinate j of held row i (an index into the rows held).
   double x(std::int64_t i, std::int64_t j) const
   {
@@ -142,6 +141,22 @@ struct Shard
   bool owns(std::size_t j) const { return j + 1 < window.size() || window[j].snapshot == snapshots() - 1; }
   bool has_mass() const { return !mass.empty() || !snapshot_mass.empty(); }
 };
+
+/// Calls f(i, row, k) for every row held in `ranges` (sorted, disjoint [begin, end) of the
+/// file's rows): i its index among the rows held, k its snapshot by `offsets`.
+template <class F>
+void for_each_row(const std::vector<std::int64_t> &offsets,
+                  const std::vector<std::pair<std::int64_t, std::int64_t>> &ranges, F f)
+{
+  std::int64_t i = 0, k = 0;
+  for (const auto &[begin, end] : ranges)
+    for (std::int64_t row = begin; row < end; ++row, ++i)
+    {
+      while (offsets[std::size_t(k + 1)] <= row)
+        ++k;
+      f(i, row, k);
+    }
+}
 
 /// The parts and row ranges of `rank` for a file of these times and offsets (no data yet).
 /// amk::Error when a snapshot has fewer samples than the ranks that share it.

@@ -130,16 +130,13 @@ public:
     if (weighted)
     { // a sample drawn uniformly among snapshot k's N_k stands for N_k m_i of its mass M_k
       auto mass_host = Kokkos::View<Scalar *, Kokkos::HostSpace>("mass", n);
-      std::int64_t i = 0, k = 0;
-      for (const auto &[begin, end] : shard.ranges)
-        for (std::int64_t row = begin; row < end; ++row, ++i)
-        {
-          while (shard.offsets[std::size_t(k + 1)] <= row)
-            ++k;
-          const double n_k = double(snapshot_rows(k)), total = stats.total_mass[std::size_t(k)];
-          const double m_i = shard.mass.empty() ? total / n_k : shard.mass[std::size_t(i)];
-          mass_host(i) = Scalar(n_k * m_i / (unbalanced ? stats.total_mass[0] : total));
-        }
+      for_each_row(shard.offsets, shard.ranges,
+                   [&](std::int64_t i, std::int64_t, std::int64_t k)
+                   {
+                     const double n_k = double(snapshot_rows(k)), total = stats.total_mass[std::size_t(k)];
+                     const double m_i = shard.mass.empty() ? total / n_k : shard.mass[std::size_t(i)];
+                     mass_host(i) = Scalar(n_k * m_i / (unbalanced ? stats.total_mass[0] : total));
+                   });
       m_mass = Kokkos::create_mirror_view_and_copy(memory_space(), mass_host);
     }
     m_x = Kokkos::create_mirror_view_and_copy(memory_space(), x_host);

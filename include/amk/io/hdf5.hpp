@@ -62,7 +62,6 @@ private:
                            std::int64_t mem_type) const;
   std::string m_path;
   std::int64_t m_file = -1; ///< hid_t of the open file
-  bool m_collective = false;
 };
 
 /// Writes a new HDF5 file atomically: to final_path + ".tmp", renamed onto final_path by

@@ -13,6 +13,7 @@
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <cmath>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -101,14 +102,29 @@ struct MultiScaleRbf
     return k;
   }
 };
+
+/// Unbiased MMD² with kernel k: E k(X,X') + E k(Y,Y') − 2E k(X,Y).
+template <class ExecutionSpace, class Kernel>
+double mmd2_with(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Weights<ExecutionSpace> &a,
+                 const Samples<ExecutionSpace> &Y, const Weights<ExecutionSpace> &b, Kernel k)
+{
+  return pair_mean(space, X, a, X, a, true, k) + pair_mean(space, Y, b, Y, b, true, k) -
+         2 * pair_mean(space, X, a, Y, b, false, k);
+}
+
+/// Both sets need two samples (the U-statistics) and the same dimension.
+template <class SampleView> void require_two_sets(const SampleView &X, const SampleView &Y, const std::string &what)
+{
+  require(X.extent(0) >= 2 && Y.extent(0) >= 2, what + ": each set needs at least 2 samples");
+  require(X.extent(1) == Y.extent(1), what + ": the two sets have different dimensions");
+}
 } // namespace impl
 
 template <class ExecutionSpace>
 double energy_distance(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Samples<ExecutionSpace> &Y,
                        const Weights<ExecutionSpace> &a = {}, const Weights<ExecutionSpace> &b = {})
 {
-  require(X.extent(0) >= 2 && Y.extent(0) >= 2, "energy distance: each set needs at least 2 samples");
-  require(X.extent(1) == Y.extent(1), "energy distance: the two sets have different dimensions");
+  impl::require_two_sets(X, Y, "energy distance");
   const impl::Distance f;
   return 2 * impl::pair_mean(space, X, a, Y, b, false, f) - impl::pair_mean(space, X, a, X, a, true, f) -
          impl::pair_mean(space, Y, b, Y, b, true, f);
@@ -136,12 +152,9 @@ template <class ExecutionSpace>
 double mmd2(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Samples<ExecutionSpace> &Y,
             const Weights<ExecutionSpace> &a = {}, const Weights<ExecutionSpace> &b = {})
 {
-  require(X.extent(0) >= 2 && Y.extent(0) >= 2, "MMD: each set needs at least 2 samples");
-  require(X.extent(1) == Y.extent(1), "MMD: the two sets have different dimensions");
+  impl::require_two_sets(X, Y, "MMD");
   const double l = rms_std(space, Y);
-  const impl::MultiScaleRbf k{1 / (2 * l * l)};
-  return impl::pair_mean(space, X, a, X, a, true, k) + impl::pair_mean(space, Y, b, Y, b, true, k) -
-         2 * impl::pair_mean(space, X, a, Y, b, false, k);
+  return impl::mmd2_with(space, X, a, Y, b, impl::MultiScaleRbf{1 / (2 * l * l)});
 }
 
 /// Unbiased MMD² with the fixed kernel k(a,b) = Σ_j exp(−α_j|a−b|²) (at most 8 terms): the
@@ -151,8 +164,7 @@ double mmd2_fixed(const ExecutionSpace &space, const Samples<ExecutionSpace> &X,
                   const std::vector<double> &alphas, const Weights<ExecutionSpace> &a = {},
                   const Weights<ExecutionSpace> &b = {})
 {
-  require(X.extent(0) >= 2 && Y.extent(0) >= 2, "MMD: each set needs at least 2 samples");
-  require(X.extent(1) == Y.extent(1), "MMD: the two sets have different dimensions");
+  impl::require_two_sets(X, Y, "MMD");
   require(!alphas.empty() && alphas.size() <= std::size_t(impl::GaussianSum::most),
           "MMD: the fixed kernel takes 1 to 8 terms");
   impl::GaussianSum k{};
@@ -162,7 +174,6 @@ double mmd2_fixed(const ExecutionSpace &space, const Samples<ExecutionSpace> &X,
     require(alphas[j] > 0 && std::isfinite(alphas[j]), "MMD: the kernel's alpha must be positive");
     k.alpha[j] = alphas[j];
   }
-  return impl::pair_mean(space, X, a, X, a, true, k) + impl::pair_mean(space, Y, b, Y, b, true, k) -
-         2 * impl::pair_mean(space, X, a, Y, b, false, k);
+  return impl::mmd2_with(space, X, a, Y, b, k);
 }
 } // namespace amk::metrics
