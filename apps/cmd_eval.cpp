@@ -2,7 +2,8 @@
 // at the same times; for weighted particles (unbalanced AM: /log_weights) the weighted
 // distances against the data's masses, and the total mass against the data's. With
 // --velocity, the learned velocity against the true one of a built-in path with a known
-// field (written by amk datagen as the data's amk_path attribute), on the data's samples.
+// field (written by amk datagen as the data's amk_path attribute), on the data's samples,
+// or of a field given at points (--points, --field: amk field's output, or another code's).
 #include "commands.hpp"
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
@@ -26,7 +27,7 @@ namespace
 {
 struct EvalOptions
 {
-  std::string data, samples, out, checkpoint, velocity, weights = "ema";
+  std::string data, samples, out, checkpoint, points, field, velocity, weights = "ema";
   std::string mmd_kernel = "multiscale"; ///< or reference: Σ_{j=1..d} exp(−α|x − y|²), as the reference code
   double alpha = 1e-4;
   bool alpha_given = false;
@@ -61,27 +62,54 @@ TrueField true_field(const std::string &file, const std::string &name)
           [h](const double *x, double T) { return h.node_distance(x, T); }};
 }
 
-/// Relative L2 error of the learned velocity against the true one on up to max_samples of
-/// every snapshot's samples: sqrt(Σ|v − v*|² / Σ|v*|²), overall and per snapshot.
+/// A learned velocity at points: (x, t) rows and the velocity there, physical units.
+struct LearnedField
+{
+  std::vector<double> x, t, velocity;
+};
+
+/// The checkpoint's velocity on up to max_samples of every snapshot's samples.
 template <class Scalar>
-nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkpoint, const data::SnapshotData &data)
+LearnedField checkpoint_field(const EvalOptions &o, const io::Checkpoint &checkpoint, const data::SnapshotData &data)
 {
   const DefaultExec space;
   sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
   const std::int64_t d = data.dim;
   require(model.shape().dim == d,
           fmt::format("eval: {} has d = {} but {} has d = {}", o.checkpoint, model.shape().dim, o.data, d));
-  const auto field = true_field(o.data, o.velocity);
-  require(o.exclude_nodal < 0 || field.node_distance,
-          "eval: --exclude-nodal applies to a field with nodes (--velocity hydrogen)");
-  std::vector<double> x, t;
+  LearnedField f;
   for (std::int64_t k = 0; k < data.snapshots(); ++k)
     for (std::int64_t i = data.offsets[k]; i < std::min(data.offsets[k + 1], data.offsets[k] + o.max_samples); ++i)
     {
-      x.insert(x.end(), data.x.begin() + i * d, data.x.begin() + (i + 1) * d);
-      t.push_back(data.times[k]);
+      f.x.insert(f.x.end(), data.x.begin() + i * d, data.x.begin() + (i + 1) * d);
+      f.t.push_back(data.times[k]);
     }
-  const auto learned = sample::field_at(space, model, x, t);
+  f.velocity = sample::field_at(space, model, f.x, f.t).velocity;
+  return f;
+}
+
+/// A field computed elsewhere (amk field, another code): --points (/x, /t) and --field (/grad_x).
+LearnedField file_field(const EvalOptions &o, std::int64_t d)
+{
+  auto points = read_points(o.points, d);
+  const io::H5Reader in(o.field);
+  require(in.has("/grad_x"), o.field + ": missing dataset /grad_x [n, d] (the velocity at --points)");
+  require(in.shape("/grad_x") == std::vector<std::int64_t>({points.n, d}),
+          fmt::format("{}: /grad_x must have shape [{}, {}] like /x of {}", o.field, points.n, d, o.points));
+  LearnedField f{std::move(points.x), std::move(points.t), in.read_f64("/grad_x")};
+  for (double v : f.velocity)
+    require(std::isfinite(v), o.field + ": /grad_x holds NaN or Inf");
+  return f;
+}
+
+/// Relative L2 error of a learned velocity against the true one: sqrt(Σ|v − v*|² / Σ|v*|²),
+/// overall and per time (runs of equal t, in the order of the points).
+nlohmann::json velocity_error(const EvalOptions &o, const LearnedField &learned, std::int64_t d)
+{
+  const auto field = true_field(o.data, o.velocity);
+  require(o.exclude_nodal < 0 || field.node_distance,
+          "eval: --exclude-nodal applies to a field with nodes (--velocity hydrogen)");
+  const auto &x = learned.x, &t = learned.t;
   // leave out the fraction of points nearest the nodal set, where ∇ arg ψ diverges
   const double fraction = field.node_distance ? (o.exclude_nodal < 0 ? 0.02 : o.exclude_nodal) : 0.0;
   std::vector<char> keep(t.size(), 1);
@@ -97,12 +125,12 @@ nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkp
   }
   double err = 0, ref = 0;
   std::vector<double> exact(static_cast<std::size_t>(d));
-  nlohmann::json per_snapshot = nlohmann::json::array();
-  std::size_t c = 0;
-  for (std::int64_t k = 0; k < data.snapshots(); ++k)
+  nlohmann::json per_time = nlohmann::json::array();
+  for (std::size_t c = 0; c < t.size();)
   {
     double e_k = 0, r_k = 0;
-    for (; c < t.size() && t[c] == data.times[k]; ++c)
+    const double time = t[c];
+    for (; c < t.size() && t[c] == time; ++c)
     {
       if (!keep[c])
         continue;
@@ -114,17 +142,16 @@ nlohmann::json velocity_error(const EvalOptions &o, const io::Checkpoint &checkp
         r_k += exact[std::size_t(r)] * exact[std::size_t(r)];
       }
     }
-    per_snapshot.push_back({{"time", data.times[k]}, {"relative_l2", std::sqrt(e_k / std::max(r_k, 1e-300))}});
+    per_time.push_back({{"time", time}, {"relative_l2", std::sqrt(e_k / std::max(r_k, 1e-300))}});
     err += e_k;
     ref += r_k;
   }
   return {{"field", o.velocity},
-          {"weights", o.weights},
           {"points", t.size()},
           {"excluded", excluded},
           {"excluded_fraction", fraction},
           {"relative_l2", std::sqrt(err / std::max(ref, 1e-300))},
-          {"snapshots", per_snapshot}};
+          {"snapshots", per_time}};
 }
 
 /// The first `max` entries of w as device weights (empty w: none).
@@ -225,8 +252,13 @@ nlohmann::json distances(const EvalOptions &o, const data::SnapshotData &data)
 int run_eval(const EvalOptions &o)
 {
   require(!o.samples.empty() || !o.velocity.empty(), "eval: give --samples (distances) and/or --velocity (field error)");
-  require(o.velocity.empty() || !o.checkpoint.empty(), "eval: --velocity needs --checkpoint (the learned field)");
-  require(o.checkpoint.empty() || !o.velocity.empty(), "eval: --checkpoint is read with --velocity only");
+  const bool from_file = !o.points.empty() || !o.field.empty();
+  require(o.points.empty() == o.field.empty(), "eval: --points and --field go together (the points and the field there)");
+  require(!from_file || o.checkpoint.empty(), "eval: give the learned field as --checkpoint or as --points and --field, not both");
+  require(o.velocity.empty() || !o.checkpoint.empty() || from_file,
+          "eval: --velocity needs --checkpoint (or --points and --field: the learned field)");
+  require((o.checkpoint.empty() && !from_file) || !o.velocity.empty(),
+          "eval: --checkpoint, --points and --field are read with --velocity only");
   require(!o.alpha_given || (o.mmd_kernel == "reference" && !o.samples.empty()),
           "eval: --alpha sets the kernel of --mmd-kernel reference (with --samples)");
   const auto data = io::read_snapshots(o.data);
@@ -242,12 +274,19 @@ int run_eval(const EvalOptions &o)
                                                        : std::string("multiscale RBF");
     report["avg_abs_mmd2"] = avg;
   }
-  if (!o.velocity.empty())
+  if (!o.velocity.empty() && from_file)
+  {
+    report["points"] = o.points;
+    report["field"] = o.field;
+    report["velocity"] = velocity_error(o, file_field(o, data.dim), data.dim);
+  }
+  else if (!o.velocity.empty())
   {
     const auto checkpoint = io::read_checkpoint(o.checkpoint);
     report["checkpoint"] = o.checkpoint;
     with_checkpoint_scalar(checkpoint, [&](auto scalar)
-                           { report["velocity"] = velocity_error<decltype(scalar)>(o, checkpoint, data); });
+                           { report["velocity"] = velocity_error(o, checkpoint_field<decltype(scalar)>(o, checkpoint, data), data.dim); });
+    report["velocity"]["weights"] = o.weights;
   }
   std::cout << report.dump() << std::endl;
   if (!o.out.empty())
@@ -280,6 +319,11 @@ Action add_eval(CLI::App &app)
                   "harmonic or hydrogen: the relative L2 error of the learned velocity (--checkpoint) against the "
                   "data's true Bohmian velocity, on the data's samples (up to --max-samples per snapshot)");
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train (with --velocity)");
+  cmd->add_option("--points", o->points,
+                  "with --velocity, instead of --checkpoint: points /x [n, d], /t [n] (as for amk field) where "
+                  "--field gives a learned velocity (e.g. another code's)");
+  cmd->add_option("--field", o->field, "with --points: HDF5 file with /grad_x [n, d], the velocity at the points "
+                                       "(amk field output)");
   cmd->add_option("--exclude-nodal", o->exclude_nodal,
                   "with --velocity hydrogen: the fraction of points nearest the nodal set (smallest |psi|/|grad psi|, "
                   "where grad arg psi diverges) left out (default 0.02)")

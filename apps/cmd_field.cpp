@@ -22,22 +22,9 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
   sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
   const int d = model.shape().dim;
 
-  io::H5Reader in(o.points);
-  require(in.has("/x"), o.points + ": missing dataset /x [n, d]");
-  require(in.has("/t"), o.points + ": missing dataset /t [n]");
-  const auto xs = in.shape("/x"), ts = in.shape("/t");
-  require(xs.size() == 2 && xs[1] == d,
-          fmt::format("{}: /x must have shape [n, {}] (the checkpoint's dimension)", o.points, d));
-  require(ts.size() == 1 && ts[0] == xs[0], o.points + ": /t must have shape [n] with n = rows of /x");
-  const std::int64_t n = xs[0];
-  require(n >= 1, o.points + ": /x has no points");
-  const auto x = in.read_f64("/x"), t = in.read_f64("/t");
-  for (double v : x)
-    require(std::isfinite(v), o.points + ": /x holds NaN or Inf");
-  for (double v : t)
-    require(std::isfinite(v), o.points + ": /t holds NaN or Inf");
-
-  const auto f = sample::field_at(space, model, x, t);
+  const auto points = read_points(o.points, d);
+  const std::int64_t n = points.n;
+  const auto f = sample::field_at(space, model, points.x, points.t);
   io::H5Writer w(o.out);
   w.write_f64("/s", f.s.data(), {n});
   w.write_f64("/grad_x", f.velocity.data(), {n, d});
@@ -48,6 +35,23 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
   fmt::print("amk field: evaluated {} points; wrote {}\n", n, o.out);
 }
 } // namespace
+
+Points read_points(const std::string &path, std::int64_t d)
+{
+  io::H5Reader in(path);
+  require(in.has("/x"), path + ": missing dataset /x [n, d]");
+  require(in.has("/t"), path + ": missing dataset /t [n]");
+  const auto xs = in.shape("/x"), ts = in.shape("/t");
+  require(xs.size() == 2 && xs[1] == d, fmt::format("{}: /x must have shape [n, {}] (d of the checkpoint and data)", path, d));
+  require(ts.size() == 1 && ts[0] == xs[0], path + ": /t must have shape [n] with n = rows of /x");
+  require(xs[0] >= 1, path + ": /x has no points");
+  Points p{in.read_f64("/x"), in.read_f64("/t"), xs[0]};
+  for (double v : p.x)
+    require(std::isfinite(v), path + ": /x holds NaN or Inf");
+  for (double v : p.t)
+    require(std::isfinite(v), path + ": /t holds NaN or Inf");
+  return p;
+}
 
 Action add_field(CLI::App &app)
 {

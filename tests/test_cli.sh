@@ -182,6 +182,12 @@ assert a["points"] == b["points"] == 500 and a["excluded"] == 10 and b["excluded
 assert math.isfinite(a["relative_l2"]) and a["relative_l2"] != b["relative_l2"]'; then
   ok "eval --velocity hydrogen: 10 of 500 points (2 %) left out by default, 50 with --exclude-nodal 0.1"
 else bad "eval --velocity hydrogen: $(cat hy_eval.json)"; fi
+$PY -c '
+import h5py
+f = h5py.File("hy.h5", "r")
+with h5py.File("hy_points.h5", "w") as g:
+    g["x"] = f["x"][:50]
+    g["t"] = f["times"][0] + 0 * f["x"][:50, 0]'
 # the shipped reference configuration: the reference code's network and optimiser
 if "$AMK" train --config "$(dirname "$0")/../apps/configs/hydrogen-reference.toml" --data hy.h5 --out hy_ref \
     --steps 2 >hy_ref.out 2>&1 && $PY -c '
@@ -193,6 +199,14 @@ assert (c["lr"], c["warmup"], c["clip"], c["ema"], c["batch"], c["time"]) == (1e
 assert len(h5py.File("hy_ref/checkpoint.h5", "r")["params"]) == 199427'; then
   ok "apps/configs/hydrogen-reference.toml: the reference network (199427 parameters) and optimiser"
 else bad "hydrogen-reference.toml: $(cat hy_ref.out)"; fi
+expect_error "eval --points without --field" - "go together" -- "$AMK" eval --data hy.h5 --velocity hydrogen \
+  --points hy.h5
+expect_error "eval --field and --checkpoint" - "not both" -- "$AMK" eval --data hy.h5 --velocity hydrogen \
+  --points hy.h5 --field hy.h5 --checkpoint hy_run/checkpoint.h5
+expect_error "eval --field without /grad_x" - "/grad_x" -- "$AMK" eval --data hy.h5 --velocity hydrogen \
+  --points hy_points.h5 --field hy.h5
+expect_error "eval --points without --velocity" - "with --velocity only" -- "$AMK" eval --data hy.h5 \
+  --samples samples.h5 --points hy_points.h5 --field hy.h5
 expect_error "eval --exclude-nodal without nodes" - "applies to a field with nodes" -- "$AMK" eval \
   --data harmonic_small.h5 --checkpoint run/checkpoint.h5 --velocity harmonic --exclude-nodal 0.1
 expect_error "datagen harmonic --omega 0" bad_h.h5 "--omega must be positive" -- "$AMK" datagen harmonic --omega 0 \

@@ -371,6 +371,17 @@ def harmonic_bohmian(amk, work):
     exact = path.velocity(pts, ts)
     mine = float(np.sqrt(((v - exact) ** 2).sum() / (exact ** 2).sum()))
     check(abs(mine - report["relative_l2"]) < 1e-6 * mine, f"eval's number is the closed form's ({mine:.6f})")
+    # a field from elsewhere (amk field's output, another code's) at given points: the same
+    # number for amk field's output, exactly 0.1 for 1.1 times the true velocity
+    given = json.loads(run(amk, "eval", "--data", "h.h5", "--velocity", "harmonic", "--points",
+                           os.path.join(work, "points.h5"), "--field", os.path.join(work, "field.h5")))["velocity"]
+    check(abs(given["relative_l2"] - mine) < 1e-9 * mine and given["points"] == len(ts),
+          f"eval --points --field of amk field's output: {given['relative_l2']:.6f}")
+    with h5py.File("scaled.h5", "w") as f:
+        f["grad_x"] = 1.1 * exact
+    scaled = json.loads(run(amk, "eval", "--data", "h.h5", "--velocity", "harmonic", "--points",
+                            os.path.join(work, "points.h5"), "--field", "scaled.h5"))["velocity"]
+    check(abs(scaled["relative_l2"] - 0.1) < 1e-9, f"eval --field of 1.1 x the true velocity: {scaled['relative_l2']:.9f}")
     run(amk, "sample", "--checkpoint", "run/checkpoint.h5", "--data", "h.h5", "--from-snapshot", 0, "--to-time", 4,
         "--n", 2000, "--out", "moved.h5")
     with h5py.File("moved.h5", "r") as f:
