@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian 12 machine (as root): install, build, then learn the
-# dynamics of the built-in 2-D Gaussian path from 10 snapshots, move samples of the first
-# snapshot to the last, evaluate them, and draw the picture.
-#   ./run-example.sh          → example-out/{data.h5, run/, samples.h5, eval.json, field.h5, dynamics.png}
+# The main job on a fresh Debian 12 machine (as root): install, build, then
+#   ./run-example.sh            learn the dynamics of the built-in 2-D Gaussian path from 10
+#                               snapshots, move samples of the first snapshot to the last,
+#                               evaluate them, and draw the picture
+#                               → example-out/{data.h5, run/, samples.h5, eval.json, field.h5, dynamics.png}
+#   ./run-example.sh hydrogen   the paper's quantum experiment (hydrogen superposition, README
+#                               § Hydrogen), reduced to minutes: STEPS (5000) steps of CONFIG
+#                               (apps/configs/hydrogen-fast.toml); CONFIG=apps/configs/hydrogen-reference.toml
+#                               STEPS=100000 is the full size. REFERENCE=/path/to/action-matching
+#                               also trains the reference code on the same data and compares.
+#                               → hydrogen-out/{data.h5, run/, samples.h5, eval_*.json, *.png, density.gif}
 set -euo pipefail
 cd "$(dirname "$0")"
+EXAMPLE=${1:-gaussian}
+case "$EXAMPLE" in
+gaussian | hydrogen) ;;
+*) echo "run-example: unknown example '$EXAMPLE' (gaussian or hydrogen)" >&2; exit 2 ;;
+esac
 ./install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
 # Debian's Kokkos carries no architecture flags: build for this machine's SIMD (AVX-512
@@ -13,6 +25,7 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DAMK_ENABLE_TESTS=OFF -DA
   -DCMAKE_CXX_FLAGS="${AMK_CXX_FLAGS--march=native}" >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target amk_cli
 AMK="$BUILD_DIR/apps/amk"
+[ "$EXAMPLE" = hydrogen ] && exec apps/hydrogen_experiment.sh "$AMK"
 OUT=${OUT:-example-out}
 mkdir -p "$OUT"
 "$AMK" datagen gaussian --dim 2 --snapshots 10 --samples 2000 --t0 0 --t1 10 --out "$OUT/data.h5"

@@ -179,8 +179,10 @@ if "$AMK" train --data hy.h5 --out hy_run --steps 30 --batch 64 --width 16 --dep
 import json, math
 a = json.load(open("hy_eval.json"))["velocity"]; b = json.load(open("hy_eval10.json"))["velocity"]
 assert a["points"] == b["points"] == 500 and a["excluded"] == 10 and b["excluded"] == 50, (a["excluded"], b["excluded"])
-assert math.isfinite(a["relative_l2"]) and a["relative_l2"] != b["relative_l2"]'; then
-  ok "eval --velocity hydrogen: 10 of 500 points (2 %) left out by default, 50 with --exclude-nodal 0.1"
+assert math.isfinite(a["relative_l2"]) and a["relative_l2"] != b["relative_l2"]
+assert 0.2 < a["gradient_floor"] < min(a["relative_l2"], 1), a["gradient_floor"]  # 0.46-0.50 on large sets
+assert abs(a["gradient_error_bound"] ** 2 + a["gradient_floor"] ** 2 - a["relative_l2"] ** 2) < 1e-12'; then
+  ok "eval --velocity hydrogen: 10 of 500 points (2 %) left out by default, 50 with --exclude-nodal 0.1; the gradient floor"
 else bad "eval --velocity hydrogen: $(cat hy_eval.json)"; fi
 $PY -c '
 import h5py

@@ -3,8 +3,10 @@
 // analytic ∇ arg ψ against finite differences, and the Metropolis + Bohmian particles'
 // moments at every snapshot.
 #include <amk/data/hydrogen.hpp>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 #include <gtest/gtest.h>
 
 namespace
@@ -85,6 +87,29 @@ TEST(Hydrogen, NodeDistanceIsTheDistanceToTheNodalPlane)
   {
     const double x[3] = {20.0, -15.0, z};
     EXPECT_NEAR(h.node_distance(x, 100.0), z, 0.01 * z + 1e-9) << "z = " << z;
+  }
+}
+
+TEST(Hydrogen, HiddenCirculationIsAllOfAStationaryVortexAndNoneWithoutOne)
+{
+  // one state with m = −1: a static, axially symmetric density, so no density shows any of
+  // its velocity −φ̂/ρ: the hidden part is all of it, c²/(ι|ψ|²) = 1/ρ²
+  data::Hydrogen vortex;
+  vortex.states = {{3, 2, -1}};
+  vortex.coefficients = {1.0};
+  // m = 0 states only: ∇ arg ψ has no azimuthal part, nothing is hidden
+  data::Hydrogen meridional;
+  meridional.states = {{2, 1, 0}, {1, 0, 0}};
+  for (const auto &x : std::vector<std::array<double, 3>>{{20, -15, 7}, {-3, 40, -25}, {60, 2, 30}})
+  {
+    const double rho2 = x[0] * x[0] + x[1] * x[1];
+    double v[3];
+    vortex.velocity(x.data(), 500.0, v);
+    EXPECT_NEAR(v[0] * v[0] + v[1] * v[1] + v[2] * v[2], 1 / rho2, 1e-12 / rho2);
+    EXPECT_NEAR(vortex.hidden_circulation(x.data(), 500.0), 1 / rho2, 1e-9 / rho2);
+    EXPECT_LT(meridional.hidden_circulation(x.data(), 500.0), 1e-20);
+    meridional.velocity(x.data(), 500.0, v);
+    EXPECT_GT(v[0] * v[0] + v[1] * v[1] + v[2] * v[2], 1e-8); // it moves, visibly
   }
 }
 

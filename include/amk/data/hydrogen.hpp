@@ -174,6 +174,31 @@ struct Hydrogen
     const double value = std::abs(psi(x, t, g));
     return value / std::max(std::sqrt(std::norm(g[0]) + std::norm(g[1]) + std::norm(g[2])), 1e-300);
   }
+  /// The part of ∇ arg ψ that no density shows, at x: on the circle about the z axis through
+  /// x, c = the mean azimuthal velocity and ι = the mean of 1/|ψ|²; the field
+  /// w = (c/ι)/|ψ|² φ̂ has a flux |ψ|² w constant on each circle, so it moves no density
+  /// (∇·(|ψ|² w) = 0) and is orthogonal in L²(|ψ|²) to every gradient. Any gradient field ∇s
+  /// (what action matching learns from densities) is therefore at least
+  /// (E[c²/(ι|ψ|²)] / E|∇ arg ψ|²)^{1/2} away from ∇ arg ψ in relative L² error (the bound
+  /// is the best w of this form); this returns c²/(ι|ψ|²) (trapezoid rule, 64 angles).
+  double hidden_circulation(const double *x, double t) const
+  {
+    constexpr int angles = 64;
+    const double rho = std::hypot(x[0], x[1]);
+    if (rho == 0)
+      return 0;
+    double c = 0, iota = 0;
+    for (int a = 0; a < angles; ++a)
+    {
+      const double phi = 2 * 3.14159265358979323846 * a / angles;
+      const double y[3] = {rho * std::cos(phi), rho * std::sin(phi), x[2]};
+      double v[3];
+      velocity(y, t, v);
+      c += (-std::sin(phi) * v[0] + std::cos(phi) * v[1]) / angles;
+      iota += 1 / std::max(density(y, t), 1e-300) / angles;
+    }
+    return c * c / (iota * std::max(density(x, t), 1e-300));
+  }
   /// ⟨r⟩ and ⟨r²⟩ of |ψ_t|² (constant in time: the cross terms of states with different (l, m)
   /// vanish by the angular orthogonality; states sharing (l, m) would break this formula).
   std::pair<double, double> radial_moments() const
