@@ -180,7 +180,8 @@ def main():
               "avg_abs_mmd2": mmd["avg_abs_mmd2"], "mmd2": [r["mmd2"] for r in mmd["results"]],
               "mmd_times": [r["time"] for r in mmd["results"]],
               "velocity_relative_l2": vel["relative_l2"], "velocity_points": vel["points"],
-              "velocity_excluded": vel["excluded"], "velocity_per_snapshot": vel["snapshots"]}
+              "velocity_excluded": vel["excluded"], "velocity_gradient_floor": vel["gradient_floor"],
+              "velocity_per_snapshot": vel["snapshots"]}
     with open(os.path.join(a.out, "report.json"), "w") as f:
         json.dump(report, f, indent=2)
     print(f"reference: avg |MMD^2| {report['avg_abs_mmd2']:.3g} (amk eval), velocity error "
