@@ -44,11 +44,12 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
   const std::int64_t n = o.n > 0 ? std::min(o.n, available) : available;
   require(o.record_every >= 1, "sample: --record-every must be at least 1");
 
-  // a uniformly random subset of n rows (partial Fisher–Yates from the seed)
+  // a uniformly random subset of n rows (partial Fisher–Yates from the seed); the whole
+  // snapshot in the file's order, so that particle i is the data's row i (its trajectory)
   std::vector<std::int64_t> rows(available);
   std::iota(rows.begin(), rows.end(), begin);
   const RandomKey key = RandomKey(o.seed)(0x5a3b);
-  for (std::int64_t i = 0; i < n; ++i)
+  for (std::int64_t i = 0; n < available && i < n; ++i)
     std::swap(rows[i], rows[i + key.index(i, available - i)]);
 
   // the state: positions (normalised), then for unbalanced AM the log weight, starting from
@@ -120,7 +121,7 @@ Action add_sample(CLI::App &app)
                   "auto (rk4, or stochastic-heun for an entropic-AM checkpoint), euler, heun, rk4 (ODEs), em or "
                   "stochastic-heun (SDEs)")
       ->capture_default_str();
-  cmd->add_option("--n", o->n, "Number of samples (0: the whole snapshot)")->capture_default_str();
+  cmd->add_option("--n", o->n, "Number of samples: a random subset (0: the whole snapshot, in the file's order)")->capture_default_str();
   cmd->add_option("--record-every", o->record_every, "Record the state every k steps")->capture_default_str();
   cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the sample subset and of the SDE noise")->capture_default_str();

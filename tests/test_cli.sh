@@ -67,6 +67,17 @@ if "$AMK" train --config cfg.toml --out cfg_run --steps 5 >/dev/null 2>&1 &&
 else bad "--config"; fi
 if "$AMK" sample --checkpoint run/checkpoint.h5 --data data.h5 --from-snapshot 0 --to-time 50 --steps 8 \
   --record-every 2 --n 100 --out samples.h5 >/dev/null; then ok "sample"; else bad "sample"; fi
+# the whole snapshot (--n 0) keeps the file's order: particle i starts at row i; a subset is random
+if "$AMK" sample --checkpoint run/checkpoint.h5 --data data.h5 --from-snapshot 1 --to-time 50 --steps 2 \
+  --n 0 --out whole.h5 >/dev/null && "$AMK" sample --checkpoint run/checkpoint.h5 --data data.h5 \
+  --from-snapshot 1 --to-time 50 --steps 2 --n 299 --out subset.h5 >/dev/null && $PY -c '
+import h5py, numpy as np
+snapshot = h5py.File("data.h5", "r")["x"][300:600]
+whole, subset = h5py.File("whole.h5", "r")["x"][0], h5py.File("subset.h5", "r")["x"][0]
+assert whole.shape == (300, 2) and np.abs(whole - snapshot).max() < 1e-4 * np.abs(snapshot).max(), np.abs(whole - snapshot).max()
+assert np.abs(subset - snapshot[:299]).max() > 1e-2'; then
+  ok "sample --n 0 starts particle i at the snapshot's row i; --n 299 is a random subset"
+else bad "sample --n 0 order"; fi
 if "$AMK" eval --data data.h5 --samples samples.h5 --out eval.json >eval.out &&
   $PY -c 'import json; r = json.load(open("eval.json"))["results"]; assert [e["time"] for e in r] == [0.0, 12.5, 25.0, 37.5, 50.0]'; then
   ok "eval reports every recorded time that is a snapshot time"
