@@ -154,7 +154,7 @@ def plot(a):
 
     # animation of the x-z density
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8, 4.2), constrained_layout=True)
-    frames = range(0, len(st), max(1, len(st) // 40))
+    frames = range(0, len(st), max(1, len(st) // 25))
 
     def draw(n):
         for ax, pts, who in ((ax0, snap(nearest(times, st[n])), "data"), (ax1, sx[n], "amk")):
@@ -162,7 +162,7 @@ def plot(a):
             ax.hist2d(pts[:, 0], pts[:, 2], bins=[bins[0], bins[2]], cmap="magma")
             ax.set_title(f"{who}, t = {st[n]:.0f}"), ax.set_xticks([]), ax.set_yticks([])
 
-    FuncAnimation(fig, draw, frames=frames).save(os.path.join(a.out, "density.gif"), writer=PillowWriter(fps=8), dpi=60)
+    FuncAnimation(fig, draw, frames=frames).save(os.path.join(a.out, "density.gif"), writer=PillowWriter(fps=6), dpi=50)
     plt.close(fig)
     print(f"plot_hydrogen: wrote {', '.join(n for n in ('densities.png', 'trajectories.png', 'field.png', 'curves.png', 'density.gif'))} in {a.out}")
 
