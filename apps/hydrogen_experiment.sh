@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The hydrogen experiment (README § Hydrogen) with a built amk; `./run-example.sh hydrogen`
 # installs, builds and runs it.
-#   apps/hydrogen_experiment.sh AMK     (env: OUT, CONFIG, STEPS, REFERENCE; see run-example.sh)
+#   apps/hydrogen_experiment.sh AMK     (env: OUT, CONFIG, STEPS, REFERENCE; see run-example.sh;
+#                                        SNAPSHOTS, SAMPLES: a smaller data set than the paper's)
 # Data: amk datagen hydrogen (the paper's 1001 snapshots x 5000 samples over T = 14000);
 # training: CONFIG for STEPS steps; trajectories: Euler with 1000 steps from the whole first
 # snapshot, as the reference code evaluates; metrics: avg |MMD^2| with the reference kernel
@@ -12,10 +13,12 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-hydrogen-out}
 CONFIG=${CONFIG:-apps/configs/hydrogen-fast.toml}
 STEPS=${STEPS:-5000}
+SNAPSHOTS=${SNAPSHOTS:-1001}
+SAMPLES=${SAMPLES:-5000}
 PY=/usr/bin/python3
 mkdir -p "$OUT"
 rm -rf "$OUT/run" "$OUT/reference"
-"$AMK" datagen hydrogen --out "$OUT/data.h5"
+"$AMK" datagen hydrogen --snapshots "$SNAPSHOTS" --samples "$SAMPLES" --out "$OUT/data.h5"
 "$AMK" train --config "$CONFIG" --data "$OUT/data.h5" --out "$OUT/run" --steps "$STEPS" --log-every 500 \
   --checkpoint-every 1000 | tee "$OUT/train.log"
 "$AMK" sample --checkpoint "$OUT/run/checkpoint.h5" --data "$OUT/data.h5" --from-snapshot 0 --to-time 14000 \

@@ -413,5 +413,41 @@ def harmonic_bohmian(amk, work):
           f"avg |MMD²| {report['avg_abs_mmd2']:.3g} over the compared times")
 
 
+@test
+def hydrogen_experiment(amk, work):
+    """`./run-example.sh hydrogen`'s driver end to end at a toy size (11 snapshots of 400
+    particles, a small network, 300 steps): its table, reports and pictures, trajectories
+    that start at the data's rows, and the gradient floor of the paper's superposition
+    (50.5 % on 200 200 points of the full data set)."""
+    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open("tiny.toml", "w") as f:
+        f.write('width = 32\ndepth = 2\nhead = "quadratic"\ntime = "nearest"\nbatch = 256\nlr = 1e-3\n')
+    env = dict(os.environ, OUT=os.path.join(work, "hx"), CONFIG=os.path.abspath("tiny.toml"), STEPS="300",
+               SNAPSHOTS="11", SAMPLES="400")
+    p = subprocess.run(["bash", os.path.join(repo, "apps", "hydrogen_experiment.sh"), amk], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check(p.returncode == 0, f"hydrogen_experiment.sh exits 0 ({p.stdout[-2000:] if p.returncode else ''})")
+    row = [l for l in p.stdout.splitlines() if l.startswith("| amk | 300 |")]
+    check(len(row) == 1, "it prints the table's amk row")
+    out = env["OUT"]
+    for name in ("densities.png", "trajectories.png", "field.png", "curves.png"):
+        with open(os.path.join(out, name), "rb") as f:
+            check(f.read(8) == b"\x89PNG\r\n\x1a\n", f"{name} is a PNG")
+    with open(os.path.join(out, "density.gif"), "rb") as f:
+        check(f.read(6) == b"GIF89a", "density.gif is a GIF")
+    with h5py.File(os.path.join(out, "data.h5"), "r") as d, h5py.File(os.path.join(out, "samples.h5"), "r") as sm:
+        first, times = d["x"][:400], sm["times"][:]
+        check(np.abs(sm["x"][0] - first).max() < 1e-3 and len(times) == 101 and abs(times[-1] - 14000) < 1e-6,
+              "trajectories: 101 records over [0, 14000] from the data's rows")
+    vel = json.load(open(os.path.join(out, "eval_velocity.json")))["velocity"]
+    mmd = json.load(open(os.path.join(out, "eval_mmd.json")))
+    print(f"velocity error {vel['relative_l2']:.3f}, gradient floor {vel['gradient_floor']:.3f}, "
+          f"{len(mmd['results'])} MMD times")
+    check(0.4 < vel["gradient_floor"] < 0.6, f"the superposition's gradient floor {vel['gradient_floor']:.3f}")
+    check(vel["gradient_floor"] <= vel["relative_l2"], "no gradient field beats the floor")
+    check(len(mmd["results"]) == 11 and all(np.isfinite(r["mmd2"]) for r in mmd["results"]),
+          "MMD at the 11 snapshot times")
+
+
 if __name__ == "__main__":
     sys.exit(run_test(TESTS))
