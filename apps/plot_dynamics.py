@@ -77,8 +77,10 @@ def plot(a):
     print(f"plot_dynamics: wrote {a.out}")
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse(doc, plot_options):
+    """The command line of the picture scripts: `grid` (points for amk field) and `plot`
+    (--data, --samples, --grid, --field, --out and the script's plot_options(parser))."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("grid")
     g.add_argument("--data", required=True)
@@ -87,8 +89,12 @@ def main():
     q = sub.add_parser("plot")
     for name in ("data", "samples", "grid", "field", "out"):
         q.add_argument("--" + name, required=True)
-    q.add_argument("--eval")
-    a = p.parse_args()
+    plot_options(q)
+    return p.parse_args()
+
+
+def main():
+    a = parse(__doc__, lambda q: q.add_argument("--eval"))
     grid(a) if a.cmd == "grid" else plot(a)
 
 

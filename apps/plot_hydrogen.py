@@ -15,7 +15,6 @@
 SAMPLES.h5 must start from the whole snapshot 0 (amk sample --n 0), so that its particle i
 is the data's particle i.
 """
-import argparse
 import json
 import os
 import sys
@@ -168,18 +167,14 @@ def plot(a):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    g = sub.add_parser("grid")
-    g.add_argument("--data", required=True)
-    g.add_argument("--times", type=float, nargs="+", required=True)
-    g.add_argument("--out", required=True)
-    q = sub.add_parser("plot")
-    for name in ("--data", "--samples", "--grid", "--field", "--out"):
-        q.add_argument(name, required=True)
-    q.add_argument("--eval", nargs="+", required=True, help="amk eval reports: --samples (MMD) and --velocity")
-    q.add_argument("--reference", help="report.json of perf/hydrogen_reference.py: its curves too")
-    a = p.parse_args()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from plot_dynamics import parse
+
+    def options(q):
+        q.add_argument("--eval", nargs="+", required=True, help="amk eval reports: --samples (MMD) and --velocity")
+        q.add_argument("--reference", help="report.json of perf/hydrogen_reference.py: its curves too")
+
+    a = parse(__doc__, options)
     grid(a) if a.cmd == "grid" else plot(a)
 
 
