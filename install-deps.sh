@@ -7,7 +7,7 @@ packages=(
   libtrilinos-kokkos-dev libtrilinos-kokkos-kernels-dev   # Kokkos 3.4 (Serial) + Kokkos Kernels
   libopenblas-dev libopenblas0-pthread                   # fast BLAS behind KokkosBlas::gemm
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev         # MPI and parallel HDF5
-  libcli11-dev nlohmann-json3-dev libfmt-dev              # command line, JSON, formatting
+  libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev   # command line, JSON, formatting, CRC-32
   libgtest-dev libbenchmark-dev                           # tests and perf/
   python3-h5py python3-matplotlib python3-numpy           # the example's picture, CLI tests
 )

@@ -1,6 +1,7 @@
 // The snapshot data format and the HDF5 layer: round trips, one precise error per kind of
-// malformed file, and the atomic-write guarantees of H5Writer.
+// malformed file, the atomic-write guarantees of H5Writer, and checkpoints' checksum.
 #include <amk/core/error.hpp>
+#include <amk/io/checkpoint.hpp>
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
 
@@ -8,6 +9,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -607,5 +609,135 @@ TEST_F(SnapshotFile, ReaderConversionsAndAttributes)
   catch (const Error &e)
   {
     EXPECT_EQ(std::string(e.what()), p + ": /reals must hold integers");
+  }
+}
+
+// --- Checkpoints: the checksum catches every corruption that changes the content ----------
+
+namespace
+{
+amk::io::Checkpoint sample_checkpoint()
+{
+  amk::io::Checkpoint c;
+  c.config = {{"network", {{"dim", 2}, {"width", 8}, {"depth", 1}}}, {"lr", 1e-3}};
+  c.objective = {{"loss", "am"}};
+  c.step = 1234;
+  for (int i = 0; i < 300; ++i)
+  {
+    c.params.push_back(std::sin(0.1 * i));
+    c.ema.push_back(std::cos(0.1 * i));
+    c.adam_m.push_back(1e-3 * i);
+    c.adam_v.push_back(1e-6 * i);
+  }
+  c.normalisation.shift = {50.0, -3.0};
+  c.normalisation.t0 = 3;
+  c.normalisation.span = 2;
+  c.normalisation.scale = 0.5;
+  return c;
+}
+
+bool same(const amk::io::Checkpoint &a, const amk::io::Checkpoint &b)
+{
+  return a.config == b.config && a.objective == b.objective && a.step == b.step && a.ranks == b.ranks &&
+         a.params == b.params && a.ema == b.ema && a.adam_m == b.adam_m && a.adam_v == b.adam_v &&
+         a.normalisation.shift == b.normalisation.shift && a.normalisation.t0 == b.normalisation.t0 &&
+         a.normalisation.span == b.normalisation.span && a.normalisation.scale == b.normalisation.scale;
+}
+
+std::string read_bytes(const std::string &path)
+{
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+void write_bytes(const std::string &path, const std::string &bytes)
+{
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
+} // namespace
+
+TEST_F(SnapshotFile, CheckpointRoundTripCarriesAChecksum)
+{
+  const auto c = sample_checkpoint();
+  amk::io::write_checkpoint(file("c.h5"), c);
+  EXPECT_TRUE(same(amk::io::read_checkpoint(file("c.h5")), c));
+  EXPECT_EQ(H5Reader(file("c.h5")).read_string_attr("checksum").rfind("crc32:", 0), 0u);
+}
+
+TEST_F(SnapshotFile, CheckpointBitFlipsAreRejectedOrHarmless)
+{
+  // Every byte of the file flipped in turn (one bit, a different one each time): reading
+  // either fails with a one-line error naming the file, or gives back exactly the content
+  // written (the flip hit padding or unused space). Never different weights, never a crash.
+  const auto c = sample_checkpoint();
+  amk::io::write_checkpoint(file("c.h5"), c);
+  const std::string good = read_bytes(file("c.h5"));
+  std::size_t rejected = 0, harmless = 0;
+  for (std::size_t i = 0; i < good.size(); i += 1 + i % 3)
+  {
+    std::string bad = good;
+    bad[i] = char(bad[i] ^ (1 << (i % 8)));
+    write_bytes(file("bad.h5"), bad);
+    try
+    {
+      const auto r = amk::io::read_checkpoint(file("bad.h5"));
+      ASSERT_TRUE(same(r, c)) << "byte " << i << " flipped: different content read without an error";
+      ++harmless;
+    }
+    catch (const Error &e)
+    {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(file("bad.h5"), 0), 0u) << "byte " << i << ": " << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << "byte " << i << ": " << what;
+      ++rejected;
+    }
+  }
+  std::printf("[ checkpoint bit flips ] %zu of %zu bytes: %zu rejected, %zu harmless\n", rejected + harmless,
+              good.size(), rejected, harmless);
+  EXPECT_GT(rejected, 0u);
+}
+
+TEST_F(SnapshotFile, CheckpointTruncationsAreRejected)
+{
+  amk::io::write_checkpoint(file("c.h5"), sample_checkpoint());
+  const std::string good = read_bytes(file("c.h5"));
+  for (std::size_t n : {std::size_t(0), std::size_t(7), std::size_t(512), good.size() / 2, good.size() - 1})
+  {
+    write_bytes(file("cut.h5"), good.substr(0, n));
+    EXPECT_THROW(amk::io::read_checkpoint(file("cut.h5")), Error) << "truncated to " << n << " bytes";
+  }
+}
+
+TEST_F(SnapshotFile, CheckpointChangedContentFailsItsChecksum)
+{
+  // A checkpoint edited by another tool (h5py, say) without updating the checksum
+  amk::io::write_checkpoint(file("c.h5"), sample_checkpoint());
+  {
+    auto c = sample_checkpoint();
+    c.params[17] += 1e-12;
+    H5Writer w(file("edited.h5"));
+    w.write_f64("/params", c.params.data(), {std::int64_t(c.params.size())});
+    for (const char *name : {"/ema", "/adam_m", "/adam_v", "/shift"})
+    {
+      const auto v = H5Reader(file("c.h5")).read_f64(name);
+      w.write_f64(name, v.data(), {std::int64_t(v.size())});
+    }
+    H5Reader r(file("c.h5"));
+    for (const char *name : {"format", "amk_version", "config", "objective", "checksum"})
+      w.write_string_attr(name, r.read_string_attr(name));
+    for (const char *name : {"step", "ranks"})
+      w.write_i64_attr(name, std::int64_t(r.read_f64_attr(name)));
+    for (const char *name : {"t0", "span", "scale"})
+      w.write_f64_attr(name, r.read_f64_attr(name));
+    w.commit();
+  }
+  try
+  {
+    amk::io::read_checkpoint(file("edited.h5"));
+    ADD_FAILURE() << "an edited /params was read";
+  }
+  catch (const Error &e)
+  {
+    EXPECT_NE(std::string(e.what()).find("checksum mismatch"), std::string::npos) << e.what();
   }
 }

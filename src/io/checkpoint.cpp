@@ -3,13 +3,56 @@
 #include <amk/io/checkpoint.hpp>
 #include <amk/io/hdf5.hpp>
 #include <cmath>
+#include <cstdio>
+#include <fmt/format.h>
+#include <zlib.h>
 
 namespace amk::io
 {
 namespace
 {
-constexpr const char *kFormat = "amk-checkpoint-1";
+constexpr const char *kFormat = "amk-checkpoint-2"; ///< 2: with the checksum attribute
+constexpr const char *kFormatUnchecked = "amk-checkpoint-1";
+
+/// CRC-32 (zlib) of a checkpoint's content in a fixed order: every array with its length,
+/// every attribute's value. Computed from the values, so writing and reading agree whatever
+/// HDF5's layout; a flipped bit anywhere in them changes it.
+std::string content_checksum(const Checkpoint &c)
+{
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto bytes = [&crc](const void *p, std::size_t n)
+  {
+    for (std::size_t done = 0; done < n;) // zlib takes at most 4 GiB a call
+    {
+      const auto chunk = uInt(std::min<std::size_t>(n - done, 1u << 30));
+      crc = crc32(crc, static_cast<const Bytef *>(p) + done, chunk);
+      done += chunk;
+    }
+  };
+  const auto array = [&bytes](const std::vector<double> &v)
+  {
+    const std::uint64_t n = v.size();
+    bytes(&n, sizeof n);
+    bytes(v.data(), v.size() * sizeof(double));
+  };
+  const auto text = [&bytes](const std::string &t)
+  {
+    const std::uint64_t n = t.size();
+    bytes(&n, sizeof n);
+    bytes(t.data(), t.size());
+  };
+  for (const auto *v : {&c.params, &c.ema, &c.adam_m, &c.adam_v, &c.normalisation.shift})
+    array(*v);
+  text(c.config.dump());
+  text(c.objective.dump());
+  text(c.shards.is_null() ? std::string() : c.shards.dump());
+  const std::int64_t integers[2] = {c.step, c.ranks};
+  bytes(integers, sizeof integers);
+  const double reals[3] = {c.normalisation.t0, c.normalisation.span, c.normalisation.scale};
+  bytes(reals, sizeof reals);
+  return fmt::format("crc32:{:08x}", crc);
 }
+} // namespace
 
 void write_checkpoint(const std::string &path, const Checkpoint &c)
 {
@@ -31,13 +74,15 @@ void write_checkpoint(const std::string &path, const Checkpoint &c)
   w.write_f64_attr("t0", c.normalisation.t0);
   w.write_f64_attr("span", c.normalisation.span);
   w.write_f64_attr("scale", c.normalisation.scale);
+  w.write_string_attr("checksum", content_checksum(c));
   w.commit();
 }
 
 Checkpoint read_checkpoint(const std::string &path)
 {
   H5Reader r(path);
-  require(r.has_attr("format") && r.read_string_attr("format") == kFormat,
+  const std::string format = r.has_attr("format") ? r.read_string_attr("format") : std::string();
+  require(format == kFormat || format == kFormatUnchecked,
           path + ": not an amk checkpoint (no format = " + kFormat + " attribute)");
   Checkpoint c;
   try
@@ -68,6 +113,16 @@ Checkpoint read_checkpoint(const std::string &path)
   {
     throw Error(path + ": malformed config attribute (" + e.what() + ")");
   }
+  if (format == kFormat)
+  {
+    require(r.has_attr("checksum"), path + ": has no checksum attribute (a corrupt checkpoint)");
+    const std::string stored = r.read_string_attr("checksum"), computed = content_checksum(c);
+    require(stored == computed, path + ": checksum mismatch (stored " + stored + ", content " + computed +
+                                    "): the checkpoint is corrupt; use an earlier copy or start again");
+  }
+  else // written before checksums (amk 0.1.0 before 2026-11-24): read, but say it is unverified
+    std::fprintf(stderr, "amk: warning: %s has no checksum (an older checkpoint); its content is not verified\n",
+                 path.c_str());
   for (double v : c.params)
     require(std::isfinite(v), path + ": /params holds NaN or Inf");
   return c;

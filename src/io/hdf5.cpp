@@ -123,6 +123,37 @@ std::vector<std::int64_t> dataspace_shape(hid_t space)
   return shape;
 }
 
+/// Room for n values of dataset name, refusing a shape the file cannot hold: a contiguous or
+/// compact dataset (no filters) stores every value, so its storage bounds its size (a
+/// corrupt dimension would otherwise ask for terabytes); and an allocation failure is an
+/// amk::Error with the size, not std::bad_alloc.
+template <class T>
+std::vector<T> room_for(hid_t ds, const std::string &path, const std::string &name, std::int64_t n)
+{
+  Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
+  Handle type(H5Dget_type(ds), H5Tclose);
+  if (dcpl.valid() && type.valid() && H5Pget_layout(dcpl.get()) != H5D_CHUNKED && H5Pget_nfilters(dcpl.get()) == 0)
+  {
+    const double need = double(n) * double(H5Tget_size(type.get())), have = double(H5Dget_storage_size(ds));
+    if (need > have)
+      throw Error(path + ": " + name + " claims " + std::to_string(n) + " values but the file stores " +
+                  std::to_string(std::int64_t(have)) + " bytes of them (corrupt or truncated)");
+  }
+  try
+  {
+    return std::vector<T>(static_cast<std::size_t>(n));
+  }
+  catch (const std::bad_alloc &)
+  {
+    throw Error(path + ": cannot allocate " + std::to_string(double(n) * sizeof(T) / (1 << 20)) + " MiB for " +
+                name + " (" + std::to_string(n) + " values; more than this process can hold)");
+  }
+  catch (const std::length_error &)
+  {
+    throw Error(path + ": " + name + " claims " + std::to_string(n) + " values, more than any process can hold");
+  }
+}
+
 /// Reads the whole of dataset name converted to mem_type into out (sized to fit).
 template <class T>
 std::vector<T> read_dataset(hid_t file, const std::string &path, const std::string &name, hid_t mem_type)
@@ -134,7 +165,7 @@ std::vector<T> read_dataset(hid_t file, const std::string &path, const std::stri
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0)
     throw Error(path + ": cannot read the shape of " + name);
-  std::vector<T> out(static_cast<std::size_t>(n));
+  auto out = room_for<T>(ds.get(), path, name, n);
   // A zero-sized dataset has nothing to read (and out.data() may be null).
   if (n > 0 && H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     throw Error(path + ": cannot read " + name + " (corrupt file or unconvertible values)");
@@ -289,7 +320,7 @@ std::vector<T> H5Reader::read_rows(const std::string &name,
     H5Sselect_hyperslab(space.get(), H5S_SELECT_OR, start.data(), nullptr, count.data(), nullptr);
     rows += end - begin;
   }
-  std::vector<T> out(std::size_t(rows * row_size));
+  auto out = room_for<T>(ds.get(), m_path, name, rows * row_size);
   const hsize_t n = hsize_t(out.size());
   Handle memory(H5Screate_simple(1, &n, nullptr), H5Sclose);
   // Independent MPI-IO reads: a rank's rows are a few large contiguous blocks, which need no
@@ -388,6 +419,9 @@ H5Writer::H5Writer(const std::string &final_path) : m_path(final_path), m_tmp(fi
 {
   quiet_hdf5();
   Handle fapl = file_access();
+  // The 1.8 format (readable by HDF5 >= 1.8, h5py): its object headers, B-trees and heaps
+  // carry checksums that HDF5 verifies on read, so a corrupt structure is an error, not a crash.
+  H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
   m_file = H5Fcreate(m_tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   if (m_file < 0)
     throw Error(m_path + ": cannot create the temporary file " + m_tmp +
@@ -470,13 +504,16 @@ void H5Writer::write_attr(const std::string &name, std::int64_t type, const void
 
 void H5Writer::write_string_attr(const std::string &name, const std::string &value)
 {
-  // Variable length: h5py reads it as str, and long values (JSON configurations) do not
-  // hit the 64 KiB limit on attributes stored in the object header.
+  // Fixed length (null-terminated UTF-8), stored with the attribute in the object header,
+  // which the 1.8 file format checksums (long values go to its dense attribute storage,
+  // checksummed too). Variable-length strings live in the global heap, which has no
+  // checksum: a flipped bit there crashes HDF5 1.10 inside H5Aread (H5HG_read).
+  // h5py reads these as bytes; json.loads and .decode() take them as they are.
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_size(type.get(), value.size() + 1);
+  H5Tset_strpad(type.get(), H5T_STR_NULLTERM);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  const char *p = value.c_str();
-  write_attr(name, type.get(), &p);
+  write_attr(name, type.get(), value.c_str());
 }
 
 void H5Writer::write_f64_attr(const std::string &name, double value) { write_attr(name, H5T_NATIVE_DOUBLE, &value); }

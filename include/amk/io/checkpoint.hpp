@@ -4,6 +4,7 @@
 // renamed, so a crash never leaves a broken latest checkpoint.
 //   /params /ema /adam_m /adam_v  float64[P]      /shift float64[d]
 //   attributes: format, amk_version, config (JSON), objective (JSON), step, t0, span, scale,
+//               checksum (CRC-32 of all the content, checked on read: a corrupt file is an error),
 //               ranks (the MPI rank count that wrote it), shards (JSON: the rank grid and
 //               each rank's snapshots, rows and bytes held; absent for a built-in path)
 #include <amk/data/normalisation.hpp>

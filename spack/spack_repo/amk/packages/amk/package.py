@@ -35,6 +35,7 @@ class Amk(CMakePackage, CudaPackage, ROCmPackage):
     depends_on("cli11@2:")
     depends_on("nlohmann-json@3.9:")
     depends_on("fmt@8:")
+    depends_on("zlib-api")  # CRC-32 of checkpoints
     depends_on("googletest", type="test")
     depends_on("benchmark", when="+benchmarks")
 
