@@ -78,6 +78,10 @@ Action add_train(CLI::App &app)
       ->capture_default_str();
   cmd->add_option("--log-every", c->log_every, "Steps between log lines")->capture_default_str();
   cmd->add_option("--checkpoint-every", c->checkpoint_every, "Steps between checkpoints")->capture_default_str();
+  cmd->add_option("--on-nan", c->on_nan,
+                  "a step with a NaN or Inf loss or gradient: stop (naming the step; the last checkpoint is kept) or "
+                  "skip its batch (no update, counted; 100 in a row stop the run)")
+      ->capture_default_str();
   cmd->add_flag(
       "--no-normalise", [c](std::int64_t) { c->normalise = false; }, "Do not centre and scale x");
   cmd->add_flag("--resume", *resume, "Continue from OUT/checkpoint.h5");

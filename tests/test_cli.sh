@@ -220,6 +220,34 @@ expect_error "eval --field without /grad_x" - "/grad_x" -- "$AMK" eval --data hy
   --points hy_points.h5 --field hy.h5
 expect_error "eval --points without --velocity" - "with --velocity only" -- "$AMK" eval --data hy.h5 \
   --samples samples.h5 --points hy_points.h5 --field hy.h5
+# --on-nan: a NaN or Inf step stops the run naming it (default) or is skipped without an
+# update; AMK_FAULT_NAN_STEPS makes the loss of the listed steps NaN (fault injection)
+NAN="--path gaussian --t0 2 --t1 4 --width 16 --depth 1 --batch 64 --log-every 1 --checkpoint-every 5"
+"$AMK" train $NAN --out nan_clean9 --steps 9 >/dev/null
+"$AMK" train $NAN --out nan_clean5 --steps 5 >/dev/null
+if AMK_FAULT_NAN_STEPS=10 "$AMK" train $NAN --out nan_skip --steps 10 --on-nan skip >nan_skip.out 2>&1 &&
+  grep -q "1 batch with NaN or Inf skipped" nan_skip.out && $PY -c '
+import h5py, json, numpy as np
+a, b = h5py.File("nan_skip/checkpoint.h5", "r"), h5py.File("nan_clean9/checkpoint.h5", "r")
+assert a.attrs["step"] == 10 and b.attrs["step"] == 9
+for k in ("params", "ema", "adam_m", "adam_v"):
+    assert np.array_equal(a[k][:], b[k][:]), k
+assert json.loads(open("nan_skip/metrics.jsonl").read().splitlines()[-1])["skipped"] == 1'; then
+  ok "--on-nan skip: a NaN step leaves parameters, moments and EMA bitwise as the step before"
+else bad "--on-nan skip: $(cat nan_skip.out)"; fi
+expect_error "NaN at step 7 stops the run" - "NaN or Inf at step 7 .*nan_stop/checkpoint.h5, step 5) is kept" -- \
+  env AMK_FAULT_NAN_STEPS=7 "$AMK" train $NAN --out nan_stop --steps 10
+if $PY -c '
+import h5py, numpy as np
+a, b = h5py.File("nan_stop/checkpoint.h5", "r"), h5py.File("nan_clean5/checkpoint.h5", "r")
+assert a.attrs["step"] == 5 and np.array_equal(a["params"][:], b["params"][:])'; then
+  ok "after a NaN stop the checkpoint of step 5 is intact"
+else bad "checkpoint after a NaN stop"; fi
+expect_error "a diverging run (--lr 1e30)" nan_big/checkpoint.h5 "NaN or Inf at step 2 .*no checkpoint had been written" -- \
+  "$AMK" train $NAN --out nan_big --steps 10 --lr 1e30 --warmup 0
+expect_error "100 NaN batches in a row" - "100 batches in a row up to step 102" -- \
+  env AMK_FAULT_NAN_STEPS="$(seq -s, 3 130)" "$AMK" train $NAN --out nan_many --steps 200 --on-nan skip
+expect_error "--on-nan maybe" - "--on-nan must be stop or skip" -- "$AMK" train $NAN --out nan_bad --on-nan maybe
 expect_error "eval --exclude-nodal without nodes" - "applies to a field with nodes" -- "$AMK" eval \
   --data harmonic_small.h5 --checkpoint run/checkpoint.h5 --velocity harmonic --exclude-nodal 0.1
 expect_error "datagen harmonic --omega 0" bad_h.h5 "--omega must be positive" -- "$AMK" datagen harmonic --omega 0 \

@@ -28,6 +28,7 @@ void TrainConfig::validate() const
   require(engine == "auto" || engine == "gemm" || engine == "fused", "train: --engine must be auto, gemm or fused");
   require(log_every >= 1, "train: --log-every must be at least 1");
   require(checkpoint_every >= 1, "train: --checkpoint-every must be at least 1");
+  require(on_nan == "stop" || on_nan == "skip", "train: --on-nan must be stop or skip (got '" + on_nan + "')");
   require(!out.empty(), "train: --out DIR is required");
   require(ranks_time >= 0, "train: --ranks-time must be at least 1 (or 0: chosen)");
   require(ranks_time <= 1 || !data.empty(),
@@ -101,7 +102,8 @@ nlohmann::json to_json(const TrainConfig &c)
           {"seed", c.seed},
           {"out", c.out},
           {"log_every", c.log_every},
-          {"checkpoint_every", c.checkpoint_every}};
+          {"checkpoint_every", c.checkpoint_every},
+          {"on_nan", c.on_nan}};
 }
 
 TrainConfig config_from_json(const nlohmann::json &j)
@@ -141,6 +143,7 @@ TrainConfig config_from_json(const nlohmann::json &j)
   c.out = j.at("out").get<std::string>();
   c.log_every = j.at("log_every").get<int>();
   c.checkpoint_every = j.at("checkpoint_every").get<int>();
+  c.on_nan = j.value("on_nan", std::string("stop")); // absent in checkpoints before 2026-11-24
   return c;
 }
 } // namespace amk::train
@@ -192,6 +195,7 @@ const std::vector<std::pair<std::string, std::string>> &option_fields()
       {"--out", "/out"},
       {"--log-every", "/log_every"},
       {"--checkpoint-every", "/checkpoint_every"},
+      {"--on-nan", "/on_nan"},
   };
   return table;
 }
@@ -200,7 +204,7 @@ const std::vector<std::pair<std::string, std::string>> &option_fields()
 const std::set<std::string> &resumable_options()
 {
   static const std::set<std::string> options = {"--steps", "--lr", "--log-every", "--checkpoint-every", "--data",
-                                                "--out"};
+                                                "--out", "--on-nan"};
   return options;
 }
 

@@ -5,10 +5,13 @@
 #include <cstdio>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <new>
+#include <set>
+#include <sstream>
 
 namespace amk::train
 {
@@ -283,13 +286,40 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   double comm_s = 0, io_s = 0; // since the last log line
   RunawayGuard guard(std::max<std::int64_t>(trainer.completed_steps(), config.adam.warmup));
   RunSummary summary;
+  std::int64_t skipped_in_a_row = 0, last_checkpoint_step = resume ? resume->step : -1;
+  const auto kept = [&]
+  {
+    return last_checkpoint_step < 0 ? std::string("no checkpoint had been written yet")
+                                    : fmt::format("the last checkpoint ({}, step {}) is kept", checkpoint_path,
+                                                  last_checkpoint_step);
+  };
+  if (const char *steps = std::getenv("AMK_FAULT_NAN_STEPS")) // fault injection: "5,9" poisons steps 5 and 9
+  {
+    std::set<std::int64_t> poisoned;
+    std::istringstream list(steps);
+    for (std::string item; std::getline(list, item, ',');)
+      poisoned.insert(std::stoll(item));
+    trainer.poison_steps(poisoned);
+  }
   while (trainer.completed_steps() < config.steps)
   {
     const am::LossParts parts = trainer.step(true, g_stop_signal != 0);
     const std::int64_t step = trainer.completed_steps();
-    if (!std::isfinite(parts.total()) || !std::isfinite(trainer.last_gradient_norm()))
-      throw CollectiveError(fmt::format("train: diverged at step {} (loss {}); lower --lr (now {}) or raise --warmup",
-                                        step, parts.total(), config.adam.lr));
+    if (trainer.last_step_skipped()) // every rank sees the same summed loss and norm
+    {
+      if (config.on_nan == "stop")
+        throw CollectiveError(fmt::format(
+            "train: NaN or Inf at step {} (loss {}, |grad| {}); the update was not applied and {}; lower --lr (now "
+            "{}) or raise --warmup, or --on-nan skip to skip such batches",
+            step, parts.total(), trainer.last_gradient_norm(), kept(), config.adam.lr));
+      ++summary.skipped;
+      if (++skipped_in_a_row >= 100)
+        throw CollectiveError(fmt::format("train: 100 batches in a row up to step {} gave NaN or Inf (all skipped, "
+                                          "the parameters left as they were); lower --lr (now {}); {}",
+                                          step, config.adam.lr, kept()));
+    }
+    else
+      skipped_in_a_row = 0;
     if (guard.running_away(step, trainer.last_gradient_norm())) // every rank sees the same norm
     {
       const std::string mode = config.time_mode();
@@ -304,7 +334,8 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
               : fmt::format("lower --lr (now {}) or check the data", config.adam.lr),
           checkpoint_path));
     }
-    summary.loss = parts.total();
+    if (!trainer.last_step_skipped())
+      summary.loss = parts.total();
     comm_s += trainer.last_communication_seconds();
     const bool log = step % config.log_every == 0 || step == config.steps;
     if (log && comm.root())
@@ -325,7 +356,8 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                              {"ms_compute", ms - per_step * (comm_s + io_s)},
                              {"ms_communication", per_step * comm_s},
                              {"ms_io", per_step * io_s},
-                             {"wall_s", wall}};
+                             {"wall_s", wall},
+                             {"skipped", summary.skipped}};
       metrics << line.dump() << '\n' << std::flush;
       if (!quiet)
       {
@@ -353,6 +385,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                            c.shards = shards;
                            io::write_checkpoint(checkpoint_path, c);
                          });
+      last_checkpoint_step = step;
       io_s += std::chrono::duration<double>(clock::now() - write_start).count();
     }
     if (stop)
@@ -372,7 +405,10 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
   summary.wall_s = std::chrono::duration<double>(clock::now() - start).count();
   if (comm.root() && !quiet && summary.stop_signal == 0)
   {
-    fmt::print("amk train: done in {:.1f} s; wrote {}\n", summary.wall_s, checkpoint_path);
+    fmt::print("amk train: done in {:.1f} s; wrote {}{}\n", summary.wall_s, checkpoint_path,
+               summary.skipped ? fmt::format(" ({} batch{} with NaN or Inf skipped)", summary.skipped,
+                                             summary.skipped == 1 ? "" : "es")
+                               : std::string());
     std::fflush(stdout);
   }
   return summary;

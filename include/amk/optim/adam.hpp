@@ -52,14 +52,19 @@ inline double ema_decay(double decay, std::int64_t t)
   return std::min(decay, (1.0 + double(t)) / (10.0 + double(t)));
 }
 
-/// One Adam step on params; returns the gradient norm before clipping.
+/// One Adam step on params; returns the gradient norm before clipping. With skip (a NaN or
+/// Inf loss) or a non-finite norm the step is spent (the counter advances, so the next batch
+/// is a new one) but nothing is updated: parameters, moments and EMA stay as they were.
 template <class Scalar, class ExecutionSpace>
 double adam_step(const ExecutionSpace &space, const AdamOptions &opt, AdamState<Scalar, ExecutionSpace> &state,
-                 const Vector<Scalar, ExecutionSpace> &params, const Vector<Scalar, ExecutionSpace> &grad)
+                 const Vector<Scalar, ExecutionSpace> &params, const Vector<Scalar, ExecutionSpace> &grad,
+                 bool skip = false)
 {
   Region region("amk::Adam::step");
   const double norm = global_norm(space, grad);
   const std::int64_t t = ++state.step;
+  if (skip || !std::isfinite(norm)) // a NaN/Inf batch: the step is spent, nothing is updated
+    return norm;
   const double warm = opt.warmup > 0 ? std::min(1.0, double(t) / double(opt.warmup)) : 1.0;
   const double clip = (opt.clip > 0 && norm > opt.clip) ? opt.clip / norm : 1.0;
   // bias corrections folded into the step size: lr·√(1−β₂ᵗ)/(1−β₁ᵗ), eps scaled to match

@@ -59,6 +59,9 @@ struct TrainConfig
   std::string out; ///< output directory
   int log_every = 100;
   int checkpoint_every = 1000;
+  /// A step whose loss or gradient is NaN or Inf: stop (keep the last checkpoint) or skip
+  /// the batch (no update; counted, and the run stops after 100 in a row)
+  std::string on_nan = "stop";
 
   int boundary() const { return boundary_batch > 0 ? boundary_batch : batch; }
   /// Throws amk::Error naming the first bad option.

@@ -14,6 +14,8 @@
 #include <amk/train/config.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -102,12 +104,20 @@ public:
       m_stop_agreed = p[2] > 0;
       m_comm_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
-    m_grad_norm = optim::adam_step(m_space, m_config.adam, m_adam, m_params, m_grad);
+    if (!m_poisoned.empty() && m_poisoned.count(m_adam.step + 1)) // fault injection (tests)
+      parts.interior = std::numeric_limits<double>::quiet_NaN();
+    m_grad_norm = optim::adam_step(m_space, m_config.adam, m_adam, m_params, m_grad, !std::isfinite(parts.total()));
+    m_skipped = !std::isfinite(parts.total()) || !std::isfinite(m_grad_norm);
     return parts;
   }
 
   std::int64_t completed_steps() const { return m_adam.step; }
   double last_gradient_norm() const { return m_grad_norm; }
+  /// The last step's loss or gradient was NaN or Inf: its update was not applied.
+  bool last_step_skipped() const { return m_skipped; }
+  /// Steps (1-based) whose loss is made NaN: the fault injection of the --on-nan tests
+  /// (AMK_FAULT_NAN_STEPS in amk train).
+  void poison_steps(std::set<std::int64_t> steps) { m_poisoned = std::move(steps); }
   /// Whether any rank asked the last step to be the last (the same on every rank).
   bool stop_agreed() const { return m_stop_agreed; }
   /// Seconds the last step spent in the sums over ranks (waiting for the slowest rank included).
@@ -177,6 +187,8 @@ private:
   optim::AdamState<Scalar, ExecutionSpace> m_adam;
   Kokkos::View<Scalar *, Kokkos::HostSpace> m_staging; ///< the gradient's host copy for MPI (empty: in place)
   double m_grad_norm = 0, m_comm_seconds = 0;
+  bool m_skipped = false;
+  std::set<std::int64_t> m_poisoned;
   bool m_drawn = false, m_stop_agreed = false;
 };
 
@@ -230,6 +242,7 @@ struct RunSummary
   double loss = 0;        ///< last logged loss
   double wall_s = 0;      ///< this process's training time
   int stop_signal = 0;    ///< SIGTERM or SIGINT when a signal stopped the run early (0: it ran to the end)
+  std::int64_t skipped = 0; ///< batches skipped for NaN or Inf (--on-nan skip) in this run
 };
 
 /// The `amk train` driver: loads the data (or built-in path), trains for config.steps,
