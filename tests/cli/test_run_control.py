@@ -167,23 +167,36 @@ def three_ranks_survive_sigterm_and_sigkill(amk, work, *mpiexec):
 
 @test
 def sigkill_keeps_a_checkpoint(amk, work, *mpiexec):
-    """SIGKILL at random moments of a run that checkpoints every 20 steps (so that kills land
-    inside writes too), resuming after each: the checkpoint left behind always opens, holds
-    finite state and resumes; the last resume runs to its end."""
+    """A SIGKILL campaign: 24 kills at random moments of a run that checkpoints every 2 steps
+    (a write, with its fsyncs, takes longer than a step, so many kills land inside one),
+    resuming after each. Every time the checkpoint left behind opens through amk, which checks
+    its CRC-32 (`amk field` reads it), holds finite state at a later step, and resumes; the
+    last resume runs to its end. It prints how many kills interrupted a write (a temporary
+    file left behind)."""
     data(amk)
+    with h5py.File("points.h5", "w") as f:
+        f["x"], f["t"] = np.full((4, 2), 10.0), np.linspace(1, 3, 4)
     rng = random.Random(7)
-    options = ["--width", 32, "--batch", 128, "--log-every", 20, "--checkpoint-every", 20]
-    step = 0
-    for kill in range(6):
-        p = start([], amk, "killed", ["--steps", 100000, *options] + (["--resume"] if kill else []))
-        wait_for_step(p, step + 40)
-        time.sleep(rng.uniform(0, 0.3))
+    options = ["--width", 16, "--batch", 64, "--log-every", 2, "--checkpoint-every", 2]
+    step, in_write = 0, 0
+    kills = 24
+    for kill in range(kills):
+        # a temporary file left by the previous kill stays: the next write must replace it
+        started = time.time()
+        p = start([], amk, "killed", ["--steps", 10 ** 7, *options] + (["--resume"] if kill else []))
+        wait_for_step(p, step + 6)
+        time.sleep(rng.uniform(0, 0.02))
         p.kill()
         p.wait()
+        tmp = "killed/checkpoint.h5.tmp"
+        in_write += os.path.exists(tmp) and os.path.getmtime(tmp) >= started - 0.01
         before, step = step, state("killed/checkpoint.h5")[0]
         arrays = state("killed/checkpoint.h5")[1]
+        run(amk, "field", "--checkpoint", "killed/checkpoint.h5", "--points", "points.h5", "--out", "field.h5")
         check(step > before and all(np.isfinite(v).all() for v in arrays.values()),
-              f"kill {kill + 1}: the checkpoint opens at step {step} (after {before}) with finite state")
+              f"kill {kill + 1}: the checkpoint validates at step {step} (after {before}) with finite state")
+    print(f"{kills} kills survived, {in_write} of them inside a checkpoint write")
+    check(in_write >= 3, f"at least 3 kills landed inside a write ({in_write})")
     run(amk, "train", "--data", "data.h5", "--out", "killed", *options, "--steps", step + 100, "--resume",
         log="resumed.log")
     check(state("killed/checkpoint.h5")[0] == step + 100, "the last checkpoint resumes to its end")
