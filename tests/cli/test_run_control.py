@@ -2,7 +2,8 @@
 """`amk train` stopped and continued, as schedulers and crashes do it: SIGTERM (the notice
 before a wall-clock limit) stops every rank at a step boundary with a checkpoint and exit 0,
 and --resume then ends bitwise where an uninterrupted run ends; SIGKILL at any moment
-leaves a checkpoint that opens and resumes. Each test is one ctest entry:
+leaves a checkpoint that opens and resumes, and `amk sample`/`field` outputs whole or not at
+all. Each test is one ctest entry:
     test_run_control.py AMK WORKDIR TEST [MPIEXEC FLAGS...]
 """
 import json
@@ -200,6 +201,47 @@ def sigkill_keeps_a_checkpoint(amk, work, *mpiexec):
     run(amk, "train", "--data", "data.h5", "--out", "killed", *options, "--steps", step + 100, "--resume",
         log="resumed.log")
     check(state("killed/checkpoint.h5")[0] == step + 100, "the last checkpoint resumes to its end")
+
+
+@test
+def sample_and_field_outputs_survive_sigkill(amk, work, *mpiexec):
+    """`amk sample` and `amk field` killed at random moments while they replace an earlier
+    output: the file left is always the old one, byte for byte, or the complete new one."""
+    data(amk)
+    run(amk, "train", "--data", "data.h5", "--out", "run", "--steps", 50, "--width", 16, "--batch", 64)
+    with h5py.File("points.h5", "w") as f:
+        f["x"], f["t"] = np.random.default_rng(0).normal(10, 1, (200000, 2)), np.full(200000, 2.0)
+    jobs = {"sample": (["sample", "--checkpoint", "run/checkpoint.h5", "--data", "data.h5", "--to-time", 3,
+                        "--steps", 400, "--record-every", 1], "moved.h5"),
+            "field": (["field", "--checkpoint", "run/checkpoint.h5", "--points", "points.h5"], "field.h5")}
+    rng = random.Random(11)
+    for name, (args, out) in jobs.items():
+        began = time.time()
+        run(amk, *args, "--out", "new_" + out)  # the complete new output, for comparison
+        duration = time.time() - began
+        with h5py.File("new_" + out, "r") as f:
+            new = {k: f[k][:] for k in f}
+
+        def complete(path):  # the new output's content (HDF5 stores object times: not its bytes)
+            try:
+                with h5py.File(path, "r") as f:
+                    return set(f) == set(new) and all(np.array_equal(f[k][:], v) for k, v in new.items())
+            except OSError:
+                return False
+        kept = {"old": 0, "new": 0}
+        for kill in range(10):
+            with open(out, "wb") as f:
+                f.write(b"the old output")
+            p = subprocess.Popen([str(c) for c in [amk, *args, "--out", out]], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.3, 1.1) * duration)  # around the end, where the write is
+            p.kill()
+            p.wait()
+            with open(out, "rb") as f:
+                old = f.read() == b"the old output"
+            check(old or complete(out), f"{name}, kill {kill + 1}: the old output or the complete new one")
+            kept["old" if old else "new"] += 1
+        print(f"amk {name}: 10 kills, old output kept {kept['old']} times, new one complete {kept['new']} times")
 
 
 @test
