@@ -4,8 +4,9 @@
 # a non-zero exit and no output file).
 # usage: test_cli.sh path/to/amk workdir
 set -u
-AMK=$1
+AMK=$(realpath "$1")
 WORK=$2
+REPO=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 PY=/usr/bin/python3
 passed=0
@@ -156,6 +157,28 @@ expect_error "checkpoint is not one" out_bad.h5 "checkpoint" -- "$AMK" sample --
   --data data.h5 --to-time 1 --out out_bad.h5
 "$AMK" datagen gaussian --dim 2 --snapshots 3 --samples 10 --t0 100 --t1 200 --out other.h5 >/dev/null
 expect_error "eval without matching times" - "matches" -- "$AMK" eval --data other.h5 --samples samples.h5
+# corrupt checkpoints: a flipped bit in the weights, a truncation, an edit by another tool,
+# data of another dimension: one line naming the file and the problem, never other weights
+$PY -c '
+import h5py, shutil
+with h5py.File("run/checkpoint.h5", "r") as f:
+    offset = f["params"].id.get_offset() + 8 * 5 + 3   # a byte of the 6th weight
+data = bytearray(open("run/checkpoint.h5", "rb").read())
+data[offset] ^= 0x10
+open("flipped.h5", "wb").write(data)
+open("truncated.h5", "wb").write(data[: len(data) // 2])
+shutil.copy("run/checkpoint.h5", "edited.h5")
+with h5py.File("edited.h5", "r+") as f:
+    f.attrs["scale"] = 2 * f.attrs["scale"]'
+expect_error "bit-flipped checkpoint" out_bad.h5 "flipped.h5: checksum mismatch" -- "$AMK" sample \
+  --checkpoint flipped.h5 --data data.h5 --to-time 1 --out out_bad.h5
+expect_error "truncated checkpoint" out_bad.h5 "truncated.h5" -- "$AMK" sample --checkpoint truncated.h5 \
+  --data data.h5 --to-time 1 --out out_bad.h5
+expect_error "checkpoint edited by h5py" out_bad.h5 "edited.h5: checksum mismatch" -- "$AMK" sample \
+  --checkpoint edited.h5 --data data.h5 --to-time 1 --out out_bad.h5
+"$AMK" datagen gaussian --dim 3 --snapshots 5 --samples 300 --t0 0 --t1 50 --out data3.h5 >/dev/null
+expect_error "resume on data of another dimension" - "the checkpoint was trained on d = 2" -- "$AMK" train \
+  --data data3.h5 --out run --resume --steps 100
 expect_error "resume without checkpoint" - "resume" -- "$AMK" train --data data.h5 --out nowhere --resume
 expect_error "eval with nothing to do" eval_bad.json "--samples" -- "$AMK" eval --data data.h5 --out eval_bad.json
 expect_error "eval --velocity without a checkpoint" - "needs --checkpoint" -- "$AMK" eval --data data.h5 \
@@ -202,7 +225,7 @@ with h5py.File("hy_points.h5", "w") as g:
     g["x"] = f["x"][:50]
     g["t"] = f["times"][0] + 0 * f["x"][:50, 0]'
 # the shipped reference configuration: the reference code's network and optimiser
-if "$AMK" train --config "$(dirname "$0")/../apps/configs/hydrogen-reference.toml" --data hy.h5 --out hy_ref \
+if "$AMK" train --config "$REPO/apps/configs/hydrogen-reference.toml" --data hy.h5 --out hy_ref \
     --steps 2 >hy_ref.out 2>&1 && $PY -c '
 import h5py, json
 c = json.loads(h5py.File("hy_ref/checkpoint.h5", "r").attrs["config"])

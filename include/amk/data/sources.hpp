@@ -21,6 +21,7 @@
 #include <amk/data/snapshot_data.hpp>
 #include <cmath>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 namespace amk::data
@@ -78,10 +79,16 @@ public:
     m_norm.shift.assign(d, 0.0);
     if (fixed)
     {
-      require(fixed->shift.size() == std::size_t(d) &&
-                  std::abs(fixed->t0 - m_norm.t0) <= 1e-12 * (std::abs(m_norm.t0) + m_norm.span) &&
-                  std::abs(fixed->span - m_norm.span) <= 1e-12 * m_norm.span,
-              "train: the data's dimension or time span differs from the checkpoint's");
+      if (fixed->shift.size() != std::size_t(d) ||
+          std::abs(fixed->t0 - m_norm.t0) > 1e-12 * (std::abs(m_norm.t0) + m_norm.span) ||
+          std::abs(fixed->span - m_norm.span) > 1e-12 * m_norm.span)
+      {
+        std::ostringstream what;
+        what << "train: the data has d = " << d << " and times [" << m_norm.t0 << ", " << m_norm.t0 + m_norm.span
+             << "], but the checkpoint was trained on d = " << fixed->shift.size() << " and times [" << fixed->t0
+             << ", " << fixed->t0 + fixed->span << "]; resume on the data it was trained on (moved data keeps both)";
+        throw Error(what.str());
+      }
       m_norm = *fixed;
     }
     else if (normalise)
