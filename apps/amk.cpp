@@ -6,6 +6,7 @@
 #include <amk/config.hpp>
 #include <amk/core/error.hpp>
 #include <amk/dist/comm.hpp>
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -66,6 +67,10 @@ std::vector<std::string> expand_config(std::vector<std::string> args)
 
 int main(int argc, char **argv)
 {
+  // A file-size limit (ulimit -f, a quota) makes write() fail with EFBIG instead of killing
+  // the process silently: amk then reports the failed write, as for a full disk, and the
+  // previous checkpoint or output stays as it was.
+  std::signal(SIGXFSZ, SIG_IGN);
   amk::dist::Environment mpi(argc, argv);
   // --kokkos-* options go to Kokkos, the rest to the command line (Kokkos 3.4 would also
   // act on a bare --help or --threads)
