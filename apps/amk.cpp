@@ -6,8 +6,10 @@
 #include <amk/config.hpp>
 #include <amk/core/error.hpp>
 #include <amk/dist/comm.hpp>
+#include <amk/io/hdf5.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -118,6 +120,11 @@ int main(int argc, char **argv)
   {
     if (world.rank() == e.reporting_rank())
       std::fprintf(stderr, "amk: error: %s\n", e.what());
+    if (amk::io::hdf5_unusable()) // HDF5's clean-up would crash (io/hdf5.hpp)
+    {
+      std::fflush(stderr);
+      std::_Exit(1);
+    }
     return 1;
   }
   catch (const std::exception &e)
@@ -125,6 +132,11 @@ int main(int argc, char **argv)
     // possibly thrown on some ranks only: the others must not be left in a collective, and
     // the message is this rank's (MPI_Abort ends the others before they could say more)
     std::fprintf(stderr, "amk: error: %s\n", e.what());
+    if (amk::io::hdf5_unusable() && world.size() == 1)
+    {
+      std::fflush(stderr);
+      std::_Exit(1);
+    }
     if (world.size() > 1)
     {
       std::fflush(stderr);

@@ -179,6 +179,21 @@ expect_error "checkpoint edited by h5py" out_bad.h5 "edited.h5: checksum mismatc
 "$AMK" datagen gaussian --dim 3 --snapshots 5 --samples 300 --t0 0 --t1 50 --out data3.h5 >/dev/null
 expect_error "resume on data of another dimension" - "the checkpoint was trained on d = 2" -- "$AMK" train \
   --data data3.h5 --out run --resume --steps 100
+# a full disk (emulated by a file-size limit below the checkpoint's 17 MB): one line, exit 1,
+# the previous checkpoint intact (it validates: amk field reads it) and no temporary file left
+FULL="--path gaussian --t0 2 --t1 4 --width 512 --depth 3 --batch 64 --checkpoint-every 10"
+"$AMK" train $FULL --steps 10 --out full >/dev/null
+(ulimit -f 10000; "$AMK" train $FULL --steps 30 --out full --resume >full.out 2>full.err; echo $? >full.rc)
+$PY -c '
+import h5py, numpy as np
+with h5py.File("full_points.h5", "w") as f:
+    f["x"], f["t"] = np.zeros((3, 2)), np.full(3, 3.0)'
+if [ "$(cat full.rc)" = 1 ] && [ "$(wc -l <full.err)" = 1 ] && grep -q "disk full" full.err &&
+  [ ! -e full/checkpoint.h5.tmp ] &&
+  "$AMK" field --checkpoint full/checkpoint.h5 --points full_points.h5 --out full_field.h5 >/dev/null &&
+  $PY -c 'import h5py; assert h5py.File("full/checkpoint.h5", "r").attrs["step"] == 10'; then
+  ok "a full disk: exit 1, one line ($(cat full.err)), the step-10 checkpoint intact"
+else bad "full disk: rc $(cat full.rc), $(cat full.err)"; fi
 expect_error "resume without checkpoint" - "resume" -- "$AMK" train --data data.h5 --out nowhere --resume
 expect_error "eval with nothing to do" eval_bad.json "--samples" -- "$AMK" eval --data data.h5 --out eval_bad.json
 expect_error "eval --velocity without a checkpoint" - "needs --checkpoint" -- "$AMK" eval --data data.h5 \

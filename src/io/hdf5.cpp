@@ -410,7 +410,10 @@ bool sync_path(const std::string &path)
   ::close(fd);
   return ok;
 }
+bool g_unusable = false; ///< see hdf5_unusable()
 } // namespace
+
+bool hdf5_unusable() { return g_unusable; }
 
 // ---------------------------------------------------------------------------------------
 // H5Writer
@@ -430,8 +433,8 @@ H5Writer::H5Writer(const std::string &final_path) : m_path(final_path), m_tmp(fi
 
 H5Writer::~H5Writer()
 {
-  if (m_file >= 0)
-    H5Fclose(m_file);
+  if (m_file >= 0 && H5Fclose(m_file) < 0)
+    g_unusable = true;
   // Never leave a half-written file behind: without commit() the temporary goes.
   if (!m_committed)
     std::remove(m_tmp.c_str());
@@ -529,7 +532,10 @@ void H5Writer::commit()
   const herr_t closed = H5Fclose(m_file);
   m_file = -1;
   if (closed < 0)
+  {
+    g_unusable = true;
     throw Error(m_path + ": cannot close the temporary file " + m_tmp + " (disk full?)");
+  }
   // The data on the disk before the name: a crash (or power loss) after the rename must not
   // leave the new name on blocks that were never written.
   if (!sync_path(m_tmp))

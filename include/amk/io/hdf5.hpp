@@ -64,6 +64,11 @@ private:
   std::int64_t m_file = -1; ///< hid_t of the open file
 };
 
+/// True once HDF5 failed to close a file it was writing (a full disk, a file-size limit):
+/// HDF5 1.10 keeps that file half-closed, and its clean-up at exit (MPI_Finalize, H5close)
+/// then crashes, so the program reports its error and ends with std::_Exit.
+bool hdf5_unusable();
+
 /// Writes a new HDF5 file atomically: to final_path + ".tmp", renamed onto final_path by
 /// commit(). Without commit() the temporary file is removed when the writer is destroyed.
 class H5Writer
