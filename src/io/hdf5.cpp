@@ -126,7 +126,7 @@ std::vector<std::int64_t> dataspace_shape(hid_t space)
 /// Room for n values of dataset name, refusing a shape the file cannot hold: a contiguous or
 /// compact dataset (no filters) stores every value, so its storage bounds its size (a
 /// corrupt dimension would otherwise ask for terabytes); and an allocation failure is an
-/// amk::Error with the size, not std::bad_alloc.
+/// amk::OutOfMemory with the size, not std::bad_alloc.
 template <class T>
 std::vector<T> room_for(hid_t ds, const std::string &path, const std::string &name, std::int64_t n)
 {
@@ -145,7 +145,7 @@ std::vector<T> room_for(hid_t ds, const std::string &path, const std::string &na
   }
   catch (const std::bad_alloc &)
   {
-    throw Error(path + ": cannot allocate " + std::to_string(double(n) * sizeof(T) / (1 << 20)) + " MiB for " +
+    throw OutOfMemory(path + ": cannot allocate " + std::to_string(double(n) * sizeof(T) / (1 << 20)) + " MiB for " +
                 name + " (" + std::to_string(n) + " values; more than this process can hold)");
   }
   catch (const std::length_error &)

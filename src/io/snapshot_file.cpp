@@ -3,7 +3,6 @@
 #include <amk/io/snapshot_file.hpp>
 
 #include <charconv>
-#include <new>
 #include <cmath>
 
 namespace amk::io
@@ -250,7 +249,7 @@ data::Shard read_shard(const std::string &path, const ShardRequest &request)
       if (l.has_mass)
         shard.mass = r.read_rows_f64("/mass", shard.ranges);
     }
-    catch (const std::bad_alloc &)
+    catch (const OutOfMemory &) // the reader's message has the size; the remedy is known here
     {
       const double mib = double(shard.held_rows()) * double(l.d * (shard.float32_file ? 4 : 8) + (l.has_mass ? 8 : 0)) /
                          double(1 << 20);

@@ -25,6 +25,14 @@ private:
   int m_reporter;
 };
 
+/// An allocation that failed, with its size in the message: callers that know the remedy
+/// (more MPI ranks for a shard) catch it and say so.
+class OutOfMemory : public Error
+{
+public:
+  using Error::Error;
+};
+
 /// Throws amk::Error(message) unless cond holds.
 inline void require(bool cond, const std::string &message)
 {
