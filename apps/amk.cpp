@@ -65,6 +65,15 @@ std::vector<std::string> expand_config(std::vector<std::string> args)
   }
   return args;
 }
+/// After HDF5 failed to close a file, its clean-up at exit would crash (io/hdf5.hpp): end
+/// with the error's exit status without it.
+void exit_if_hdf5_unusable()
+{
+  if (!amk::io::hdf5_unusable())
+    return;
+  std::fflush(stderr);
+  std::_Exit(1);
+}
 } // namespace
 
 int main(int argc, char **argv)
@@ -120,11 +129,7 @@ int main(int argc, char **argv)
   {
     if (world.rank() == e.reporting_rank())
       std::fprintf(stderr, "amk: error: %s\n", e.what());
-    if (amk::io::hdf5_unusable()) // HDF5's clean-up would crash (io/hdf5.hpp)
-    {
-      std::fflush(stderr);
-      std::_Exit(1);
-    }
+    exit_if_hdf5_unusable();
     return 1;
   }
   catch (const std::exception &e)
@@ -132,11 +137,8 @@ int main(int argc, char **argv)
     // possibly thrown on some ranks only: the others must not be left in a collective, and
     // the message is this rank's (MPI_Abort ends the others before they could say more)
     std::fprintf(stderr, "amk: error: %s\n", e.what());
-    if (amk::io::hdf5_unusable() && world.size() == 1)
-    {
-      std::fflush(stderr);
-      std::_Exit(1);
-    }
+    if (world.size() == 1)
+      exit_if_hdf5_unusable();
     if (world.size() > 1)
     {
       std::fflush(stderr);

@@ -151,17 +151,14 @@ nlohmann::json velocity_error(const EvalOptions &o, const LearnedField &learned,
     err += e_k;
     ref += r_k;
   }
-  nlohmann::json report = {{"field", o.velocity},
-                            {"points", t.size()},
-                            {"excluded", excluded},
-                            {"excluded_fraction", fraction},
-                            {"relative_l2", std::sqrt(err / std::max(ref, 1e-300))},
-                            {"snapshots", per_time}};
+  const double l2 = std::sqrt(err / std::max(ref, 1e-300));
+  nlohmann::json report = {{"field", o.velocity},          {"points", t.size()}, {"excluded", excluded},
+                            {"excluded_fraction", fraction}, {"relative_l2", l2},  {"snapshots", per_time}};
   if (field.hidden)
   {
     // no gradient field (what is learned from densities) comes closer than the floor; by
     // Pythagoras the learned field is at most `gradient_error_bound` from the best one
-    const double floor = std::sqrt(hidden / std::max(ref, 1e-300)), l2 = report["relative_l2"].get<double>();
+    const double floor = std::sqrt(hidden / std::max(ref, 1e-300));
     report["gradient_floor"] = floor;
     report["gradient_error_bound"] = std::sqrt(std::max(l2 * l2 - floor * floor, 0.0));
   }

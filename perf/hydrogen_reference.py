@@ -15,7 +15,7 @@ first snapshot in place: it is restored after each evaluation), and data regener
 5000 steps in the reference) is off, since amk trains on one file too.
 
 Written under --out: samples.h5 (the EMA model's Euler trajectories from snapshot 0, 1000
-steps as the reference's evaluate, recorded every 100, in amk sample's format), points.h5 and
+steps as the reference's evaluate, recorded at its ten compared times, in amk sample's format), points.h5 and
 field.h5 (its velocity at up to --max-samples of every snapshot's samples, physical units),
 and report.json: wall time of the training loop (evaluations excluded), steps, step time, the
 reference's own avg_mmd, and `amk eval`'s avg |MMD^2| (reference kernel) and velocity error.
@@ -144,17 +144,20 @@ def main():
     # the EMA weights, as the reference evaluates
     ema_.copy_to(model.parameters())
     model.eval()
-    # trajectories: its evaluate's Euler scheme (dt = 1/n_steps in normalised time) from snapshot 0
+    # trajectories: its evaluate's Euler scheme (dt = 1/n_steps in normalised time) from
+    # snapshot 0, recorded at the ten times it compares (T/10, ..., T), so that amk eval's
+    # average is its avg_mmd
     xs = data_gen.samples[0].clone()
     tn = torch.zeros([N, 1])
-    record = [xs.numpy().copy()]
+    record, record_times = [], []
     for i in range(K - 1):
         xs = model.propagate(tn, xs, 1.0 / (K - 1))
         tn.data += 1.0 / (K - 1)
         if (i + 1) % ((K - 1) // 10) == 0:
             record.append(xs.detach().numpy().copy())
+            record_times.append(times[i + 1])
     with h5py.File(os.path.join(a.out, "samples.h5"), "w") as f:
-        f["times"] = t0 + np.linspace(0, T, len(record))
+        f["times"] = np.array(record_times)
         f["x"] = np.stack(record).astype(np.float64)
     # velocity: grad_x s in normalised time, divided by T for physical units
     m = min(a.max_samples, N)

@@ -157,14 +157,16 @@ struct Hydrogen
     return value;
   }
   double density(const double *x, double t) const { return std::norm(psi(x, t)); }
-  /// The Bohmian velocity ∇ arg ψ = Im(ψ* ∇ψ)/|ψ|² (ħ/m = 1).
-  void velocity(const double *x, double t, double *v) const
+  /// The Bohmian velocity ∇ arg ψ = Im(ψ* ∇ψ)/|ψ|² (ħ/m = 1) into v; returns |ψ|², which
+  /// the same evaluation of ψ gives.
+  double velocity(const double *x, double t, double *v) const
   {
     std::complex<double> g[3];
     const auto p = psi(x, t, g);
-    const double d = std::max(std::norm(p), 1e-300);
+    const double d = std::norm(p);
     for (int r = 0; r < 3; ++r)
-      v[r] = (std::conj(p) * g[r]).imag() / d;
+      v[r] = (std::conj(p) * g[r]).imag() / std::max(d, 1e-300);
+    return d;
   }
   /// The distance to the nodal set ψ = 0 to first order, |ψ|/|∇ψ|: where ∇ arg ψ diverges
   /// (as 1/distance), so a velocity error is measured away from it.
@@ -193,9 +195,9 @@ struct Hydrogen
       const double phi = 2 * 3.14159265358979323846 * a / angles;
       const double y[3] = {rho * std::cos(phi), rho * std::sin(phi), x[2]};
       double v[3];
-      velocity(y, t, v);
+      const double q = velocity(y, t, v);
       c += (-std::sin(phi) * v[0] + std::cos(phi) * v[1]) / angles;
-      iota += 1 / std::max(density(y, t), 1e-300) / angles;
+      iota += 1 / std::max(q, 1e-300) / angles;
     }
     return c * c / (iota * std::max(density(x, t), 1e-300));
   }
