@@ -1,70 +1,90 @@
 // amk: learn stochastic dynamics from samples with Action Matching.
 // A git-style dispatcher: `amk <command> [options]`; `amk <command> --help` for each.
 #include "commands.hpp"
+#include <KokkosBlas3_gemm.hpp>
 #include <Kokkos_Core.hpp>
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <amk/config.hpp>
 #include <amk/core/error.hpp>
+#include <amk/core/memory.hpp>
+#include <amk/core/types.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
+#include <new>
 #include <string>
+#include <sys/resource.h>
+#include <thread>
 #include <vector>
 
 namespace
 {
-/// `amk train --config FILE.toml …`: the file's `key = value` lines become `--key value`
-/// options placed before the command line's own, which therefore win (every option takes
-/// its last occurrence). CLI11 2.1 reads config files for the top-level app only, so the
-/// file is expanded here, with CLI11's own TOML reader.
-std::vector<std::string> expand_config(std::vector<std::string> args)
+/// One line for any failure: the message's first line (Kokkos appends a traceback note on
+/// more lines) and, for an allocation that failed, the memory that was available.
+std::string one_line(const std::exception &e)
 {
-  const auto sub = std::find(args.begin(), args.end(), "train");
-  for (auto it = sub; it != args.end(); ++it)
-  {
-    std::string file;
-    auto last = it + 1;
-    if (*it == "--config" && it + 1 != args.end())
-    {
-      file = *(it + 1);
-      last = it + 2;
-    }
-    else if (it->rfind("--config=", 0) == 0)
-      file = it->substr(9);
-    else
-      continue;
-    std::vector<CLI::ConfigItem> items;
-    try
-    {
-      items = CLI::ConfigTOML().from_file(file);
-    }
-    catch (const CLI::Error &e)
-    {
-      throw amk::Error("--config " + file + ": " + e.what());
-    }
-    std::vector<std::string> expanded;
-    for (const auto &item : items)
-    {
-      if (item.name == "++" || item.name == "--") // section markers
-        continue;
-      const bool flag = item.inputs.size() == 1 && (item.inputs[0] == "true" || item.inputs[0] == "false");
-      if (flag && item.inputs[0] == "true")
-        expanded.push_back("--" + item.name);
-      if (flag)
-        continue;
-      expanded.push_back("--" + item.name);
-      expanded.insert(expanded.end(), item.inputs.begin(), item.inputs.end());
-    }
-    const auto at = std::distance(args.begin(), sub) + 1;
-    args.erase(it, last);
-    args.insert(args.begin() + at, expanded.begin(), expanded.end());
-    break;
-  }
-  return args;
+  std::string message = e.what();
+  message = message.substr(0, message.find('\n'));
+  const bool allocation = dynamic_cast<const std::bad_alloc *>(&e) || dynamic_cast<const amk::OutOfMemory *>(&e) ||
+                          message.find("failed to allocate") != std::string::npos;
+  if (allocation)
+    message = "out of memory: " + (message == "std::bad_alloc" ? std::string("an allocation failed") : message) +
+              " (available: " + amk::memory_available() + ")";
+  return message;
 }
+
+/// OpenBLAS maps its threads' work buffers (128 MiB each, untouched) at their first large
+/// product, and when that fails under a process memory limit (ulimit -v, -d) it retries
+/// forever: the job would hang in the middle of a run. Under such a limit, one product of each
+/// precision at start-up maps the buffers before the data and network take the memory (later
+/// failures are Kokkos' allocation errors, reported with the sizes), and a watchdog turns a
+/// hang in it into an error. Without a limit mapping untouched pages cannot fail: nothing to do.
+void warm_up_blas()
+{
+  const auto limited = [](int resource) {
+    rlimit limit{};
+    return getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+  };
+  if (!limited(RLIMIT_AS) && !limited(RLIMIT_DATA))
+    return;
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, amk::DefaultExec::memory_space>::accessible)
+  {
+    std::mutex mutex;
+    std::condition_variable done_signal;
+    bool done = false;
+    std::thread watchdog([&] {
+      std::unique_lock<std::mutex> lock(mutex);
+      if (!done_signal.wait_for(lock, std::chrono::seconds(10), [&] { return done; }))
+      {
+        std::fprintf(stderr, "amk: error: out of memory: the BLAS library could not allocate its work buffers in 10 s "
+                             "(available: %s); raise the memory limit\n", amk::memory_available().c_str());
+        std::fflush(stderr);
+        std::_Exit(1);
+      }
+    });
+    auto product = [](auto scalar) {
+      using Scalar = decltype(scalar);
+      const int n = 256; // large enough for OpenBLAS to use all its threads
+      amk::Matrix<Scalar, amk::DefaultExec> a("amk::warm_up::a", n, n), b("amk::warm_up::b", n, n), c("amk::warm_up::c", n, n);
+      KokkosBlas::gemm("N", "N", Scalar(1), a, b, Scalar(0), c);
+    };
+    product(float{});
+    product(double{});
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+    }
+    done_signal.notify_one();
+    watchdog.join();
+  }
+}
+
 /// After HDF5 failed to close a file, its clean-up at exit would crash (io/hdf5.hpp): end
 /// with the error's exit status without it.
 void exit_if_hdf5_unusable()
@@ -112,7 +132,7 @@ int main(int argc, char **argv)
   const bool root = world.root();
   try
   {
-    args = expand_config(args);
+    args = amk::app::expand_config(args);
     std::reverse(args.begin(), args.end()); // CLI11 takes a vector in reverse order
     try
     {
@@ -122,13 +142,14 @@ int main(int argc, char **argv)
     {
       return root ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 1);
     }
+    warm_up_blas();
     for (auto *sub : app.get_subcommands())
       return actions.at(sub->get_name())();
   }
   catch (const amk::CollectiveError &e) // thrown by every rank alike: a clean exit, one message
   {
     if (world.rank() == e.reporting_rank())
-      std::fprintf(stderr, "amk: error: %s\n", e.what());
+      std::fprintf(stderr, "amk: error: %s\n", one_line(e).c_str());
     exit_if_hdf5_unusable();
     return 1;
   }
@@ -136,7 +157,7 @@ int main(int argc, char **argv)
   {
     // possibly thrown on some ranks only: the others must not be left in a collective, and
     // the message is this rank's (MPI_Abort ends the others before they could say more)
-    std::fprintf(stderr, "amk: error: %s\n", e.what());
+    std::fprintf(stderr, "amk: error: %s\n", one_line(e).c_str());
     if (world.size() == 1)
       exit_if_hdf5_unusable();
     if (world.size() > 1)

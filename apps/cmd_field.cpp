@@ -36,23 +36,6 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
 }
 } // namespace
 
-Points read_points(const std::string &path, std::int64_t d)
-{
-  io::H5Reader in(path);
-  require(in.has("/x"), path + ": missing dataset /x [n, d]");
-  require(in.has("/t"), path + ": missing dataset /t [n]");
-  const auto xs = in.shape("/x"), ts = in.shape("/t");
-  require(xs.size() == 2 && xs[1] == d, fmt::format("{}: /x must have shape [n, {}] (d of the checkpoint and data)", path, d));
-  require(ts.size() == 1 && ts[0] == xs[0], path + ": /t must have shape [n] with n = rows of /x");
-  require(xs[0] >= 1, path + ": /x has no points");
-  Points p{in.read_f64("/x"), in.read_f64("/t"), xs[0]};
-  for (double v : p.x)
-    require(std::isfinite(v), path + ": /x holds NaN or Inf");
-  for (double v : p.t)
-    require(std::isfinite(v), path + ": /t holds NaN or Inf");
-  return p;
-}
-
 Action add_field(CLI::App &app)
 {
   auto *cmd = app.add_subcommand("field", "Evaluate s, the velocity grad_x s and ds/dt at points (/x [n,d], /t [n])");

@@ -194,6 +194,23 @@ if [ "$(cat full.rc)" = 1 ] && [ "$(wc -l <full.err)" = 1 ] && grep -q "disk ful
   $PY -c 'import h5py; assert h5py.File("full/checkpoint.h5", "r").attrs["step"] == 10'; then
   ok "a full disk: exit 1, one line ($(cat full.err)), the step-10 checkpoint intact"
 else bad "full disk: rc $(cat full.rc), $(cat full.err)"; fi
+# a network or batch larger than memory: one line with the size asked for and what was
+# available, no checkpoint and no output directory content (the parameters alone are 624 GiB)
+expect_error "a network larger than memory" huge/checkpoint.h5 "out of memory: .*624 G.*available: host [0-9.]* GiB" -- \
+  "$AMK" train --path gaussian --t0 2 --t1 4 --width 65536 --depth 40 --steps 2 --out huge
+expect_error "a batch larger than memory" huge/checkpoint.h5 "out of memory: .*G failed.*available: host" -- \
+  "$AMK" train --path gaussian --t0 2 --t1 4 --width 8192 --depth 3 --batch 2000000 --steps 2 --out huge
+# a process memory limit (ulimit -v, as some clusters set): one line naming the limit, no hang
+# (OpenBLAS retries a failed buffer allocation forever; amk allocates its buffers first). An
+# AddressSanitizer build cannot start under such a limit (it reserves terabytes of shadow).
+if ldd "$AMK" | grep -q libasan; then ok "an address-space limit: skipped in the sanitizer build"; else
+  (ulimit -v 600000; timeout -s KILL 60 "$AMK" train --path gaussian --t0 2 --t1 4 --width 256 --depth 3 --batch 4096 \
+    --steps 3 --out huge >huge.out 2>huge.err; echo $? >huge.rc)
+  if [ "$(cat huge.rc)" = 1 ] && [ "$(wc -l <huge.err)" = 1 ] &&
+    grep -q "out of memory: .*available: .*process limit (ulimit -v) 586 MiB" huge.err; then
+    ok "an address-space limit: exit 1, one line naming the limit ($(cat huge.err))"
+  else bad "address-space limit: rc $(cat huge.rc), $(cat huge.err)"; fi
+fi
 expect_error "resume without checkpoint" - "resume" -- "$AMK" train --data data.h5 --out nowhere --resume
 expect_error "eval with nothing to do" eval_bad.json "--samples" -- "$AMK" eval --data data.h5 --out eval_bad.json
 expect_error "eval --velocity without a checkpoint" - "needs --checkpoint" -- "$AMK" eval --data data.h5 \

@@ -269,5 +269,36 @@ def io_error_on_one_rank_ends_the_job(amk, work, *mpiexec):
         check(f.read() == before, "the previous checkpoint is intact")
 
 
+@test
+def one_rank_dies(amk, work, *mpiexec):
+    """One rank of `mpirun -np 2` and of `-np 3` killed (SIGKILL) or crashing (SIGSEGV, SIGABRT)
+    in the middle of training, when the others are in or near a collective: the whole job ends
+    within seconds with a non-zero exit and mpirun's message naming the rank and the signal;
+    no rank is left waiting; the last checkpoint opens."""
+    data(amk)
+    options = ["--steps", 10 ** 6, "--width", 16, "--batch", 64, "--log-every", 50, "--checkpoint-every", 50]
+    for np_, victim, sig in [(2, 1, signal.SIGKILL), (2, 0, signal.SIGSEGV), (3, 2, signal.SIGABRT),
+                             (3, 1, signal.SIGKILL)]:
+        launcher = [*mpiexec, "-np", str(np_)]
+        out = f"np{np_}-{sig.name}"
+        p = start(launcher, amk, out, options)
+        wait_for_step(p, 200)
+        pids = ranks(p, launcher)
+        check(len(pids) == np_, f"np {np_}: {len(pids)} amk processes")
+        os.kill(pids[victim], sig)
+        t = time.time()
+        rest, _ = p.communicate(timeout=60)
+        elapsed = time.time() - t
+        left = subprocess.run(["pgrep", "-f", "--", f"--out {out} "], stdout=subprocess.PIPE, text=True).stdout.split()
+        check(p.returncode != 0 and elapsed < 15 and not left,
+              f"np {np_}, {sig.name} to rank {victim}: the job ended in {elapsed:.1f} s (exit {p.returncode}), "
+              f"no rank left")
+        check(f"rank {victim}" in rest and ("signal %d" % sig.value) in rest,
+              f"np {np_}, {sig.name}: mpirun names rank {victim} and signal {sig.value}")
+        step, arrays = state(f"{out}/checkpoint.h5")
+        check(step >= 150 and all(np.isfinite(v).all() for v in arrays.values()),
+              f"np {np_}, {sig.name}: the checkpoint opens at step {step} with finite state")
+
+
 if __name__ == "__main__":
     sys.exit(run_test(TESTS))
