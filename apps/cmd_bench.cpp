@@ -2,6 +2,7 @@
 // built-in Gaussian path and prints one JSON line with the fields of
 // shared/perf-ref/torch_am.py, plus the achieved GFLOP/s of the matrix products.
 #include "commands.hpp"
+#include <amk/core/json.hpp>
 #include <algorithm>
 #include <amk/dist/comm.hpp>
 #include <amk/perf/flop_model.hpp>
@@ -101,7 +102,7 @@ Action add_bench(CLI::App &app)
     require(o->steps >= 1 && o->warmup >= 0, "bench: --steps must be at least 1 and --warmup non-negative");
     const auto result = o->config.dtype == "double" ? bench<double>(*o) : bench<float>(*o);
     if (dist::Comm::world().root())
-      std::cout << result.dump() << std::endl;
+      std::cout << to_text(result) << std::endl;
     return 0;
   };
 }

@@ -3,6 +3,7 @@
 // harmonic (a quantum wave packet's Bohmian dynamics, periodic), hydrogen (the paper's
 // Schrödinger experiment).
 #include "commands.hpp"
+#include <amk/core/json.hpp>
 #include <amk/data/closed_forms.hpp>
 #include <amk/data/hydrogen.hpp>
 #include <amk/data/gaussian_path.hpp>
@@ -164,7 +165,7 @@ Action add_datagen(CLI::App &app)
       p.dim = h->dim;
       p.t0 = h->t0;
       p.t1 = h->t1;
-      write(*h, p.snapshots(h->snapshots, h->samples, h->seed), p.describe(), p.to_json().dump());
+      write(*h, p.snapshots(h->snapshots, h->samples, h->seed), p.describe(), to_text(p.to_json()));
     }
     else if (*hydrogen)
     {
@@ -203,7 +204,7 @@ Action add_datagen(CLI::App &app)
       write(c, snapshots,
             fmt::format("hydrogen: Bohmian trajectories of an equal superposition of {}, a0 = 4 pi, {} steps of {}",
                         path["states"].dump(), ho->substeps * (ho->snapshots - 1), ho->integrator),
-            path.dump());
+            to_text(path));
     }
     return 0;
   };

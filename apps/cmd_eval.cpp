@@ -5,6 +5,7 @@
 // field (written by amk datagen as the data's amk_path attribute), on the data's samples,
 // or of a field given at points (--points, --field: amk field's output, or another code's).
 #include "commands.hpp"
+#include <amk/core/json.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
@@ -299,7 +300,7 @@ int run_eval(const EvalOptions &o)
                            { report["velocity"] = velocity_error(o, checkpoint_field<decltype(scalar)>(o, checkpoint, data), data.dim); });
     report["velocity"]["weights"] = o.weights;
   }
-  std::cout << report.dump() << std::endl;
+  std::cout << to_text(report) << std::endl;
   if (!o.out.empty())
   {
     std::ofstream f(o.out + ".tmp");

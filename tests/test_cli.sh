@@ -211,6 +211,15 @@ if ldd "$AMK" | grep -q libasan; then ok "an address-space limit: skipped in the
     ok "an address-space limit: exit 1, one line naming the limit ($(cat huge.err))"
   else bad "address-space limit: rc $(cat huge.rc), $(cat huge.err)"; fi
 fi
+# a directory name that is not UTF-8 (Latin-1 é: a valid Linux path) ends up in the checkpoint's
+# JSON: written with U+FFFD in its place, and the run resumes (it lost its checkpoint before)
+L1=$'latin1_\xe9'
+if "$AMK" train --path gaussian --t0 2 --t1 4 --width 8 --batch 16 --steps 20 --checkpoint-every 10 --out "$L1" \
+  >l1.log 2>&1 && "$AMK" train --path gaussian --t0 2 --t1 4 --steps 30 --resume --out "$L1" >>l1.log 2>&1 &&
+  $PY -c 'import h5py, json, sys; f = h5py.File(sys.argv[1], "r"); assert f.attrs["step"] == 30
+assert json.loads(f.attrs["config"])["out"] == "latin1_\ufffd"' "$L1/checkpoint.h5"; then
+  ok "an output directory whose name is not UTF-8: checkpointed and resumed"
+else bad "non-UTF-8 directory: $(cat l1.log)"; fi
 expect_error "resume without checkpoint" - "resume" -- "$AMK" train --data data.h5 --out nowhere --resume
 expect_error "eval with nothing to do" eval_bad.json "--samples" -- "$AMK" eval --data data.h5 --out eval_bad.json
 expect_error "eval --velocity without a checkpoint" - "needs --checkpoint" -- "$AMK" eval --data data.h5 \

@@ -107,6 +107,7 @@ nlohmann::json to_json(const TrainConfig &c)
 }
 
 TrainConfig config_from_json(const nlohmann::json &j)
+try
 {
   TrainConfig c;
   c.data = j.at("data").get<std::string>();
@@ -145,6 +146,10 @@ TrainConfig config_from_json(const nlohmann::json &j)
   c.checkpoint_every = j.at("checkpoint_every").get<int>();
   c.on_nan = j.value("on_nan", std::string("stop")); // absent in checkpoints before 2026-11-24
   return c;
+}
+catch (const nlohmann::json::exception &e) // a checkpoint written by another tool or damaged
+{
+  throw Error(std::string("malformed configuration (") + e.what() + ")");
 }
 } // namespace amk::train
 
@@ -210,6 +215,7 @@ const std::set<std::string> &resumable_options()
 
 TrainConfig resumed_config(const nlohmann::json &checkpoint, const TrainConfig &requested,
                            const std::optional<std::set<std::string>> &given)
+try
 {
   const nlohmann::json asked = to_json(requested);
   nlohmann::json merged = checkpoint;
@@ -230,6 +236,10 @@ TrainConfig resumed_config(const nlohmann::json &checkpoint, const TrainConfig &
                               option, merged[at].dump(), asked[at].dump()));
   }
   return config_from_json(merged);
+}
+catch (const nlohmann::json::exception &e)
+{
+  throw Error(std::string("malformed configuration (") + e.what() + ")");
 }
 } // namespace amk::train
 

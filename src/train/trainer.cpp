@@ -1,3 +1,4 @@
+#include <amk/core/json.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <amk/train/trainer.hpp>
 #include <algorithm>
@@ -358,7 +359,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                              {"ms_io", per_step * io_s},
                              {"wall_s", wall},
                              {"skipped", summary.skipped}};
-      metrics << line.dump() << '\n' << std::flush;
+      metrics << to_text(line) << '\n' << std::flush;
       if (!quiet)
       {
         const double samples_per_s = 1e3 * double(config.batch) / ms;
@@ -431,7 +432,15 @@ RunSummary run_training(const TrainConfig &requested, const dist::Comm &comm, bo
         require(fs::exists(path), "train: --resume but there is no " + path);
         restored = io::read_checkpoint(path);
         // the checkpoint's configuration, with the options a resumed run may change
-        config = resumed_config(restored.config, requested, given);
+        try
+        {
+          config = resumed_config(restored.config, requested, given);
+        }
+        catch (const Error &e)
+        {
+          const std::string what = e.what();
+          throw Error(what.rfind("train:", 0) == 0 ? what : path + ": " + what); // name the file
+        }
         config.ranks_time = requested.ranks_time; // a run's layout, not its model
         config.validate();
         require(restored.step < config.steps,

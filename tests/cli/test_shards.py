@@ -14,7 +14,7 @@ import time
 
 import h5py
 
-from closed_form import GaussianPath, check, run, run_test, velocity_error
+from closed_form import sanitized, GaussianPath, check, run, run_test, velocity_error
 
 TESTS = {}
 
@@ -120,6 +120,9 @@ def larger_than_one_process(amk, work, *mpiexec):
     at start-up under a limit): one rank cannot hold it and says so, naming what to do; three
     ranks, each holding about a third, train. (Measured: one rank needs more than 620 MiB,
     each of three less than 500.)"""
+    if sanitized(amk):
+        print("skipped: an AddressSanitizer build cannot start under a data limit")
+        return
     run(amk, "datagen", "gaussian", "--dim", 16, "--snapshots", K, "--samples", 100000, "--t0", T0, "--t1", T1,
         "--offset", OFFSET, "--float32", "--out", "big.h5")
     limit = 560 << 20

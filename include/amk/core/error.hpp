@@ -6,10 +6,32 @@
 
 namespace amk
 {
+/// s with its control characters written as \n, \t or \xNN: a message stays on one line
+/// whatever it quotes (the strings of a damaged file may hold newlines).
+inline std::string printable(const std::string &s)
+{
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (const char ch : s)
+  {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c == 0x7f)
+      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    else
+      out += ch;
+  }
+  return out;
+}
+
 class Error : public std::runtime_error
 {
 public:
-  explicit Error(const std::string &what) : std::runtime_error(what) {}
+  explicit Error(const std::string &what) : std::runtime_error(printable(what)) {}
 };
 
 /// An error that every MPI rank throws together (bad input, divergence), so that all can

@@ -43,6 +43,9 @@ template <class T> KOKKOS_INLINE_FUNCTION T exp_fast(T x) { return exp(x); }
 
 KOKKOS_INLINE_FUNCTION float exp_fast(float x)
 {
+  // x clamped where the result has saturated (±inf and |x| ≫ 88 from a diverged network give
+  // 0 and +inf; NaN stays NaN), so that n fits the exponent and its conversion is defined
+  x = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
   constexpr float round = 12582912.0f;                        // 1.5·2²³: adding it rounds to an integer
   const float n = (x * 1.44269504088896341f + round) - round; // n = round(x / ln 2)
   float r = x - n * 0.693359375f;                             // r = x − n ln 2 in two parts
@@ -54,9 +57,8 @@ KOKKOS_INLINE_FUNCTION float exp_fast(float x)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;             // e^r
-  std::int32_t e = std::int32_t(n) + 127; // biased exponent of 2^n, saturated (integer
-  e = e < 0 ? 0 : e;                      // selects vectorise; float ones would not)
-  e = e > 255 ? 255 : e;
+  std::int32_t e = std::int32_t(n == n ? n : 0.0f) + 127; // biased exponent of 2^n, at most 255 (+inf)
+  e = e < 0 ? 0 : e; // below: 0 (integer selects vectorise; float ones would not). NaN: p is NaN
   const std::int32_t bits = e << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
