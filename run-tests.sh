@@ -43,7 +43,7 @@ if [[ " $STAGES " == *" sanitize "* ]]; then
   # a command a test expects to fail is not missed. allocator_may_return_null: amk reports a
   # failed allocation itself (the tests ask for 624 GiB); leaks: amk's own, with Open MPI's
   # start-up excluded (src/dist/comm.cpp). One BLAS thread: two tests share the two cores.
-  # AMK_TEST_QUICK: the CLI tests' trainings are a tenth as long (tests/cli/closed_form.py).
+  # AMK_TEST_QUICK: the CLI tests' trainings are a twentieth as long (tests/cli/closed_form.py).
   REPORTS=$PWD/$SAN_DIR/sanitizer-reports
   rm -rf "$REPORTS" && mkdir -p "$REPORTS"
   ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:log_path=$REPORTS/asan \

@@ -294,7 +294,7 @@ int run_eval(const EvalOptions &o)
   }
   else if (!o.velocity.empty())
   {
-    const auto checkpoint = io::read_checkpoint(o.checkpoint);
+    const auto checkpoint = train::load_checkpoint(o.checkpoint);
     report["checkpoint"] = o.checkpoint;
     with_checkpoint_scalar(checkpoint, [&](auto scalar)
                            { report["velocity"] = velocity_error(o, checkpoint_field<decltype(scalar)>(o, checkpoint, data), data.dim); });

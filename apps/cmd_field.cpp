@@ -48,7 +48,7 @@ Action add_field(CLI::App &app)
   {
     if (!dist::Comm::world().root())
       return 0;
-    const auto checkpoint = io::read_checkpoint(o->checkpoint);
+    const auto checkpoint = train::load_checkpoint(o->checkpoint);
     with_checkpoint_scalar(checkpoint, [&](auto scalar) { run_field<decltype(scalar)>(*o, checkpoint); });
     return 0;
   };

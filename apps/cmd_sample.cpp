@@ -132,7 +132,7 @@ Action add_sample(CLI::App &app)
   {
     if (!dist::Comm::world().root())
       return 0;
-    const auto checkpoint = io::read_checkpoint(o->checkpoint);
+    const auto checkpoint = train::load_checkpoint(o->checkpoint);
     with_checkpoint_scalar(checkpoint, [&](auto scalar) { run_sample<decltype(scalar)>(*o, checkpoint); });
     return 0;
   };

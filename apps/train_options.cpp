@@ -37,6 +37,8 @@ std::vector<std::string> expand_config(std::vector<std::string> args)
     {
       if (item.name == "++" || item.name == "--") // section markers
         continue;
+      if (item.name == "help" || item.name == "config" || item.name == "version")
+        throw amk::Error("--config " + file + ": '" + item.name + "' is not an option a file can set");
       const bool flag = item.inputs.size() == 1 && (item.inputs[0] == "true" || item.inputs[0] == "false");
       if (flag && item.inputs[0] == "true")
         expanded.push_back("--" + item.name);

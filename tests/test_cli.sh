@@ -199,7 +199,7 @@ else bad "full disk: rc $(cat full.rc), $(cat full.err)"; fi
 expect_error "a network larger than memory" huge/checkpoint.h5 "out of memory: .*624 G.*available: host [0-9.]* GiB" -- \
   "$AMK" train --path gaussian --t0 2 --t1 4 --width 65536 --depth 40 --steps 2 --out huge
 expect_error "a batch larger than memory" huge/checkpoint.h5 "out of memory: .*G failed.*available: host" -- \
-  "$AMK" train --path gaussian --t0 2 --t1 4 --width 8192 --depth 3 --batch 2000000 --steps 2 --out huge
+  "$AMK" train --path gaussian --t0 2 --t1 4 --width 1024 --depth 3 --batch 200000000 --steps 2 --out huge
 # a process memory limit (ulimit -v, as some clusters set): one line naming the limit, no hang
 # (OpenBLAS retries a failed buffer allocation forever; amk allocates its buffers first). An
 # AddressSanitizer build cannot start under such a limit (it reserves terabytes of shadow).

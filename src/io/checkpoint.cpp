@@ -3,8 +3,6 @@
 #include <amk/core/json.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/io/hdf5.hpp>
-#include <amk/am/objective.hpp>
-#include <amk/nn/mlp.hpp>
 #include <cmath>
 #include <cstdio>
 #include <fmt/format.h>
@@ -81,45 +79,6 @@ void write_checkpoint(const std::string &path, const Checkpoint &c)
   w.commit();
 }
 
-namespace
-{
-/// What every user of a checkpoint relies on (sample, field, eval, --resume): a network its
-/// parameters fit, a precision, an objective and a normalisation that can be used. Checked
-/// here, so that no later step meets malformed JSON or a division by zero.
-void check_content(const Checkpoint &c, const std::string &path)
-{
-  try
-  {
-    const auto shape = nn::shape_from_json(c.config.at("network"));
-    require(std::int64_t(c.params.size()) == shape.param_count(),
-            fmt::format("{}: /params holds {} values but the network in its config has {} parameters", path,
-                        c.params.size(), shape.param_count()));
-    require(c.normalisation.shift.size() == std::size_t(shape.dim),
-            fmt::format("{}: /shift has {} values for a network of dimension {}", path, c.normalisation.shift.size(),
-                        shape.dim));
-    const std::string dtype = c.config.value("dtype", std::string("float"));
-    require(dtype == "float" || dtype == "double", path + ": dtype '" + dtype + "' is neither float nor double");
-    am::objective_from_json(c.objective);
-  }
-  catch (const nlohmann::json::exception &e)
-  {
-    throw Error(path + ": malformed config attribute (" + e.what() + ")");
-  }
-  catch (const Error &e)
-  {
-    const std::string what = e.what();
-    throw Error(what.rfind(path, 0) == 0 ? what : path + ": " + what);
-  }
-  const auto &n = c.normalisation;
-  bool finite = std::isfinite(n.t0) && std::isfinite(n.span) && std::isfinite(n.scale);
-  for (double v : n.shift)
-    finite = finite && std::isfinite(v);
-  require(finite && n.span > 0 && n.scale > 0,
-          path + ": its normalisation (t0, span, scale, /shift) is not finite with span and scale > 0");
-  require(c.step >= 0, path + ": the step attribute is negative");
-}
-} // namespace
-
 Checkpoint read_checkpoint(const std::string &path)
 {
   H5Reader r(path);
@@ -167,7 +126,6 @@ Checkpoint read_checkpoint(const std::string &path)
                  path.c_str());
   for (double v : c.params)
     require(std::isfinite(v), path + ": /params holds NaN or Inf");
-  check_content(c, path);
   return c;
 }
 } // namespace amk::io

@@ -1,4 +1,5 @@
 #include <amk/core/error.hpp>
+#include <amk/core/memory.hpp>
 #include <amk/io/hdf5.hpp>
 
 #include <amk/config.hpp>
@@ -139,6 +140,12 @@ std::vector<T> room_for(hid_t ds, const std::string &path, const std::string &na
       throw Error(path + ": " + name + " claims " + std::to_string(n) + " values but the file stores " +
                   std::to_string(std::int64_t(have)) + " bytes of them (corrupt or truncated)");
   }
+  // a file may describe more than it stores (unallocated chunks read as fill values): refuse
+  // what this process cannot hold before trying, with both sizes
+  const double bytes = double(n) * double(sizeof(T)), available = host_bytes_available();
+  if (available > 0 && bytes > available)
+    throw OutOfMemory(path + ": " + name + " holds " + std::to_string(n) + " values (" + format_bytes(bytes) +
+                      "), more than the memory available (" + memory_available() + ")");
   try
   {
     return std::vector<T>(static_cast<std::size_t>(n));

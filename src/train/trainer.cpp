@@ -430,7 +430,7 @@ RunSummary run_training(const TrainConfig &requested, const dist::Comm &comm, bo
           return;
         const std::string path = checkpoint_path(requested);
         require(fs::exists(path), "train: --resume but there is no " + path);
-        restored = io::read_checkpoint(path);
+        restored = load_checkpoint(path);
         // the checkpoint's configuration, with the options a resumed run may change
         try
         {

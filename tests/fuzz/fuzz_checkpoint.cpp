@@ -132,8 +132,10 @@ int one_input(const std::uint8_t *data, std::size_t size)
     if (!built)
       return 0;
   }
+  if (amk::fuzz::declares_huge_datasets(path))
+    return 0;
   amk::fuzz::only_amk_errors([&] {
-    const auto checkpoint = amk::io::read_checkpoint(path);
+    const auto checkpoint = amk::train::load_checkpoint(path);
     amk::fuzz::only_amk_errors([&] {
       amk::app::with_checkpoint_scalar(checkpoint, [&](auto scalar) { evaluate<decltype(scalar)>(checkpoint); });
     });

@@ -26,6 +26,30 @@ inline std::string format_bytes(double bytes)
   return buf;
 }
 
+/// Bytes this process could still allocate on the host: MemAvailable, or less under a process
+/// limit (ulimit -v, -d: the limit itself, an upper bound); 0 when unknown.
+inline double host_bytes_available()
+{
+  double bytes = 0;
+  if (std::FILE *f = std::fopen("/proc/meminfo", "r"))
+  {
+    char line[256];
+    unsigned long long kib = 0;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+        break;
+    std::fclose(f);
+    bytes = double(kib) * 1024;
+  }
+  for (const int resource : {RLIMIT_AS, RLIMIT_DATA})
+  {
+    rlimit limit{};
+    if (getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && bytes > double(limit.rlim_cur))
+      bytes = double(limit.rlim_cur);
+  }
+  return bytes;
+}
+
 inline std::string memory_available()
 {
   std::string out;

@@ -49,6 +49,7 @@ template <class F> void collectively(const Comm &comm, F &&f)
   catch (const std::exception &e)
   {
     error = e.what();
+    error = error.substr(0, error.find('\n')); // Kokkos appends a traceback note on more lines
   }
   const int failed = comm.first(!error.empty());
   if (failed >= 0)

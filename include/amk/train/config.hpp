@@ -3,6 +3,7 @@
 // so that `amk sample`, `amk field` and `--resume` rebuild exactly the same network.
 #include <amk/am/objective.hpp>
 #include <amk/data/normalisation.hpp>
+#include <amk/io/checkpoint.hpp>
 #include <amk/nn/mlp.hpp>
 #include <amk/optim/adam.hpp>
 #include <cstdint>
@@ -89,4 +90,10 @@ const std::set<std::string> &resumable_options();
 /// command line or in --config; without it every option counts as given.
 TrainConfig resumed_config(const nlohmann::json &checkpoint, const TrainConfig &requested,
                            const std::optional<std::set<std::string>> &given);
+
+/// Reads a checkpoint (io::read_checkpoint: format, checksum, sizes) and checks what every
+/// user of it relies on (sample, field, eval, --resume): a network its parameters fit, a
+/// precision, an objective and a normalisation that can be used; an amk::Error naming the
+/// file otherwise, so that no later step meets malformed JSON or a division by zero.
+io::Checkpoint load_checkpoint(const std::string &path);
 } // namespace amk::train
