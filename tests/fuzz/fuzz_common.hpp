@@ -114,6 +114,15 @@ inline bool declares_huge_datasets(const std::string &path)
   }
 }
 
+/// The harness's libFuzzer entry point: each input to `handle(data, size)`, with no HDF5
+/// object left open after it.
+#define AMK_FUZZ_ENTRY(handle)                                                                                         \
+  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)                                    \
+  {                                                                                                                    \
+    amk::fuzz::without_leaked_handles([&] { handle(data, size); });                                                     \
+    return 0;                                                                                                          \
+  }
+
 /// A double that is often special: the values that break validation code.
 inline double pick_double(FuzzedDataProvider &p)
 {

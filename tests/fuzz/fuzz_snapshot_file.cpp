@@ -138,8 +138,4 @@ int one_input(const std::uint8_t *data, std::size_t size)
 }
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
-{
-  amk::fuzz::without_leaked_handles([&] { one_input(data, size); });
-  return 0;
-}
+AMK_FUZZ_ENTRY(one_input)

@@ -26,21 +26,26 @@ inline std::string format_bytes(double bytes)
   return buf;
 }
 
-/// Bytes this process could still allocate on the host: MemAvailable, or less under a process
-/// limit (ulimit -v, -d: the limit itself, an upper bound); 0 when unknown.
-inline double host_bytes_available()
+/// MemAvailable of /proc/meminfo in bytes; 0 when unknown.
+inline double mem_available_bytes()
 {
-  double bytes = 0;
+  unsigned long long kib = 0;
   if (std::FILE *f = std::fopen("/proc/meminfo", "r"))
   {
     char line[256];
-    unsigned long long kib = 0;
     while (std::fgets(line, sizeof line, f))
       if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
         break;
     std::fclose(f);
-    bytes = double(kib) * 1024;
   }
+  return double(kib) * 1024;
+}
+
+/// Bytes this process could still allocate on the host: MemAvailable, or less under a process
+/// limit (ulimit -v, -d: the limit itself, an upper bound); 0 when unknown.
+inline double host_bytes_available()
+{
+  double bytes = mem_available_bytes();
   for (const int resource : {RLIMIT_AS, RLIMIT_DATA})
   {
     rlimit limit{};
@@ -53,17 +58,8 @@ inline double host_bytes_available()
 inline std::string memory_available()
 {
   std::string out;
-  if (std::FILE *f = std::fopen("/proc/meminfo", "r"))
-  {
-    char line[256];
-    unsigned long long kib = 0;
-    while (std::fgets(line, sizeof line, f))
-      if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-        break;
-    std::fclose(f);
-    if (kib)
-      out = "host " + format_bytes(double(kib) * 1024);
-  }
+  if (const double bytes = mem_available_bytes(); bytes > 0)
+    out = "host " + format_bytes(bytes);
   for (const auto &[resource, name] : {std::pair{RLIMIT_AS, "ulimit -v"}, std::pair{RLIMIT_DATA, "ulimit -d"}})
   {
     rlimit limit{};
