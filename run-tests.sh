@@ -5,7 +5,7 @@
 #              leaks included                                             build-sanitize/
 #   fuzz       the libFuzzer harnesses (clang), a fixed number of inputs each from a fixed
 #              seed over the seed corpus in tests/fuzz/corpus             build-fuzz/
-#   ./run-tests.sh                       all three (about 20 minutes on 2 cores, builds included)
+#   ./run-tests.sh                       all three (about 33 minutes on 2 cores, builds included)
 #   AMK_TEST_STAGES=release ./run-tests.sh   a subset; AMK_FUZZ_SCALE=10 fuzzes ten times longer
 # Every stage runs; the exit status is non-zero if any failed.
 set -euo pipefail
@@ -51,9 +51,10 @@ if [[ " $STAGES " == *" sanitize "* ]]; then
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$REPORTS/ubsan \
   OPENBLAS_NUM_THREADS=1 AMK_TEST_QUICK=1 \
     ctest --test-dir "$SAN_DIR" --output-on-failure --timeout 900 -j "$JOBS" || failed+=(sanitize)
+  # errors fail the stage; warnings (a huge allocation the tests ask for, refused) are shown
   if [ -n "$(ls -A "$REPORTS")" ]; then
     echo "run-tests: sanitizer reports:"; head -n 60 "$REPORTS"/*
-    failed+=(sanitize-reports)
+    if grep -lqE "ERROR: |runtime error:" "$REPORTS"/*; then failed+=(sanitize-reports); fi
   fi
 fi
 
