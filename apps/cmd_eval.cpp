@@ -58,7 +58,7 @@ TrueField true_field(const std::string &file, const std::string &name)
   if (name == "harmonic")
   {
     const auto p = data::HarmonicPacket::from_json(j);
-    return {[p](const double *x, double T, double *v) { p.velocity(x, T, v); }, {}};
+    return {[p](const double *x, double T, double *v) { p.velocity(x, T, v); }, {}, {}};
   }
   const auto h = data::Hydrogen::from_json(j);
   return {[h](const double *x, double T, double *v) { h.velocity(x, T, v); },

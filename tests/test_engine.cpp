@@ -7,6 +7,7 @@
 //   the Hutchinson estimate's mean over many probes against the exact Laplacian.
 // The fused engine against the GEMM engine at larger sizes is in test_fused_engine.cpp.
 // (The fused engine here runs blocks of 4 samples in 2 slots: partial blocks and the slot sum.)
+#include "backend.hpp"
 #include "fd_check.hpp"
 #include <amk/am/batch.hpp>
 #include <amk/am/loss.hpp>
@@ -18,7 +19,7 @@
 namespace
 {
 using namespace amk;
-using Exec = DefaultExec;
+using Exec = amk::test::Exec;
 using Loss = am::ActionLoss<double, Exec>;
 using Engine = nn::Engine<double, Exec, Loss>;
 using Vec = Vector<double, Exec>;

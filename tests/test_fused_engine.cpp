@@ -2,6 +2,7 @@
 // finite-difference tests of test_engine.cpp check: the same loss terms and the same ∂L/∂θ
 // for every loss it runs, activation and head, with partial blocks, partial tiles and
 // several gradient slots; evaluate() alike; and the factory's choice between them.
+#include "backend.hpp"
 #include <amk/am/loss.hpp>
 #include <amk/nn/make_engine.hpp>
 #include <gtest/gtest.h>
@@ -9,7 +10,7 @@
 namespace
 {
 using namespace amk;
-using Exec = DefaultExec;
+using Exec = amk::test::Exec;
 
 template <class T> std::vector<double> host(const Vector<T, Exec> &v)
 {
@@ -44,8 +45,9 @@ enum class Variant
 
 int directions_of(Variant v, int d) { return v == Variant::entropic_exact ? d : v == Variant::entropic_probes ? 2 : 0; }
 
-/// Both engines on one random batch (n_int interior, n_b + n_b value columns).
-template <class T>
+/// Both engines on one random batch (n_int interior, n_b + n_b value columns); the fused
+/// engine's team kernels on tile path Path.
+template <class T, impl::TilePath Path = impl::default_tile_path<Exec>>
 Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int slots, Variant variant,
                    double weight_scale = 2.0)
 {
@@ -61,7 +63,7 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
   const int m = directions_of(variant, shape.dim);
   const nn::Capacity capacity{n_int, np, m};
   nn::GemmEngine<T, Exec, Loss> gemm(Exec(), shape, capacity);
-  nn::FusedEngine<T, Exec, Loss> fused(Exec(), shape, capacity, block, slots);
+  nn::FusedEngine<T, Exec, Loss, Path> fused(Exec(), shape, capacity, block, slots);
   gemm.set_batch(n_int, np);
   fused.set_batch(n_int, np);
   Loss loss(shape);
@@ -118,7 +120,7 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
   // evaluate(): s, ∇ᵤs and (with directions: the axes) Δs of every column as interior
   const int m_eval = m > 0 ? shape.dim : 0;
   nn::GemmEngine<T, Exec, Loss> gemm_all(Exec(), shape, nn::Capacity{np, np, m_eval});
-  nn::FusedEngine<T, Exec, Loss> fused_all(Exec(), shape, nn::Capacity{np, np, m_eval}, block, slots);
+  nn::FusedEngine<T, Exec, Loss, Path> fused_all(Exec(), shape, nn::Capacity{np, np, m_eval}, block, slots);
   gemm_all.set_batch(np, np);
   fused_all.set_batch(np, np);
   Kokkos::deep_copy(gemm_all.input(), gemm.input());
@@ -172,7 +174,7 @@ void expect_agreement(const Comparison &c, double bound, const std::string &what
   EXPECT_LT(c.input_gradient, bound) << what;
 }
 
-TEST(FusedEngine, MatchesTheGemmEngineForEveryLossActivationAndHead)
+template <impl::TilePath Path> void every_loss_activation_and_head()
 {
   for (Variant v : {Variant::plain, Variant::unbalanced, Variant::weighted, Variant::entropic_exact,
                     Variant::entropic_probes})
@@ -181,13 +183,19 @@ TEST(FusedEngine, MatchesTheGemmEngineForEveryLossActivationAndHead)
       {
         // width 40: full and partial row tiles; 37 and 19 columns in blocks of 8: partial
         // blocks and column tiles; 3 slots: the slot reduction
-        const auto c = compare<double>(shape(act, head, 40, 3), 37, 19, 8, 3, v);
+        const auto c = compare<double, Path>(shape(act, head, 40, 3), 37, 19, 8, 3, v);
         expect_agreement(c, 1e-12,
                          "loss " + std::to_string(int(v)) + " " + nn::to_string(act) + "/" + nn::to_string(head));
       }
 }
 
-TEST(FusedEngine, MatchesTheGemmEngineAcrossShapesBlocksAndSlots)
+TEST(FusedEngine, MatchesTheGemmEngineForEveryLossActivationAndHead)
+{
+  every_loss_activation_and_head<impl::default_tile_path<Exec>>();
+}
+
+
+template <impl::TilePath Path> void across_shapes_blocks_and_slots()
 {
   struct Case
   {
@@ -196,15 +204,28 @@ TEST(FusedEngine, MatchesTheGemmEngineAcrossShapesBlocksAndSlots)
   for (const Case k :
        {Case{64, 3, 96, 64, 32, 1}, Case{128, 2, 50, 30, 16, 4}, Case{7, 1, 5, 3, 32, 1}, Case{33, 4, 64, 1, 5, 7}})
   {
-    const auto c = compare<double>(shape(nn::Activation::silu, nn::Head::scalar, k.width, k.depth), k.n_int, k.n_b,
-                                   k.block, k.slots, Variant::plain);
+    const auto c = compare<double, Path>(shape(nn::Activation::silu, nn::Head::scalar, k.width, k.depth), k.n_int,
+                                         k.n_b, k.block, k.slots, Variant::plain);
     expect_agreement(c, 1e-12, "width " + std::to_string(k.width) + " block " + std::to_string(k.block));
   }
   // float: the same sums in another order, so agreement to float rounding
-  const auto f = compare<float>(shape(nn::Activation::silu, nn::Head::scalar, 64, 3), 96, 64, 32, 2, Variant::plain,
-                                1.0);
+  const auto f = compare<float, Path>(shape(nn::Activation::silu, nn::Head::scalar, 64, 3), 96, 64, 32, 2,
+                                      Variant::plain, 1.0);
   EXPECT_LT(f.gradient, 2e-5);
   EXPECT_LT(f.interior, 2e-5);
+}
+
+TEST(FusedEngine, MatchesTheGemmEngineAcrossShapesBlocksAndSlots)
+{
+  across_shapes_blocks_and_slots<impl::default_tile_path<Exec>>();
+}
+
+// The portable tiles (4 × 4 scalar tiles spread over a team's threads: what GPUs run) on
+// this back end too, so that a host-only machine tests the GPU code path's arithmetic.
+TEST(FusedEngine, PortableTilesMatchTheGemmEngine)
+{
+  every_loss_activation_and_head<impl::TilePath::portable>();
+  across_shapes_blocks_and_slots<impl::TilePath::portable>(); // widths 7 and 33: partial 4 × 4 tiles
 }
 
 TEST(FusedEngine, TheFactoryPicksItForNarrowNetworksOnly)

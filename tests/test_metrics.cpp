@@ -1,4 +1,5 @@
 // The two-sample distances of `amk eval` against closed forms.
+#include "backend.hpp"
 #include <amk/core/random.hpp>
 #include <amk/metrics/distances.hpp>
 #include <cmath>
@@ -9,7 +10,7 @@
 namespace
 {
 using namespace amk;
-using Exec = DefaultExec;
+using Exec = amk::test::Exec;
 
 metrics::Samples<Exec> normal_1d(int n, double mean, std::uint64_t seed)
 {

@@ -4,6 +4,7 @@
 // (times stratified by window, samples by slice) is unbiased: over many seeds its mean
 // gradient is the one-rank mean. Run under mpirun at np 1, 2, 3 and 4; each rank also
 // computes the one-rank answer itself.
+#include "backend.hpp"
 #include <amk/io/snapshot_file.hpp>
 #include <amk/train/trainer.hpp>
 #include <cmath>
@@ -13,7 +14,7 @@
 namespace
 {
 using namespace amk;
-using Exec = DefaultExec;
+using Exec = amk::test::Exec;
 
 train::TrainConfig config()
 {
@@ -249,7 +250,9 @@ void check_sharded_estimator_is_unbiased(const std::string &loss, const std::str
   // ~360 components: the largest |z| of as many standard normals stays below 4.5 (p ≈ 0.2 %)
   EXPECT_LT(worst, 4.5);
   if (comm.size() > 1)
+  {
     EXPECT_GT(spread, 0.0) << "P ranks draw other samples than one: the test compares estimators, not copies";
+  }
 }
 
 TEST(Mpi, ShardedNearestSnapshotsOverSampleSlicesAreUnbiased)

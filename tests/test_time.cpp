@@ -1,5 +1,6 @@
 // Time in the loss: the boundedness claims of the time modes (README "Time in the loss"),
 // checked on the objective itself rather than on a training run.
+#include "backend.hpp"
 #include <amk/am/batch.hpp>
 #include <amk/data/gaussian_path.hpp>
 #include <amk/data/sources.hpp>
@@ -12,7 +13,7 @@
 namespace
 {
 using namespace amk;
-using Exec = DefaultExec;
+using Exec = amk::test::Exec;
 
 /// E_{q_t}[J] with J(x) = e·x over n draws of `source` at time t (the same draws' ids at
 /// every t: common random numbers).

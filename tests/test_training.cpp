@@ -1,5 +1,6 @@
 // Training end to end on the closed-form Gaussian path, plus the optimiser, the time
 // samplers and exact resumption.
+#include "backend.hpp"
 #include <amk/data/gaussian_path.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/sample/model.hpp>
@@ -12,7 +13,7 @@
 namespace
 {
 using namespace amk;
-using Exec = DefaultExec;
+using Exec = amk::test::Exec;
 
 TEST(Optim, AdamFirstStepIsLrTimesSignAndClipBoundsTheNorm)
 {
@@ -76,7 +77,7 @@ TEST(Optim, AdamStepsMatchAReferenceWithWarmupBiasCorrectionClippingAndEmaWarmup
     Kokkos::deep_copy(g, gh);
     EXPECT_NEAR(optim::adam_step(Exec(), o, s, p, g), norm, 1e-12);
     const double scale = norm > o.clip ? o.clip / norm : 1.0;
-    const double lr = o.lr * std::min(1.0, double(t) / o.warmup);
+    const double lr = o.lr * std::min(1.0, double(t) / double(o.warmup));
     const double decay = std::min(o.ema, (1.0 + t) / (10.0 + t));
     for (int i = 0; i < n; ++i)
     {
@@ -262,11 +263,11 @@ TEST(Sample, EulerHeunAndRk4ConvergeAtTheirOrders)
   shape.width = 16;
   shape.depth = 2;
   shape.time_features = 1;
-  train::TrainConfig c;
-  c.network = shape;
-  c.dtype = "double";
+  train::TrainConfig config;
+  config.network = shape;
+  config.dtype = "double";
   io::Checkpoint checkpoint;
-  checkpoint.config = train::to_json(c);
+  checkpoint.config = train::to_json(config);
   Vector<double, Exec> params("params", shape.param_count());
   nn::initialize(Exec(), shape, params, 3);
   auto ph = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), params);

@@ -17,6 +17,7 @@
 // Interior times: continuous (low-discrepancy, stratified or uniform in [0, 1]), or, for
 // quadrature, the snapshot times drawn with probability equal to their quadrature weight
 // (so the plain mean over the batch is the quadrature sum).
+#include <amk/core/contracts.hpp>
 #include <amk/am/loss.hpp>
 #include <amk/am/objective.hpp>
 #include <amk/core/error.hpp>
@@ -82,6 +83,8 @@ inline std::vector<double> quadrature_weights(const std::vector<double> &t, Quad
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class BatchBuilder
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::am::BatchBuilder");
+
 public:
   using memory_space = typename ExecutionSpace::memory_space;
   using vector = Vector<Scalar, ExecutionSpace>;

@@ -15,6 +15,7 @@
 // form and signs is in tests/cli/test_family.py beside its test.
 // With g = ∇ᵤs, u = [x, e(t)] (∂ₜs = Σ_j g_{d+j} e_j'(t)), the seeds are
 //   a₀ = ω (gₓ, e'(t)),  c_s = ω κ s + ν,  c_lap = ω ½σ̃².
+#include <amk/core/contracts.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/engine.hpp>
 #include <amk/nn/mlp.hpp>
@@ -26,6 +27,8 @@ using LossParts = nn::ColumnSums;
 
 template <class Scalar, class ExecutionSpace> struct ActionLoss
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::am::ActionLoss");
+
   using vector = Vector<Scalar, ExecutionSpace>;
 
   int dim = 0, input_size = 0;

@@ -3,6 +3,7 @@
 // of amk is written once (cf. ArborX's kokkos_ext/).
 #include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
+#include <amk/core/contracts.hpp>
 #include <Kokkos_Core.hpp>
 #include <cstdint>
 #include <cstring>
@@ -73,6 +74,16 @@ template <class ExecutionSpace, class AView, class BView, class CView>
 void gemm(const ExecutionSpace &space, const char *transA, const char *transB, typename CView::const_value_type alpha,
           const AView &A, const BView &B, typename CView::const_value_type beta, const CView &C)
 {
+  AMK_CHECK_VIEW_ACCESS(AView, ExecutionSpace, "amk::gemm", "A");
+  AMK_CHECK_VIEW_ACCESS(BView, ExecutionSpace, "amk::gemm", "B");
+  AMK_CHECK_VIEW_ACCESS(CView, ExecutionSpace, "amk::gemm", "C");
+  AMK_CHECK_LAYOUT_LEFT(AView, "amk::gemm", "A");
+  AMK_CHECK_LAYOUT_LEFT(BView, "amk::gemm", "B");
+  AMK_CHECK_LAYOUT_LEFT(CView, "amk::gemm", "C");
+  static_assert(is_scalar_v<typename CView::non_const_value_type> &&
+                    std::is_same_v<typename AView::non_const_value_type, typename CView::non_const_value_type> &&
+                    std::is_same_v<typename BView::non_const_value_type, typename CView::non_const_value_type>,
+                "amk::gemm: A, B and C must hold the same scalar, float or double");
 #if KOKKOS_VERSION >= 40000
   KokkosBlas::gemm(space, transA, transB, alpha, A, B, beta, C);
 #else
@@ -86,6 +97,13 @@ template <class ExecutionSpace, class AView, class XView, class YView>
 void gemv(const ExecutionSpace &space, const char *trans, typename YView::const_value_type alpha, const AView &A,
           const XView &x, typename YView::const_value_type beta, const YView &y)
 {
+  AMK_CHECK_VIEW_ACCESS(AView, ExecutionSpace, "amk::gemv", "A");
+  AMK_CHECK_VIEW_ACCESS(XView, ExecutionSpace, "amk::gemv", "x");
+  AMK_CHECK_VIEW_ACCESS(YView, ExecutionSpace, "amk::gemv", "y");
+  AMK_CHECK_LAYOUT_LEFT(AView, "amk::gemv", "A");
+  static_assert(is_scalar_v<typename YView::non_const_value_type> &&
+                    std::is_same_v<typename AView::non_const_value_type, typename YView::non_const_value_type>,
+                "amk::gemv: A, x and y must hold the same scalar, float or double");
 #if KOKKOS_VERSION >= 40000
   KokkosBlas::gemv(space, trans, alpha, A, x, beta, y);
 #else

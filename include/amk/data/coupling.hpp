@@ -183,13 +183,13 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
     Kokkos::parallel_for(
         label, policy(space, rows), KOKKOS_LAMBDA(std::int64_t i) {
           const double *KOKKOS_RESTRICT c = &cost(i, 0);
-          const double *KOKKOS_RESTRICT o = other.data();
+          const double *KOKKOS_RESTRICT theirs = other.data();
           double top = -1e300;
           for (std::int64_t j = 0; j < cols; ++j)
-            top = top > o[j] - c[j] ? top : o[j] - c[j];
+            top = top > theirs[j] - c[j] ? top : theirs[j] - c[j];
           float sum = 0;
           for (std::int64_t j = 0; j < cols; ++j)
-            sum += math::exp_fast(float((o[j] - c[j] - top) / eps));
+            sum += math::exp_fast(float((theirs[j] - c[j] - top) / eps));
           const double update = eps * log_marginal - (top + eps * math::log(double(sum)));
           out(i) = omega == 1 ? update : (1 - omega) * out(i) + omega * update;
         });

@@ -11,6 +11,7 @@
 // among N_k), reported relative to its snapshot's total M_k (mean 1: the importance weight
 // of a balanced loss) or, for unbalanced AM, relative to the first snapshot's total M_0
 // (so that the expectations are under the unnormalised measure, with q_0 of mass 1).
+#include <amk/core/contracts.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
@@ -39,6 +40,8 @@ struct Columns
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class Source
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::data::Source");
+
 public:
   virtual ~Source() = default;
   virtual int dim() const = 0;

@@ -10,6 +10,7 @@
 //                    or, as the reference AM code measures its hydrogen experiment, the
 //                    fixed kernel k(a,b) = Σ_j exp(−α_j|a−b|²) (there α_j = 10⁻⁴, j = 1…d).
 // Both vanish when the two distributions are equal.
+#include <amk/core/contracts.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <cmath>
@@ -124,6 +125,7 @@ template <class ExecutionSpace>
 double energy_distance(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Samples<ExecutionSpace> &Y,
                        const Weights<ExecutionSpace> &a = {}, const Weights<ExecutionSpace> &b = {})
 {
+  AMK_CHECK_SPACE(ExecutionSpace, "amk::metrics::energy_distance");
   impl::require_two_sets(X, Y, "energy distance");
   const impl::Distance f;
   return 2 * impl::pair_mean(space, X, a, Y, b, false, f) - impl::pair_mean(space, X, a, X, a, true, f) -
@@ -133,6 +135,7 @@ double energy_distance(const ExecutionSpace &space, const Samples<ExecutionSpace
 /// The RMS standard deviation of the rows of Y (the kernel length scale ℓ).
 template <class ExecutionSpace> double rms_std(const ExecutionSpace &space, const Samples<ExecutionSpace> &Y)
 {
+  AMK_CHECK_SPACE(ExecutionSpace, "amk::metrics::rms_std");
   const std::int64_t m = Y.extent(0), d = Y.extent(1);
   double var = 0;
   for (std::int64_t r = 0; r < d; ++r)
@@ -152,6 +155,7 @@ template <class ExecutionSpace>
 double mmd2(const ExecutionSpace &space, const Samples<ExecutionSpace> &X, const Samples<ExecutionSpace> &Y,
             const Weights<ExecutionSpace> &a = {}, const Weights<ExecutionSpace> &b = {})
 {
+  AMK_CHECK_SPACE(ExecutionSpace, "amk::metrics::mmd2");
   impl::require_two_sets(X, Y, "MMD");
   const double l = rms_std(space, Y);
   return impl::mmd2_with(space, X, a, Y, b, impl::MultiScaleRbf{1 / (2 * l * l)});
@@ -164,6 +168,7 @@ double mmd2_fixed(const ExecutionSpace &space, const Samples<ExecutionSpace> &X,
                   const std::vector<double> &alphas, const Weights<ExecutionSpace> &a = {},
                   const Weights<ExecutionSpace> &b = {})
 {
+  AMK_CHECK_SPACE(ExecutionSpace, "amk::metrics::mmd2_fixed");
   impl::require_two_sets(X, Y, "MMD");
   require(!alphas.empty() && alphas.size() <= std::size_t(impl::GaussianSum::most),
           "MMD: the fixed kernel takes 1 to 8 terms");

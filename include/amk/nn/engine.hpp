@@ -13,6 +13,7 @@
 //                                                 a0 = ∂ℓ/∂g (input_size), cs = ∂ℓ/∂s, clap = ∂ℓ/∂lap
 //   Scalar boundary(c, s, cs)                     term of value column c; writes cs = ∂ℓ/∂s
 // and gradient() returns the sums of those terms and ∂/∂θ Σ_c ℓ_c, whatever the functor.
+#include <amk/core/contracts.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/mlp.hpp>
@@ -44,6 +45,8 @@ template <class Scalar, class ExecutionSpace> struct Evaluation
 
 template <class Scalar, class ExecutionSpace, class Loss> class Engine
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::nn::Engine");
+
 public:
   using execution_space = ExecutionSpace;
   using value_type = Scalar;

@@ -15,6 +15,7 @@
 // team. A last kernel sums the slots into the gradient (skipped with one slot).
 // Interior blocks are columns [0, n_t); boundary blocks (forward and value-seed reverse
 // only) are columns [n_t, n_p).
+#include <amk/core/contracts.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
@@ -88,7 +89,7 @@ struct FusedScratch
 };
 
 /// The fused step as a functor (a class, not a lambda: nvcc needs no extended lambdas).
-template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
+template <class Scalar, class Exec, class Act, class Seeds, impl::TilePath Path> struct FusedStep
 {
   using member_type = typename Kokkos::TeamPolicy<Exec>::member_type;
   using scratch_view = Kokkos::View<Scalar *, typename Exec::scratch_memory_space, Kokkos::MemoryUnmanaged>;
@@ -186,7 +187,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       const int rows = node(k + 1), cols = node(k);
       const Scalar *Wk = params.data() + shape.weight_offset(k);
       Scalar *Wk_t = PT + toff;
-      impl::team_for_each<Exec>(
+      impl::team_for_each<Path>(
           team, cols, rows, [&](int c, int r) { Wk_t[c + std::int64_t(r) * cols] = Wk[r + std::int64_t(c) * rows]; });
       toff += std::int64_t(rows) * cols;
     }
@@ -228,19 +229,19 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
   {
     const int L = shape.depth, in = shape.input_size(), o = shape.output_size(), mb = k.mb;
     Scalar *u = Hp(k, 0);
-    impl::team_for_each<Exec>(team, in, mb, [&](int r, int c) { u[r + c * in] = input(r, c0 + c); });
+    impl::team_for_each<Path>(team, in, mb, [&](int r, int c) { u[r + c * in] = input(r, c0 + c); });
     team.team_barrier();
     for (int map = 0; map < L; ++map)
     {
       const int n = node(map + 1);
       Scalar *z = hidden(k, layout.s1, map + 1), *z2 = hidden(k, layout.s2, map + 1), *h = Hp(k, map + 1);
       const Scalar *b = bias(k, map);
-      impl::team_gemm<Exec>(team, n, mb, node(map), W(k, map), n, Hp(k, map), 1, node(map), z, n, false);
+      impl::team_gemm<Path>(team, n, mb, node(map), W(k, map), n, Hp(k, map), 1, node(map), z, n, false);
       team.team_barrier();
       if (k.mt > 0 && dirs > 0)
       {
         Scalar *z3 = hidden(k, layout.s3, map + 1);
-        impl::team_for_each<Exec>(team, n, mb,
+        impl::team_for_each<Path>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
@@ -249,14 +250,14 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                   });
       }
       else if (k.mt > 0)
-        impl::team_for_each<Exec>(team, n, mb,
+        impl::team_for_each<Path>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
                                     Act::eval(z[i] + b[r], h[i], z[i], z2[i]);
                                   });
       else
-        impl::team_for_each<Exec>(team, n, mb,
+        impl::team_for_each<Path>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
@@ -266,7 +267,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       team.team_barrier();
     }
     Scalar *y = k.base + layout.y;
-    impl::team_gemm<Exec>(team, o, mb, node(L), W(k, L), o, Hp(k, L), 1, node(L), y, o, false);
+    impl::team_gemm<Path>(team, o, mb, node(L), W(k, L), o, Hp(k, L), 1, node(L), y, o, false);
     team.team_barrier();
     const Scalar *bL = bias(k, L);
     Scalar *s = k.base + layout.s;
@@ -293,10 +294,10 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     const int rows = node(map + 1), cols = node(map);
     Scalar *dW = k.base + layout.grad + shape.weight_offset(map);
     Scalar *db = k.base + layout.grad + shape.bias_offset(map);
-    impl::team_gemm<Exec>(team, rows, cols, k.mt + k.md + k.mb, D(k, map + 1), rows, H(k, map), cols, 1, dW, rows,
+    impl::team_gemm<Path>(team, rows, cols, k.mt + k.md + k.mb, D(k, map + 1), rows, H(k, map), cols, 1, dW, rows,
                           true);
     const Scalar *adj = Dp(k, map + 1);
-    if constexpr (amk::impl::is_host_space<Exec>) // column by column: the row loop vectorises
+    if constexpr (Path == impl::TilePath::host_simd) // column by column: the row loop vectorises
       for (int c = 0; c < k.mb; ++c)
         for (int r = 0; r < rows; ++r)
           db[r] += adj[r + c * rows];
@@ -320,7 +321,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     Scalar *hbar = k.base + layout.hbar; // [ḣ̄ (n × md) | h̄ (n × mb)]
     const Scalar *clap = k.base + layout.clap;
     add_gradient(team, k, L);
-    impl::team_gemm<Exec>(team, n, md + mb, node(L + 1), Wt(k, L), n, Dd(k, L + 1), 1, node(L + 1), hbar, n, false);
+    impl::team_gemm<Path>(team, n, md + mb, node(L + 1), Wt(k, L), n, Dd(k, L + 1), 1, node(L + 1), hbar, n, false);
     team.team_barrier();
     for (int j = L; j >= 1; --j)
     {
@@ -330,7 +331,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       {
         const Scalar *d2 = hidden(k, layout.s2, j), *g = hidden(k, layout.g, j), *z = Z(k, j);
         Scalar *zeta = Dd(k, j);
-        impl::team_for_each<Exec>(team, n, mb,
+        impl::team_for_each<Path>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
@@ -346,14 +347,14 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                   });
       }
       else if (k.mt > 0)
-        impl::team_for_each<Exec>(team, n, mb,
+        impl::team_for_each<Path>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
                                     zbar[i] = hb[i] * d1[i] + q[i];
                                   });
       else
-        impl::team_for_each<Exec>(team, n, mb,
+        impl::team_for_each<Path>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
@@ -362,7 +363,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       team.team_barrier();
       add_gradient(team, k, j - 1);
       if (j > 1)
-        impl::team_gemm<Exec>(team, n, md + mb, n, Wt(k, j - 1), n, Dd(k, j), 1, n, hbar, n, false);
+        impl::team_gemm<Path>(team, n, md + mb, n, Wt(k, j - 1), n, Dd(k, j), 1, n, hbar, n, false);
       team.team_barrier();
     }
   }
@@ -374,7 +375,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     const int L = shape.depth, in = shape.input_size(), o = shape.output_size(), d = shape.dim, mb = k.mb,
               md = k.md;
     Scalar *v = Hd(k, 0), *lap = k.base + layout.lap;
-    impl::team_for_each<Exec>(team, in, md,
+    impl::team_for_each<Path>(team, in, md,
                               [&](int r, int col)
                               { v[r + col * in] = directions(r, (col / mb) * nt + c0 + col % mb); });
     Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb), [&](int c) { lap[c] = 0; });
@@ -384,9 +385,9 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       const int n = node(j);
       Scalar *z = Z(k, j), *hd = Hd(k, j);
       const Scalar *d1 = hidden(k, layout.s1, j), *d2 = hidden(k, layout.s2, j), *g = hidden(k, layout.g, j);
-      impl::team_gemm<Exec>(team, n, md, node(j - 1), W(k, j - 1), n, Hd(k, j - 1), 1, node(j - 1), z, n, false);
+      impl::team_gemm<Path>(team, n, md, node(j - 1), W(k, j - 1), n, Hd(k, j - 1), 1, node(j - 1), z, n, false);
       team.team_barrier();
-      impl::team_for_each<Exec>(team, n, md,
+      impl::team_for_each<Path>(team, n, md,
                                 [&](int r, int col) { hd[r + col * n] = d1[r + (col % mb) * n] * z[r + col * n]; });
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb),
                            [&](int c)
@@ -406,7 +407,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     if (shape.head == Head::quadratic) // ẏ_k = W ḣ_L,k; + Σ_k |v_x,k − ẏ_k|²
     {
       Scalar *ydot = Z(k, L + 1);
-      impl::team_gemm<Exec>(team, o, md, node(L), W(k, L), o, Hd(k, L), 1, node(L), ydot, o, false);
+      impl::team_gemm<Path>(team, o, md, node(L), W(k, L), o, Hd(k, L), 1, node(L), ydot, o, false);
       team.team_barrier();
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, mb),
                            [&](int c)
@@ -435,16 +436,16 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
 
     // input gradient: δ_{L+1} = ∂s/∂y, ḡ_L = W_Lᵀ δ_{L+1}, δ_l = ḡ_l ⊙ σ'(z_l), ḡ_{l−1} = W_{l−1}ᵀ δ_l
     Scalar *dy = D(k, L + 1);
-    impl::team_for_each<Exec>(
+    impl::team_for_each<Path>(
         team, o, mb, [&](int r, int c) { dy[r + c * o] = quadratic ? y[r + c * o] - u[r + c * in] : Scalar(1); });
     team.team_barrier();
-    impl::team_gemm<Exec>(team, n, mb, o, Wt(k, L), n, dy, 1, o, hidden(k, layout.g, L), n, false);
+    impl::team_gemm<Path>(team, n, mb, o, Wt(k, L), n, dy, 1, o, hidden(k, layout.g, L), n, false);
     team.team_barrier();
     for (int j = L; j >= 1; --j)
     {
       const Scalar *g = hidden(k, layout.g, j), *d1 = hidden(k, layout.s1, j);
       Scalar *delta = D(k, j);
-      impl::team_for_each<Exec>(team, n, mb,
+      impl::team_for_each<Path>(team, n, mb,
                                 [&](int r, int c)
                                 {
                                   const int i = r + c * n;
@@ -452,14 +453,14 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                 });
       team.team_barrier();
       Scalar *below = j > 1 ? hidden(k, layout.g, j - 1) : k.base + layout.g0;
-      impl::team_gemm<Exec>(team, node(j - 1), mb, n, Wt(k, j - 1), node(j - 1), delta, 1, n, below, node(j - 1),
+      impl::team_gemm<Path>(team, node(j - 1), mb, n, Wt(k, j - 1), node(j - 1), delta, 1, n, below, node(j - 1),
                             false);
       team.team_barrier();
     }
     Scalar *g0 = k.base + layout.g0;
     if (quadratic)
     {
-      impl::team_for_each<Exec>(team, d, mb, [&](int r, int c) { g0[r + c * in] += u[r + c * in] - y[r + c * o]; });
+      impl::team_for_each<Path>(team, d, mb, [&](int r, int c) { g0[r + c * in] += u[r + c * in] - y[r + c * o]; });
       team.team_barrier();
     }
     Scalar *lap = k.base + layout.lap, *clap = k.base + layout.clap;
@@ -507,7 +508,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     Scalar *zdot = k.base + layout.hbar;
     for (int j = 1; j <= L; ++j)
     {
-      impl::team_gemm<Exec>(team, n, mb, node(j - 1), W(k, j - 1), n, H(k, j - 1), 1, node(j - 1), zdot, n, false);
+      impl::team_gemm<Path>(team, n, mb, node(j - 1), W(k, j - 1), n, H(k, j - 1), 1, node(j - 1), zdot, n, false);
       team.team_barrier();
       const Scalar *d1 = hidden(k, layout.s1, j), *d2 = hidden(k, layout.s2, j);
       Scalar *hd = H(k, j), *g = hidden(k, layout.g, j);
@@ -515,7 +516,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
       {
         const Scalar *d3 = hidden(k, layout.s3, j), *z = Z(k, j);
         Scalar *q = Q(k, j);
-        impl::team_for_each<Exec>(team, n, mb,
+        impl::team_for_each<Path>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
@@ -528,7 +529,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
                                   });
       }
       else
-        impl::team_for_each<Exec>(team, n, mb,
+        impl::team_for_each<Path>(team, n, mb,
                                   [&](int r, int c)
                                   {
                                     const int i = r + c * n;
@@ -541,11 +542,11 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     Scalar *ydot = k.base + layout.ydot, *ybar = Dp(k, L + 1);
     if (quadratic)
     {
-      impl::team_gemm<Exec>(team, o, mb, n, W(k, L), o, H(k, L), 1, n, ydot, o, false);
+      impl::team_gemm<Path>(team, o, mb, n, W(k, L), o, H(k, L), 1, n, ydot, o, false);
       team.team_barrier();
     }
     // reverse seed ȳ = c_s ∂φ/∂y + ∂ṡ/∂y
-    impl::team_for_each<Exec>(team, o, mb,
+    impl::team_for_each<Path>(team, o, mb,
                               [&](int r, int c)
                               {
                                 const int i = r + c * o;
@@ -556,7 +557,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
     {
       Scalar *zeta = Dd(k, L + 1);
       const Scalar *v = Hd(k, 0), *yk = Z(k, L + 1);
-      impl::team_for_each<Exec>(team, o, k.md,
+      impl::team_for_each<Path>(team, o, k.md,
                                 [&](int r, int col)
                                 {
                                   const int c = col % mb;
@@ -582,7 +583,7 @@ template <class Scalar, class Exec, class Act, class Seeds> struct FusedStep
         Kokkos::TeamThreadRange(team, k.mb),
         [&](int c, double &acc) { acc += double(seeds.boundary(c0 + c, s[c], cs[c])); }, loss);
     team.team_barrier();
-    impl::team_for_each<Exec>(team, o, k.mb,
+    impl::team_for_each<Path>(team, o, k.mb,
                               [&](int r, int c)
                               {
                                 const int i = r + c * o;
@@ -636,9 +637,14 @@ template <class Scalar, class ExecutionSpace> bool fused_fits(const MlpShape &sh
          (std::size_t(4) << 20);
 }
 
-template <class Scalar, class ExecutionSpace, class Loss>
+/// \tparam Path the team kernels' code: the back end's own by default; tests also run the
+///              portable (GPU) path on host back ends.
+template <class Scalar, class ExecutionSpace, class Loss,
+          impl::TilePath Path = impl::default_tile_path<ExecutionSpace>>
 class FusedEngine final : public Engine<Scalar, ExecutionSpace, Loss>
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::nn::FusedEngine");
+
   using Base = Engine<Scalar, ExecutionSpace, Loss>;
   using Base::m_np;
   using Base::m_nt;
@@ -661,7 +667,11 @@ public:
   {
     const int max_tangent = capacity.max_tangent, max_primal = capacity.max_primal;
     const int max_blocks = (max_tangent + m_block - 1) / m_block + (max_primal - max_tangent + m_block - 1) / m_block;
-    m_team_size = impl::is_host_space<ExecutionSpace> ? 1 : 128;
+    // host SIMD tiles: one thread per team; portable tiles: up to 128 threads (a host back
+    // end's threads, in tests), fewer where the kernel's registers or the back end allow less
+    m_team_size = Path == impl::TilePath::host_simd
+                      ? 1
+                      : (impl::is_host_space<ExecutionSpace> ? std::min(128, ExecutionSpace().concurrency()) : 128);
     const int concurrency = slots > 0 ? slots : ExecutionSpace().concurrency() / m_team_size;
     m_slots = std::max(1, std::min(max_blocks, concurrency));
     const std::int64_t bytes = scratch_bytes();
@@ -728,18 +738,18 @@ private:
     visit(m_shape.activation,
           [&](auto act)
           {
-            using Step = detail::FusedStep<Scalar, ExecutionSpace, decltype(act), Loss>;
+            using Step = detail::FusedStep<Scalar, ExecutionSpace, decltype(act), Loss, Path>;
             Step step{m_shape,  m_layout,     m_level, m_block, m_nt,          m_np,        interior_blocks,
                       blocks,   m_slots,      this->directions(), params, m_input, m_directions, loss,
                       out,      evaluate_only, m_slot_grad,        grad,   m_slot_sums};
-            int team_size = m_team_size; // GPUs: as many threads as the kernel's registers allow
-            if (!impl::is_host_space<ExecutionSpace>)
+            int team_size = m_team_size; // portable: as many threads as the kernel's registers allow
+            if (Path == impl::TilePath::portable)
               team_size = std::min(
                   team_size,
                   Kokkos::TeamPolicy<ExecutionSpace>(space, m_slots, 1).team_size_max(step, Kokkos::ParallelForTag()));
             Kokkos::TeamPolicy<ExecutionSpace> team_policy(space, m_slots, team_size);
             Kokkos::parallel_for("amk::FusedEngine::step",
-                                 team_policy.set_scratch_size(m_level, Kokkos::PerTeam(scratch_bytes())), step);
+                                 team_policy.set_scratch_size(m_level, Kokkos::PerTeam(int(scratch_bytes()))), step);
           });
   }
 

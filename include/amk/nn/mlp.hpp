@@ -2,6 +2,7 @@
 // The action network s(x, t): an MLP on the input u = [x, e(t)] with one flat parameter
 // View (all layers' W and b back to back, cf. llm.c's params_memory), so that Adam is one
 // kernel and the MPI gradient reduction one call.
+#include <amk/core/contracts.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
@@ -122,6 +123,7 @@ template <class Scalar, class ExecutionSpace>
 void initialize(const ExecutionSpace &space, const MlpShape &shape, const Vector<Scalar, ExecutionSpace> &flat,
                 std::uint64_t seed)
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::nn::initialize");
   require(std::int64_t(flat.extent(0)) == shape.param_count(), "initialize: parameter View has the wrong size");
   for (int k = 0; k < shape.maps(); ++k)
   {
@@ -163,6 +165,10 @@ template <class Scalar> struct TimeEmbedding
 template <class ExecutionSpace, class T, class U>
 void embed_times(const ExecutionSpace &space, const MlpShape &shape, const T &t, const U &u)
 {
+  AMK_CHECK_SPACE(ExecutionSpace, "amk::nn::embed_times");
+  AMK_CHECK_VIEW_ACCESS(T, ExecutionSpace, "amk::nn::embed_times", "t");
+  AMK_CHECK_VIEW_ACCESS(U, ExecutionSpace, "amk::nn::embed_times", "u");
+  AMK_CHECK_LAYOUT_LEFT(U, "amk::nn::embed_times", "u");
   using Scalar = typename U::non_const_value_type;
   const int d = shape.dim, F = shape.input_size() - shape.dim;
   const TimeEmbedding<Scalar> embed{shape.time_features};

@@ -2,6 +2,7 @@
 // Adam (Kingma & Ba 2015) with linear warm-up, global-norm gradient clipping and an EMA
 // of the weights, over the ONE flat parameter View: a norm reduction and a single
 // elementwise kernel per step.
+#include <amk/core/contracts.hpp>
 #include <algorithm>
 #include <amk/core/types.hpp>
 #include <cmath>
@@ -19,6 +20,8 @@ struct AdamOptions
 
 template <class Scalar, class ExecutionSpace = DefaultExec> struct AdamState
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::optim::AdamState");
+
   Vector<Scalar, ExecutionSpace> m, v, ema; ///< first, second moments; EMA weights
   std::int64_t step = 0;                    ///< completed steps
 
@@ -35,6 +38,7 @@ template <class Scalar, class ExecutionSpace = DefaultExec> struct AdamState
 template <class Scalar, class ExecutionSpace>
 double global_norm(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &grad)
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::optim::global_norm");
   double sq = 0;
   Kokkos::parallel_reduce(
       "amk::Adam::norm", policy(space, grad.extent(0)),

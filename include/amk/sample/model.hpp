@@ -8,6 +8,7 @@
 //   unbalanced AM  dx = ∇s dt, d log w = κ s dt   Euler, Heun, RK4 on (x, log w)
 // The noise of step i, particle c, coordinate r is a counter-based normal of (seed, i, c, r):
 // the same paths on any back end and for any chunking.
+#include <amk/core/contracts.hpp>
 #include <amk/am/loss.hpp>
 #include <amk/am/objective.hpp>
 #include <amk/core/error.hpp>
@@ -51,6 +52,8 @@ inline bool is_stochastic(Method m) { return m == Method::em || m == Method::sto
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class ActionModel
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::sample::ActionModel");
+
 public:
   using matrix = Matrix<Scalar, ExecutionSpace>;
   using vector = Vector<Scalar, ExecutionSpace>;

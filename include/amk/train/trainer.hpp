@@ -4,6 +4,7 @@
 //   → Σ over ranks (one MPI call on the flat gradient) → Adam (one kernel).
 // Every rank applies the same update to the same weights, so weights never diverge.
 // The engine comes from nn::make_engine (GemmEngine or FusedEngine behind one interface).
+#include <amk/core/contracts.hpp>
 #include <amk/am/batch.hpp>
 #include <amk/am/loss.hpp>
 #include <amk/data/sources.hpp>
@@ -54,6 +55,8 @@ template <class View> auto staging_for(const dist::Comm &comm, const View &v)
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class Trainer
 {
+  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::train::Trainer");
+
 public:
   using vector = Vector<Scalar, ExecutionSpace>;
   using Loss = am::ActionLoss<Scalar, ExecutionSpace>;

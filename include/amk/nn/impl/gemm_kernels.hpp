@@ -109,7 +109,7 @@ template <class Exec, class Y, class B> void add_bias(const Exec &space, const Y
 template <class Exec, class S, class Y, class U>
 void head_value(const Exec &space, nn::Head head, const S &s, const Y &y, const U &u)
 {
-  const int m = y.extent(0);
+  const int m = int(y.extent(0));
   const bool quadratic = head == nn::Head::quadratic;
   Kokkos::parallel_for(
       "amk::GemmEngine::head_value", policy(space, s.extent(0)), KOKKOS_LAMBDA(std::int64_t c) {

@@ -21,12 +21,23 @@ template <class Exec>
 inline constexpr bool is_host_space =
     Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename Exec::memory_space>::accessible;
 
-/// Tile of the team matrix product: host tiles are 2 SIMD registers × 8 columns (16
-/// accumulators); GPU threads take 4 × 4 tiles (16 registers, many tiles per team).
-template <class T, class Exec> struct Tile
+/// Which code the team kernels run. host_simd: one thread per team, tiles in SIMD registers
+/// (host back ends). portable: scalar tiles spread over the team's threads, the code GPUs
+/// run; it runs on host back ends too, which is how the tests exercise it without a GPU.
+enum class TilePath
 {
-  static constexpr int rows = is_host_space<Exec> ? int(2 * simd_bytes / sizeof(T)) : 4;
-  static constexpr int cols = is_host_space<Exec> ? 8 : 4;
+  host_simd,
+  portable
+};
+template <class Exec>
+inline constexpr TilePath default_tile_path = is_host_space<Exec> ? TilePath::host_simd : TilePath::portable;
+
+/// Tile of the team matrix product: host tiles are 2 SIMD registers × 8 columns (16
+/// accumulators); portable (GPU) threads take 4 × 4 tiles (16 registers, many per team).
+template <class T, TilePath Path> struct Tile
+{
+  static constexpr int rows = Path == TilePath::host_simd ? int(2 * simd_bytes / sizeof(T)) : 4;
+  static constexpr int cols = Path == TilePath::host_simd ? 8 : 4;
 };
 
 /// One full RT × CT tile: C = [C +] Σ_k A(:, k) B(k, :), with B(k, j) = b[k·bk + j·bj]
@@ -149,11 +160,11 @@ KOKKOS_INLINE_FUNCTION void tile_edge(int mr, int nc, int K, const T *A, int lda
 /// transpose of a column-major (N × K) matrix (the weight gradient's Σ_c z̄_c h_cᵀ).
 /// Each team thread computes whole tiles; no barrier inside. On host back ends all operands
 /// must lie in team scratch with a readable tail of one tile's rows (see host_tile).
-template <class Exec, class Member, class T>
+template <TilePath Path, class Member, class T>
 KOKKOS_INLINE_FUNCTION void team_gemm(const Member &team, int M, int N, int K, const T *A, int lda, const T *b, int bk,
                                       int bj, T *C, int ldc, bool accumulate)
 {
-  constexpr int RT = Tile<T, Exec>::rows, CT = Tile<T, Exec>::cols;
+  constexpr int RT = Tile<T, Path>::rows, CT = Tile<T, Path>::cols;
   const int row_tiles = (M + RT - 1) / RT, col_tiles = (N + CT - 1) / CT;
   Kokkos::parallel_for(Kokkos::TeamThreadRange(team, row_tiles * col_tiles),
                        [&](int tile)
@@ -164,7 +175,7 @@ KOKKOS_INLINE_FUNCTION void team_gemm(const Member &team, int M, int N, int K, c
                          const T *bb = b + std::int64_t(c0) * bj;
                          T *c = C + r0 + std::int64_t(c0) * ldc;
 #ifdef AMK_HOST_VECTOR_TILES
-                         if constexpr (is_host_space<Exec>)
+                         if constexpr (Path == TilePath::host_simd)
                          {
                            constexpr int NV = RT / int(sizeof(typename HostSimd<T>::type) / sizeof(T));
                            host_tile_any<NV, CT>(mr, nc, K, a, lda, bb, bk, bj, c, ldc, accumulate);
@@ -178,12 +189,12 @@ KOKKOS_INLINE_FUNCTION void team_gemm(const Member &team, int M, int N, int K, c
                        });
 }
 
-/// f(r, c) over a (rows × cols) block: on host a column at a time (the loop over rows
-/// vectorises), on GPUs one flat range over the team's threads.
-template <class Exec, class Member, class F>
+/// f(r, c) over a (rows × cols) block: host_simd a column at a time (the loop over rows
+/// vectorises), portable one flat range over the team's threads.
+template <TilePath Path, class Member, class F>
 KOKKOS_INLINE_FUNCTION void team_for_each(const Member &team, int rows, int cols, const F &f)
 {
-  if constexpr (is_host_space<Exec>)
+  if constexpr (Path == TilePath::host_simd)
     Kokkos::parallel_for(Kokkos::TeamThreadRange(team, cols),
                          [&](int c)
                          {

@@ -1,0 +1,32 @@
+# cmake -DBUILD_DIR=… -DCASES_FILE=… -P check.cmake: builds each compile-fail target in turn
+# (one build at a time in the shared tree); "valid" must build, every other case must fail
+# with its expected message in the compiler's output.
+include(${CASES_FILE}) # sets AMK_COMPILE_FAIL_CASES and AMK_EXPECT_<case>
+set(failures 0)
+foreach(case IN LISTS AMK_COMPILE_FAIL_CASES)
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target amk_compile_fail_${case}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(expected "${AMK_EXPECT_${case}}")
+  if(case STREQUAL "valid")
+    if(rc EQUAL 0)
+      message(STATUS "compile_fail: ${case}: compiles, as it should")
+    else()
+      message(STATUS "compile_fail: ${case}: FAILED to compile:\n${out}${err}")
+      math(EXPR failures "${failures} + 1")
+    endif()
+  elseif(rc EQUAL 0)
+    message(STATUS "compile_fail: ${case}: compiled, but must fail with \"${expected}\"")
+    math(EXPR failures "${failures} + 1")
+  else()
+    string(FIND "${out}${err}" "${expected}" at)
+    if(at EQUAL -1)
+      message(STATUS "compile_fail: ${case}: failed without \"${expected}\":\n${out}${err}")
+      math(EXPR failures "${failures} + 1")
+    else()
+      message(STATUS "compile_fail: ${case}: fails with \"${expected}\"")
+    endif()
+  endif()
+endforeach()
+if(failures GREATER 0)
+  message(FATAL_ERROR "compile_fail: ${failures} case(s) wrong")
+endif()
