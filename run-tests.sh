@@ -24,8 +24,9 @@ if [[ " $STAGES " == *" release "* ]]; then
   BUILD_DIR=${BUILD_DIR:-build-tests}
   # Debian's Kokkos carries no architecture flags: build for this machine's SIMD (AVX-512
   # here), as Kokkos_ARCH_NATIVE or Spack's target would. AMK_CXX_FLAGS="" builds for any x86-64.
+  # AMK_WARNINGS_AS_ERRORS: -Wall -Wextra -Wshadow -Wconversion fail the build in amk's own code
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DAMK_ENABLE_TESTS=ON -DAMK_ENABLE_BENCHMARKS=ON \
-    -DCMAKE_CXX_FLAGS="${AMK_CXX_FLAGS--march=native}" >/dev/null
+    -DAMK_WARNINGS_AS_ERRORS=ON -DCMAKE_CXX_FLAGS="${AMK_CXX_FLAGS--march=native}" >/dev/null
   cmake --build "$BUILD_DIR" -j "$JOBS"
   ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 -j "$JOBS" || failed+=(release)
 fi
@@ -37,7 +38,8 @@ if [[ " $STAGES " == *" sanitize "* ]]; then
   # -O1: a fraction of -O2's compile time on 2 cores, and the tests still run in minutes
   cmake -S . -B "$SAN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS="$SAN" -DCMAKE_EXE_LINKER_FLAGS="$SAN" \
-    -DCMAKE_SHARED_LINKER_FLAGS="$SAN" -DAMK_ENABLE_BENCHMARKS=OFF -DAMK_TEST_HEADERS=OFF >/dev/null
+    -DCMAKE_SHARED_LINKER_FLAGS="$SAN" -DAMK_ENABLE_BENCHMARKS=OFF -DAMK_TEST_HEADERS=OFF \
+    -DAMK_WARNINGS_AS_ERRORS=ON >/dev/null
   cmake --build "$SAN_DIR" -j "$JOBS"
   # Every process writes its sanitizer reports under $REPORTS (checked below), so a report from
   # a command a test expects to fail is not missed. allocator_may_return_null: amk reports a
@@ -65,7 +67,8 @@ if [[ " $STAGES " == *" fuzz "* ]]; then
   cmake -S . -B "$FUZZ_DIR" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS="$FUZZ" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DAMK_ENABLE_FUZZ=ON -DAMK_ENABLE_TESTS=OFF \
-    -DAMK_ENABLE_BENCHMARKS=OFF -DAMK_ENABLE_APPS=OFF -DAMK_FUZZ_SCALE="${AMK_FUZZ_SCALE:-1}" >/dev/null
+    -DAMK_ENABLE_BENCHMARKS=OFF -DAMK_ENABLE_APPS=OFF -DAMK_FUZZ_SCALE="${AMK_FUZZ_SCALE:-1}" \
+    -DAMK_WARNINGS_AS_ERRORS=ON >/dev/null
   cmake --build "$FUZZ_DIR" -j "$JOBS"
   ctest --test-dir "$FUZZ_DIR" --output-on-failure --timeout 1800 -j "$JOBS" || failed+=(fuzz)
 fi

@@ -31,9 +31,7 @@ std::string one_line(const std::exception &e)
 {
   std::string message = e.what();
   message = message.substr(0, message.find('\n'));
-  const bool allocation = dynamic_cast<const std::bad_alloc *>(&e) || dynamic_cast<const amk::OutOfMemory *>(&e) ||
-                          message.find("failed to allocate") != std::string::npos;
-  if (allocation)
+  if (amk::is_allocation_failure(e))
     message = "out of memory: " + (message == "std::bad_alloc" ? std::string("an allocation failed") : message) +
               " (available: " + amk::memory_available() + ")";
   return message;

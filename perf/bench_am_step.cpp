@@ -223,7 +223,7 @@ void BM_adam(benchmark::State &state)
   timed(state, [&] { optim::adam_step(Exec(), options, adam, params, grad); });
   // norm: read grad; update: read params, grad, m, v, ema and write params, m, v, ema
   state.counters["bytes"] =
-      benchmark::Counter(10.0 * n * sizeof(Scalar), benchmark::Counter::kIsIterationInvariantRate);
+      benchmark::Counter(10.0 * double(n) * double(sizeof(Scalar)), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_sweeps(benchmark::State &state)

@@ -112,10 +112,9 @@ std::shared_ptr<const data::Source<Scalar, DefaultExec>> make_source(const Train
       coupling_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
   }
-  catch (const std::exception &e) // std::bad_alloc, or Kokkos' "failed to allocate" runtime_error
+  catch (const std::exception &e)
   {
-    const std::string why = e.what();
-    if (dynamic_cast<const std::bad_alloc *>(&e) == nullptr && why.find("allocat") == std::string::npos)
+    if (!is_allocation_failure(e))
       throw;
     const auto bytes = double(snapshots->shard.held_rows() * snapshots->shard.dim * std::int64_t(sizeof(Scalar)));
     throw Error(fmt::format("train: this rank's shard of {} ({} rows, {:.0f} MiB in {}{}) does not fit in its "

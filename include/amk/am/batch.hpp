@@ -238,13 +238,8 @@ public:
             t(c) = Scalar(tc);
             ids(c) = i;
           }
-          else if (c < nt + nd) // x of interior column c at the next (then the previous) node
-          {
-            const std::int64_t i = (c - nt) % nt;
-            const int k = node(i);
-            t(c) = Scalar(nodes(int(nodes(k, c - nt < nt ? 2 : 3)), 0));
-            ids(c) = base_i + i;
-          }
+          else if (c < nt + nd) // the difference columns: next kernel (they read node(i))
+            return;
           else if (c < nt + nd + n0)
           {
             t(c) = 0;
@@ -256,6 +251,15 @@ public:
             ids(c) = 2 * segment + base_b + (c - nt - nd - n0);
           }
         });
+    if (nd > 0) // after the interior columns' nodes are set: another kernel, not a race
+      Kokkos::parallel_for(
+          "amk::BatchBuilder::difference_times", policy(space, nd), KOKKOS_LAMBDA(std::int64_t j) {
+            // x of interior column i at the next (j < nt), then the previous node
+            const std::int64_t i = j % nt;
+            const int k = node(i);
+            t(nt + j) = Scalar(nodes(int(nodes(k, j < nt ? 2 : 3)), 0));
+            ids(nt + j) = base_i + std::uint64_t(i);
+          });
     const auto u = engine.input();
     source.draw(space, m_loss.t, m_ids, m_key(2), u, m_mass, m_columns);
     if (nd > 0)
@@ -276,7 +280,7 @@ public:
       directions(space, engine.direction_input());
   }
 
-private:
+  // (public: nvcc's device lambdas may not live in private member functions)
   /// ω, ν and ½σ̃² of every column (after the draw: the masses are known).
   void weigh(const ExecutionSpace &space)
   {
@@ -342,6 +346,7 @@ private:
         });
   }
 
+private:
   Objective m_objective;
   TimeSampling m_sampling;
   RandomKey m_key;

@@ -1,6 +1,7 @@
 #pragma once
 // amk::Error: every user-facing failure is one of these, with a one-line message naming
 // the problem (the program prints "amk: error: <what>" and exits non-zero).
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -54,6 +55,14 @@ class OutOfMemory : public Error
 public:
   using Error::Error;
 };
+
+/// Whether e reports a failed allocation: std::bad_alloc, amk::OutOfMemory, or Kokkos'
+/// runtime_error ("Kokkos failed to allocate memory for label …", 3.4 and 4.x).
+inline bool is_allocation_failure(const std::exception &e)
+{
+  return dynamic_cast<const std::bad_alloc *>(&e) != nullptr || dynamic_cast<const OutOfMemory *>(&e) != nullptr ||
+         std::string(e.what()).find("failed to allocate") != std::string::npos;
+}
 
 /// Throws amk::Error(message) unless cond holds.
 inline void require(bool cond, const std::string &message)

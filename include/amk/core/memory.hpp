@@ -4,10 +4,13 @@
 // of 79.6 GiB"): host MemAvailable, the process's address-space and data limits when set, and
 // on a GPU back end the device's free memory.
 #include <Kokkos_Core.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <sys/resource.h>
+#include <utility>
+#include <vector>
 #if defined(KOKKOS_ENABLE_CUDA)
 #include <cuda_runtime_api.h>
 #elif defined(KOKKOS_ENABLE_HIP)
@@ -41,17 +44,27 @@ inline double mem_available_bytes()
   return double(kib) * 1024;
 }
 
+/// The process memory limits that are set: (ulimit name, bytes) for the address-space (-v)
+/// and data (-d) limits.
+inline std::vector<std::pair<const char *, double>> process_memory_limits()
+{
+  std::vector<std::pair<const char *, double>> out;
+  for (const auto &[resource, name] : {std::pair{RLIMIT_AS, "ulimit -v"}, std::pair{RLIMIT_DATA, "ulimit -d"}})
+  {
+    rlimit limit{};
+    if (getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+      out.emplace_back(name, double(limit.rlim_cur));
+  }
+  return out;
+}
+
 /// Bytes this process could still allocate on the host: MemAvailable, or less under a process
 /// limit (ulimit -v, -d: the limit itself, an upper bound); 0 when unknown.
 inline double host_bytes_available()
 {
   double bytes = mem_available_bytes();
-  for (const int resource : {RLIMIT_AS, RLIMIT_DATA})
-  {
-    rlimit limit{};
-    if (getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && bytes > double(limit.rlim_cur))
-      bytes = double(limit.rlim_cur);
-  }
+  for (const auto &[name, limit] : process_memory_limits())
+    bytes = std::min(bytes, limit);
   return bytes;
 }
 
@@ -60,12 +73,8 @@ inline std::string memory_available()
   std::string out;
   if (const double bytes = mem_available_bytes(); bytes > 0)
     out = "host " + format_bytes(bytes);
-  for (const auto &[resource, name] : {std::pair{RLIMIT_AS, "ulimit -v"}, std::pair{RLIMIT_DATA, "ulimit -d"}})
-  {
-    rlimit limit{};
-    if (getrlimit(resource, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
-      out += std::string(out.empty() ? "" : ", ") + "process limit (" + name + ") " + format_bytes(double(limit.rlim_cur));
-  }
+  for (const auto &[name, limit] : process_memory_limits())
+    out += std::string(out.empty() ? "" : ", ") + "process limit (" + name + ") " + format_bytes(limit);
 #if defined(KOKKOS_ENABLE_CUDA)
   std::size_t free_bytes = 0, total = 0;
   if (cudaMemGetInfo(&free_bytes, &total) == cudaSuccess)

@@ -149,6 +149,31 @@ std::vector<std::int64_t> auction_on_cost(const ExecutionSpace &space, const CV 
   return partner;
 }
 
+/// One log-domain Sinkhorn half-step over the rows of cost: out_i = ε log_marginal −
+/// ε LSE_j((other_j − cost_ij)/ε), relaxed by ω. Two contiguous passes per row (the maximum,
+/// then Σ e^{v − max} with the vectorising float exp: the partners are drawn from the plan,
+/// a few ulp of float do not matter). (A function, not a lambda: nvcc allows no device
+/// lambda inside a generic lambda.)
+template <class ExecutionSpace, class CostView, class Vec>
+void lse_update(const ExecutionSpace &space, const char *label, const CostView &cost, const Vec &other, const Vec &out,
+                double log_marginal, double eps, double omega)
+{
+  const std::int64_t rows = cost.extent(0), cols = cost.extent(1);
+  Kokkos::parallel_for(
+      label, policy(space, rows), KOKKOS_LAMBDA(std::int64_t i) {
+        const double *KOKKOS_RESTRICT c = &cost(i, 0);
+        const double *KOKKOS_RESTRICT theirs = other.data();
+        double top = -1e300;
+        for (std::int64_t j = 0; j < cols; ++j)
+          top = top > theirs[j] - c[j] ? top : theirs[j] - c[j];
+        float sum = 0;
+        for (std::int64_t j = 0; j < cols; ++j)
+          sum += math::exp_fast(float((theirs[j] - c[j] - top) / eps));
+        const double update = eps * log_marginal - (top + eps * math::log(double(sum)));
+        out(i) = omega == 1 ? update : (1 - omega) * out(i) + omega * update;
+      });
+}
+
 /// Log-domain Sinkhorn between the rows X (n × d) and Y (m × d) with uniform marginals and
 /// cost ½|x − y|², annealing ε from the mean cost down to eps; then row i draws its partner
 /// from π(i, ·) with key(i). Returns the partners (indices into Y) on the host.
@@ -168,34 +193,16 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
   Kokkos::View<double *, memory_space> f("amk::coupling::f", n), g("amk::coupling::g", m);
   Kokkos::View<std::int64_t *, memory_space> partner("amk::coupling::partner", n);
   const double log_a = -std::log(double(n)), log_b = -std::log(double(m));
-  // f_i = ε log a_i − ε LSE_j((g_j − C_ij)/ε), and g alike over the transposed cost: two
-  // contiguous passes per row (the maximum, then Σ e^{v − max} with the vectorising float exp:
-  // the partners are drawn from the plan, a few ulp of float do not matter)
+  // f_i = ε log a_i − ε LSE_j((g_j − C_ij)/ε), and g alike over the transposed cost
   Kokkos::View<double **, Kokkos::LayoutRight, memory_space> Ct("amk::coupling::cost_t", m, n);
   Kokkos::parallel_for(
       "amk::coupling::transpose", policy(space, n * m), KOKKOS_LAMBDA(std::int64_t k) {
         Ct(k % m, k / m) = C(k / m, k % m);
       });
-  auto lse_update = [&](const char *label, const auto &cost, const auto &other, const auto &out, double log_marginal,
-                        double eps, double omega)
-  {
-    const std::int64_t rows = cost.extent(0), cols = cost.extent(1);
-    Kokkos::parallel_for(
-        label, policy(space, rows), KOKKOS_LAMBDA(std::int64_t i) {
-          const double *KOKKOS_RESTRICT c = &cost(i, 0);
-          const double *KOKKOS_RESTRICT theirs = other.data();
-          double top = -1e300;
-          for (std::int64_t j = 0; j < cols; ++j)
-            top = top > theirs[j] - c[j] ? top : theirs[j] - c[j];
-          float sum = 0;
-          for (std::int64_t j = 0; j < cols; ++j)
-            sum += math::exp_fast(float((theirs[j] - c[j] - top) / eps));
-          const double update = eps * log_marginal - (top + eps * math::log(double(sum)));
-          out(i) = omega == 1 ? update : (1 - omega) * out(i) + omega * update;
-        });
-  };
-  auto update_f = [&](double eps, double omega) { lse_update("amk::coupling::f", C, g, f, log_a, eps, omega); };
-  auto update_g = [&](double eps, double omega) { lse_update("amk::coupling::g", Ct, f, g, log_b, eps, omega); };
+  auto update_f = [&](double eps, double omega)
+  { detail::lse_update(space, "amk::coupling::f", C, g, f, log_a, eps, omega); };
+  auto update_g = [&](double eps, double omega)
+  { detail::lse_update(space, "amk::coupling::g", Ct, f, g, log_b, eps, omega); };
   // the largest relative error of a row marginal (after a g update the columns are exact)
   auto row_error = [&](double eps)
   {

@@ -254,8 +254,8 @@ public:
     }
   }
 
-private:
-  /// The drift of the state at normalised time t: K = (∇ₓ̃s̃, κ s̃ for log w).
+  /// The drift of the state at normalised time t: K = (∇ₓ̃s̃, κ s̃ for log w). (Public: nvcc's
+  /// device lambdas may not live in private member functions.)
   void drift(const ExecutionSpace &space, const matrix &S, Scalar t, const matrix &K)
   {
     const std::int64_t n = S.extent(1);
@@ -289,6 +289,7 @@ private:
         });
   }
 
+private:
   nn::MlpShape m_shape;
   data::Normalisation m_norm;
   am::Objective m_objective;
