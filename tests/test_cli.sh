@@ -8,7 +8,7 @@ AMK=$(realpath "$1")
 WORK=$2
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
-PY=/usr/bin/python3
+PY=${AMK_TEST_PYTHON:-/usr/bin/python3}
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok: $1"; }

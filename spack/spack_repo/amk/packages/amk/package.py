@@ -145,15 +145,9 @@ class Amk(CMakePackage, CudaPackage, ROCmPackage):
             spec.satisfies("^kokkos %cxx=llvm") or spec.satisfies("^kokkos %cxx=llvm-amdgpu")
         ):
             args.append(self.define("CMAKE_CXX_COMPILER", spec["hip"].hipcc))
+        if self.run_tests:  # the command-line tests' Python (h5py, numpy): Spack's python
+            args.append(self.define("AMK_TEST_PYTHON", spec["python"].command.path))
         return args
-
-    def setup_build_environment(self, env):
-        if self.run_tests:
-            # ctest (`spack install --test=root`) runs tests side by side: OpenMP threads that
-            # spin while waiting starve each other on small machines, and Kokkos' warning about
-            # OMP_PROC_BIND lands on stderr where the command-line tests expect one error line.
-            env.set("OMP_PROC_BIND", "false")
-            env.set("OMP_WAIT_POLICY", "passive")
 
     def _run_amk(self, amk, *args):
         out = amk(*args, output=str, error=str)
