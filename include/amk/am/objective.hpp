@@ -109,7 +109,10 @@ template <class X, class Y> KOKKOS_INLINE_FUNCTION double interpolate(const X &x
   return y[n - 1];
 }
 
-inline double Objective::sigma_at(double t) const { return interpolate(sigma_t, sigma, int(sigma.size()), t); }
+inline double Objective::sigma_at(double t) const
+{
+  return interpolate(sigma_t.data(), sigma.data(), int(sigma.size()), t); // pointers: no host-only call in device code
+}
 
 /// What a checkpoint stores of the objective: the dynamics the network learned (normalised
 /// units), for the samplers.
