@@ -15,7 +15,6 @@
 // team. A last kernel sums the slots into the gradient (skipped with one slot).
 // Interior blocks are columns [0, n_t); boundary blocks (forward and value-seed reverse
 // only) are columns [n_t, n_p).
-#include <amk/core/contracts.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
@@ -643,8 +642,6 @@ template <class Scalar, class ExecutionSpace, class Loss,
           impl::TilePath Path = impl::default_tile_path<ExecutionSpace>>
 class FusedEngine final : public Engine<Scalar, ExecutionSpace, Loss>
 {
-  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::nn::FusedEngine");
-
   using Base = Engine<Scalar, ExecutionSpace, Loss>;
   using Base::m_np;
   using Base::m_nt;

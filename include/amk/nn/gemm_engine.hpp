@@ -30,7 +30,6 @@
 //   G_j  ḡ_j (n_t; G_0 = ∇ᵤs, the engine's gradient output), Q_j q_j (n_t; without
 //        directions q_j overwrites ḡ_j in G_j), Z_j ż_j,k (m·n_t)
 // Keeping each node's blocks adjacent is what makes dW one gemm.
-#include <amk/core/contracts.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
@@ -44,8 +43,6 @@ namespace amk::nn
 template <class Scalar, class ExecutionSpace, class Loss>
 class GemmEngine final : public Engine<Scalar, ExecutionSpace, Loss>
 {
-  AMK_CHECK_SCALAR_AND_SPACE(Scalar, ExecutionSpace, "amk::nn::GemmEngine");
-
   using Base = Engine<Scalar, ExecutionSpace, Loss>;
   using Base::m_np;
   using Base::m_nt;
