@@ -1,5 +1,6 @@
 // amk: learn stochastic dynamics from samples with Action Matching.
 // A git-style dispatcher: `amk <command> [options]`; `amk <command> --help` for each.
+#include "blas_threads.hpp"
 #include "commands.hpp"
 #include <KokkosBlas3_gemm.hpp>
 #include <Kokkos_Core.hpp>
@@ -140,6 +141,7 @@ int main(int argc, char **argv)
     {
       return root ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 1);
     }
+    amk::app::share_blas_threads(world);
     warm_up_blas();
     for (auto *sub : app.get_subcommands())
       return actions.at(sub->get_name())();

@@ -1,6 +1,7 @@
 // amk bench: times full training steps (batch, forward, double backprop, Adam) on the
 // built-in Gaussian path and prints one JSON line with the fields of
 // shared/perf-ref/torch_am.py, plus the achieved GFLOP/s of the matrix products.
+#include "blas_threads.hpp"
 #include "commands.hpp"
 #include <amk/core/json.hpp>
 #include <algorithm>
@@ -31,10 +32,12 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
   c.network.activation = nn::parse_activation(o.activation);
   c.adam.lr = 1e-4;
   c.validate();
-  // the GEMM ceiling of this shape, in this process (perf/flop_model.hpp)
-  const double ceiling = perf::gemm_rate<Scalar>(c.network.width, 3 * c.batch);
   const DefaultExec space;
   const auto comm = dist::Comm::world();
+  // the GEMM ceiling of this shape (perf/flop_model.hpp), measured by every rank at once on
+  // its share of the batch and summed: the machine's, as the step's figures are
+  double ceiling = perf::gemm_rate<Scalar>(c.network.width, std::max(1, 3 * c.batch / comm.size()));
+  comm.sum(&ceiling, 1);
   auto source = std::make_shared<data::GaussianSource<Scalar>>(space, data::GaussianPath::preset(c.network.dim));
   train::Trainer<Scalar> trainer(space, c, source, comm);
   const bool each = o.draw == "each";
@@ -51,7 +54,11 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
-  const double median = times[times.size() / 2];
+  // the batch is global and every step ends in a sum over ranks: the ranks' medians agree
+  // to the wait; report their mean (and the global rates of the global batch)
+  double stats[2] = {times[times.size() / 2], times.front()};
+  comm.sum(stats, 2);
+  const double median = stats[0] / comm.size(), fastest = stats[1] / comm.size();
   const double flops = perf::step_flops(c, trainer.objective().directions(c.network.dim));
   return {{"impl", std::string("amk-kokkos-") + DefaultExec::name()},
           {"dim", c.network.dim},
@@ -62,11 +69,16 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
           {"loss", c.loss},
           {"directions", trainer.objective().directions(c.network.dim)},
           {"engine", trainer.engine_name()},
+          {"engine_times_s", trainer.engine_timing() ? nlohmann::json{{"gemm", trainer.engine_timing()->gemm_s},
+                                                                      {"fused", trainer.engine_timing()->fused_s},
+                                                                      {"cached", trainer.engine_timing()->cached}}
+                                                     : nlohmann::json()},
           {"draw", o.draw},
           {"ranks", comm.size()},
           {"threads", DefaultExec::concurrency()},
+          {"blas_threads", blas_threads()},
           {"median_step_s", median},
-          {"min_step_s", times.front()},
+          {"min_step_s", fastest},
           {"samples_per_s", c.batch / median},
           {"gflops", flops / median * 1e-9},
           {"gemm_gflops", ceiling * 1e-9},

@@ -34,6 +34,21 @@ Comm Comm::world()
   return c;
 }
 
+int Comm::local_size() const
+{
+  int local = 1;
+#if AMK_ENABLE_MPI
+  if (m_size > 1)
+  {
+    MPI_Comm node;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, m_rank, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+  }
+#endif
+  return local;
+}
+
 void Comm::sum(double *data, std::size_t n) const
 {
 #if AMK_ENABLE_MPI

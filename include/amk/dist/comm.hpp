@@ -19,6 +19,8 @@ public:
   int rank() const { return m_rank; }
   int size() const { return m_size; }
   bool root() const { return m_rank == 0; }
+  /// The ranks on this node (sharing its memory and cores), this one included.
+  int local_size() const;
   /// In-place sum over ranks of n doubles or floats (host or GPU-aware device memory).
   void sum(double *data, std::size_t n) const;
   void sum(float *data, std::size_t n) const;

@@ -3,7 +3,9 @@
 //   batch (am/batch.hpp) → engine.gradient (any loss of the family, on either engine)
 //   → Σ over ranks (one MPI call on the flat gradient) → Adam (one kernel).
 // Every rank applies the same update to the same weights, so weights never diverge.
-// The engine comes from nn::make_engine (GemmEngine or FusedEngine behind one interface).
+// The engine comes from nn::make_engine (GemmEngine or FusedEngine behind one interface);
+// with --engine auto the trainer times both on its first batch (engine_cache.hpp keeps the
+// result per machine and shape).
 #include <amk/core/contracts.hpp>
 #include <amk/am/batch.hpp>
 #include <amk/am/loss.hpp>
@@ -13,6 +15,7 @@
 #include <amk/nn/make_engine.hpp>
 #include <amk/optim/adam.hpp>
 #include <amk/train/config.hpp>
+#include <amk/train/engine_cache.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -74,10 +77,9 @@ public:
     require(m_source->dim() == config.network.dim, "train: network dimension does not match the data");
     require(m_source->window().count == 1 || comm.size() % m_source->window().count == 0,
             "train: the data's time windows do not divide the MPI ranks");
-    m_engine = nn::make_engine<Scalar, ExecutionSpace, Loss>(space, config.engine, config.network,
-                                                             m_builder.capacity(config.network.dim), &m_engine_note);
     nn::initialize(space, config.network, m_params, config.seed);
     Kokkos::deep_copy(space, m_adam.ema, m_params);
+    choose_engine();
   }
 
   /// One training step; returns the global loss parts of the batch it trained on.
@@ -133,6 +135,9 @@ public:
   /// "fused" or "gemm": the engine this trainer runs, and why when --engine was overridden.
   const char *engine_name() const { return m_engine->name(); }
   const std::string &engine_note() const { return m_engine_note; }
+  /// --engine auto: both engines' measured (or cached) times; none where one engine was
+  /// given or the fused kernel's buffers do not fit.
+  const std::optional<EngineTiming> &engine_timing() const { return m_engine_timing; }
   /// The objective in normalised units.
   const am::Objective &objective() const { return m_objective; }
 
@@ -165,6 +170,86 @@ public:
   }
 
 private:
+  using EnginePtr = std::unique_ptr<nn::Engine<Scalar, ExecutionSpace, Loss>>;
+
+  EnginePtr make_engine(const std::string &name)
+  {
+    return nn::make_engine<Scalar, ExecutionSpace, Loss>(m_space, name, m_config.network,
+                                                        m_builder.capacity(m_config.network.dim), &m_engine_note);
+  }
+
+  /// --engine auto: the faster engine for this network, batch, loss and back end, timed on
+  /// the first batch (a few calls each, one at a time so that peak memory is one engine's)
+  /// or read from the cache; the ranks sum their times, so all choose the same.
+  void choose_engine()
+  {
+    const auto capacity = m_builder.capacity(m_config.network.dim);
+    if (m_config.engine != "auto" || !nn::fused_fits<Scalar, ExecutionSpace>(m_config.network, capacity.directions))
+    {
+      m_engine = make_engine(m_config.engine); // a given engine, or GEMM where the fused kernel cannot run
+      return;
+    }
+    const std::string path = engine_cache_path();
+    const std::string key = engine_cache_key(m_config, capacity, ExecutionSpace::name(),
+                                             int(ExecutionSpace().concurrency()), m_comm.size());
+    EngineTiming timing;
+    double shared[3] = {0, 0, 0}; // the root's cached entry: engine (1 gemm, 2 fused), times
+    if (m_comm.root())
+      if (const auto cached = cached_engine(path, key))
+      {
+        shared[0] = cached->engine == "fused" ? 2 : 1;
+        shared[1] = cached->gemm_s;
+        shared[2] = cached->fused_s;
+      }
+    m_comm.sum(shared, 3);
+    if (shared[0] > 0)
+    {
+      timing = EngineTiming{shared[0] > 1.5 ? "fused" : "gemm", shared[1], shared[2], true};
+      m_engine = make_engine(timing.engine);
+    }
+    else
+    {
+      double seconds[2] = {time_engine("gemm"), 0};
+      m_engine = make_engine("fused");
+      seconds[1] = time_engine_calls(*m_engine);
+      m_comm.sum(seconds, 2); // every rank decides on the same sums
+      timing = EngineTiming{seconds[1] < seconds[0] ? "fused" : "gemm", seconds[0] / m_comm.size(),
+                            seconds[1] / m_comm.size(), false};
+      if (timing.engine == "gemm")
+        m_engine = make_engine("gemm");
+      if (m_comm.root())
+        m_cache_error = cache_engine(path, key, timing);
+    }
+    m_engine_timing = timing;
+    m_engine_note = describe(timing, path, m_cache_error);
+  }
+
+  /// The fastest of a few gradient calls of `name`'s engine on the first batch (the engine
+  /// is released afterwards).
+  double time_engine(const std::string &name)
+  {
+    auto engine = make_engine(name);
+    return time_engine_calls(*engine);
+  }
+
+  double time_engine_calls(nn::Engine<Scalar, ExecutionSpace, Loss> &engine)
+  {
+    m_builder.build(m_space, *m_source, engine, 0); // the batch of step 1 (drawn again then)
+    double best = std::numeric_limits<double>::infinity(), total = 0;
+    for (int call = 0; call < 4 || (call < 12 && total < 0.02); ++call) // the first call warms up
+    {
+      m_space.fence();
+      const auto start = std::chrono::steady_clock::now();
+      engine.gradient(m_space, m_params, m_builder.loss(), m_grad);
+      m_space.fence();
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (call > 0)
+        best = std::min(best, s);
+      total += s;
+    }
+    return best;
+  }
+
   static std::vector<double> host(const vector &v)
   {
     auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
@@ -185,7 +270,8 @@ private:
   am::Objective m_objective;
   am::BatchBuilder<Scalar, ExecutionSpace> m_builder;
   std::unique_ptr<nn::Engine<Scalar, ExecutionSpace, Loss>> m_engine;
-  std::string m_engine_note;
+  std::string m_engine_note, m_cache_error; ///< m_cache_error: why the timing was not kept
+  std::optional<EngineTiming> m_engine_timing;
   vector m_params, m_grad;
   optim::AdamState<Scalar, ExecutionSpace> m_adam;
   Kokkos::View<Scalar *, Kokkos::HostSpace> m_staging; ///< the gradient's host copy for MPI (empty: in place)

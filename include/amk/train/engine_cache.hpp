@@ -1,0 +1,42 @@
+#pragma once
+// --engine auto's measured choices, kept per machine and run shape so that a run of the
+// same shape on the same machine starts without timing again:
+//   $XDG_CACHE_HOME/amk/engines.json (else ~/.cache/amk/engines.json)
+// one JSON object per key; written whole to a temporary file and renamed (concurrent runs
+// sharing a home directory lose at most an entry, never the file).
+#include <amk/nn/engine.hpp>
+#include <optional>
+#include <string>
+
+namespace amk::train
+{
+struct TrainConfig;
+
+/// One measurement: seconds of one engine call (forward, double backprop and the loss on
+/// this rank's batch, summed over ranks), the faster engine.
+struct EngineTiming
+{
+  std::string engine; ///< "gemm" or "fused"
+  double gemm_s = 0, fused_s = 0;
+  bool cached = false; ///< read from the cache rather than measured by this run
+};
+
+/// The cache file, or "" when neither XDG_CACHE_HOME nor HOME is set (nothing is kept).
+std::string engine_cache_path();
+
+/// What the choice depends on: this machine (host, CPU model, back end and its threads,
+/// BLAS threads, MPI ranks, amk version) and the run's shape (network, dtype, loss, and the
+/// engine's columns and curvature directions per call on this rank).
+std::string engine_cache_key(const TrainConfig &config, const nn::Capacity &capacity, const std::string &backend,
+                             int concurrency, int ranks);
+
+/// The cached timing for `key`; none if the file is absent, unreadable or malformed, or
+/// has no valid entry for it.
+std::optional<EngineTiming> cached_engine(const std::string &path, const std::string &key);
+
+/// Adds or replaces `key`'s entry; returns "" or why the file could not be written (a
+/// malformed file is replaced).
+std::string cache_engine(const std::string &path, const std::string &key, const EngineTiming &timing);
+/// For the start line: "auto: timed fused 2.1 ms, gemm 2.9 ms a step, kept in <path>".
+std::string describe(const EngineTiming &timing, const std::string &path, const std::string &cache_error);
+} // namespace amk::train

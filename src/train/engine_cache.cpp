@@ -1,0 +1,142 @@
+#include <amk/config.hpp>
+#include <amk/train/config.hpp>
+#include <amk/train/engine_cache.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace amk::train
+{
+namespace
+{
+std::string environment(const char *name)
+{
+  const char *v = std::getenv(name);
+  return v ? v : "";
+}
+
+/// The CPU's model name (Linux /proc/cpuinfo; "" elsewhere).
+std::string cpu_model()
+{
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos)
+      return line.substr(line.find(':') + 2);
+  return "";
+}
+
+std::string host_name()
+{
+  char name[256] = {};
+  return gethostname(name, sizeof(name) - 1) == 0 ? name : "";
+}
+
+nlohmann::json read_cache(const std::string &path)
+{
+  std::ifstream in(path);
+  if (!in)
+    return nlohmann::json::object();
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+} // namespace
+
+std::string engine_cache_path()
+{
+  std::string base = environment("XDG_CACHE_HOME");
+  if (base.empty() && !environment("HOME").empty())
+    base = environment("HOME") + "/.cache";
+  return base.empty() ? "" : base + "/amk/engines.json";
+}
+
+std::string engine_cache_key(const TrainConfig &config, const nn::Capacity &capacity, const std::string &backend,
+                             int concurrency, int ranks)
+{
+  const nlohmann::json key = {{"host", host_name()},
+                              {"cpu", cpu_model()},
+                              {"backend", backend},
+                              {"threads", concurrency},
+                              {"blas_threads", environment("OPENBLAS_NUM_THREADS")},
+                              {"omp_threads", environment("OMP_NUM_THREADS")},
+                              {"ranks", ranks},
+                              {"amk", AMK_VERSION_STRING},
+                              {"network", nn::to_json(config.network)},
+                              {"dtype", config.dtype},
+                              {"loss", config.loss},
+                              {"columns", {capacity.max_tangent, capacity.max_primal}},
+                              {"directions", capacity.directions}};
+  return key.dump();
+}
+
+std::optional<EngineTiming> cached_engine(const std::string &path, const std::string &key)
+{
+  if (path.empty())
+    return std::nullopt;
+  const auto cache = read_cache(path);
+  const auto it = cache.find(key);
+  if (it == cache.end() || !it->is_object())
+    return std::nullopt;
+  std::string e;
+  double gemm = -1, fused = -1;
+  try
+  {
+    e = it->value("engine", std::string());
+    gemm = it->value("gemm_s", -1.0);
+    fused = it->value("fused_s", -1.0);
+  }
+  catch (const nlohmann::json::exception &) // fields of the wrong type
+  {
+    return std::nullopt;
+  }
+  if ((e != "gemm" && e != "fused") || !(gemm > 0 && fused > 0 && std::isfinite(gemm) && std::isfinite(fused)))
+    return std::nullopt; // a hand-edited or foreign entry: measure again
+  return EngineTiming{e, gemm, fused, true};
+}
+
+std::string cache_engine(const std::string &path, const std::string &key, const EngineTiming &timing)
+{
+  namespace fs = std::filesystem;
+  if (path.empty())
+    return "neither XDG_CACHE_HOME nor HOME is set";
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec)
+    return "cannot create " + fs::path(path).parent_path().string() + ": " + ec.message();
+  auto cache = read_cache(path);
+  cache[key] = {{"engine", timing.engine}, {"gemm_s", timing.gemm_s}, {"fused_s", timing.fused_s}};
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp);
+    out << cache.dump(1) << '\n';
+    if (!out.flush())
+    {
+      fs::remove(tmp, ec);
+      return "cannot write " + tmp + ": " + std::strerror(errno);
+    }
+  }
+  fs::rename(tmp, path, ec);
+  if (ec)
+  {
+    const std::string why = ec.message();
+    fs::remove(tmp, ec);
+    return "cannot write " + path + ": " + why;
+  }
+  return "";
+}
+std::string describe(const EngineTiming &timing, const std::string &path, const std::string &cache_error)
+{
+  std::string s = fmt::format("auto: {} fused {:.3g} ms, gemm {:.3g} ms a step", timing.cached ? "cached" : "timed",
+                              1e3 * timing.fused_s, 1e3 * timing.gemm_s);
+  if (!cache_error.empty())
+    s += ", not kept: " + cache_error;
+  else if (!path.empty())
+    s += (timing.cached ? ", from " : ", kept in ") + path;
+  return s;
+}
+} // namespace amk::train

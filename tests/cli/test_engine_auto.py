@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""--engine auto (the default) chooses by measurement, the way a user runs it: `amk train`
+in physical units times both engines on its first batch, reports the times in its start
+line, trains with the faster one and keeps the result in $XDG_CACHE_HOME/amk/engines.json
+for the next run of that shape on this machine; `amk bench` under mpirun reports global
+figures. Each test is one ctest entry:
+    test_engine_auto.py AMK WORKDIR TEST [MPIEXEC FLAGS...]
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+from closed_form import GaussianPath, check, run, run_test, velocity_error
+
+TESTS = {}
+
+
+def test(fn):
+    TESTS[fn.__name__] = fn
+    return fn
+
+
+# The physical-units Gaussian path of the defaults tests: d = 3, T in [3, 5], centred at 50.
+T0, T1, OFFSET, DIM = 3.0, 5.0, 50.0, 3
+PATH = GaussianPath(DIM, T0, T1, OFFSET)
+TIMES = [T0 + (T1 - T0) * f for f in (0.1, 0.3, 0.5, 0.7, 0.9)]
+# width 32: both engines run it (the fused kernel's buffers fit), so auto must time them
+OPTIONS = ["--steps", 1500, "--batch", 256, "--width", 32, "--log-every", 500]
+START = re.compile(r"(gemm|fused) engine \(auto: (timed|cached) fused ([0-9.e+-]+) ms, gemm ([0-9.e+-]+) ms a step"
+                   r"(?:, (?:kept in|from) ([^,)]+))?(?:, not kept: ([^)]*))?\)")
+
+
+def data(amk):
+    run(amk, "datagen", "gaussian", "--dim", DIM, "--snapshots", 11, "--samples", 2000, "--t0", T0, "--t1", T1,
+        "--offset", OFFSET, "--out", "data.h5")
+    return "data.h5"
+
+
+def train(amk, out, *extra, env=None):
+    """Runs amk train; returns (engine, timed|cached, fused ms, gemm ms, cache path, why not kept)."""
+    saved = dict(os.environ)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    try:
+        log = run(amk, "train", "--data", "data.h5", "--out", out, *OPTIONS, *extra, log=out + ".log")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    start = log.splitlines()[0]
+    print(start)
+    m = START.search(start)
+    check(m is not None, f"{out}: the start line reports auto's times ({start})")
+    engine, how, fused, gemm, path, why = m.groups()
+    return engine, how, float(fused), float(gemm), path, why
+
+
+def params(out):
+    with h5py.File(os.path.join(out, "checkpoint.h5"), "r") as f:
+        return f["params"][:], f["ema"][:]
+
+
+def cache_entries(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+@test
+def measures_and_keeps(amk, work, *_):
+    """First run: both engines timed, the faster one trains (the right dynamics), the times
+    kept in the cache; the same engine given by name trains bitwise the same weights (the
+    timing leaves no trace on the run); the second run reads the cache and does the same."""
+    os.environ["XDG_CACHE_HOME"] = os.path.join(work, "cache")
+    cache = os.path.join(work, "cache", "amk", "engines.json")
+    data(amk)
+    engine, how, fused, gemm, path, why = train(amk, "first")
+    check(how == "timed" and path == cache and why is None, f"timed and kept in {cache}")
+    check(fused > 0 and gemm > 0, "both engines timed")
+    check(engine == ("fused" if fused < gemm else "gemm"), f"the faster engine runs ({engine})")
+    entries = cache_entries(cache)
+    check(len(entries) == 1, "one cache entry")
+    (key, entry), = entries.items()
+    check(entry["engine"] == engine and abs(entry["fused_s"] * 1e3 / fused - 1) < 1e-2 and
+          abs(entry["gemm_s"] * 1e3 / gemm - 1) < 1e-2, f"the entry holds the times of the start line: {entry}")
+    k = json.loads(key)
+    check(k["network"]["width"] == 32 and k["network"]["dim"] == DIM and k["ranks"] == 1 and k["dtype"] == "float",
+          f"the key names the shape: {k}")
+    err = velocity_error(amk, "first/checkpoint.h5", PATH, TIMES, work)
+    print(f"relative L2 velocity error {err:.4f}")
+    check(err < 0.1, f"velocity error {err:.4f} < 0.1")  # measured 0.05
+    # the named engine: bitwise the same training
+    run(amk, "train", "--data", "data.h5", "--out", "named", *OPTIONS, "--engine", engine, log="named.log")
+    check(all(np.array_equal(a, b) for a, b in zip(params("first"), params("named"))),
+          f"--engine {engine} trains bitwise the weights auto trained with it")
+    engine2, how2, fused2, gemm2, path2, _ = train(amk, "second")
+    check(how2 == "cached" and path2 == cache and (engine2, fused2, gemm2) == (engine, fused, gemm),
+          "the second run takes the cached choice and reports its times")
+    check(all(np.array_equal(a, b) for a, b in zip(params("first"), params("second"))),
+          "and trains bitwise the same weights")
+
+
+@test
+def cache_is_read_and_repaired(amk, work, *_):
+    """An entry that says the other engine is faster is followed (the cache is read, not
+    just written); a malformed file or entry is measured again and rewritten; a cache that
+    cannot be written, or no HOME, still trains (the start line says why nothing was kept)."""
+    os.environ["XDG_CACHE_HOME"] = os.path.join(work, "cache")
+    cache = os.path.join(work, "cache", "amk", "engines.json")
+    data(amk)
+    engine, _, fused, gemm, _, _ = train(amk, "measured")
+    other = "gemm" if engine == "fused" else "fused"
+    entries = cache_entries(cache)
+    (key, _), = entries.items()
+    entries[key] = {"engine": other, "fused_s": 1e-3 if other == "fused" else 2e-3,
+                    "gemm_s": 1e-3 if other == "gemm" else 2e-3}
+    with open(cache, "w") as f:
+        json.dump(entries, f)
+    engine2, how2, fused2, gemm2, _, _ = train(amk, "forged")
+    check((engine2, how2, fused2, gemm2) == (other, "cached", entries[key]["fused_s"] * 1e3,
+                                             entries[key]["gemm_s"] * 1e3),
+          f"a cached entry naming {other} is followed, with its times")
+    for label, text in (("not JSON", "{ this is not json"), ("a wrong entry", json.dumps({key: {"engine": "fast"}})),
+                        ("wrong types", json.dumps({key: {"engine": "gemm", "gemm_s": "1", "fused_s": []}}))):
+        with open(cache, "w") as f:
+            f.write(text)
+        _, how3, _, _, path3, why3 = train(amk, "malformed")
+        check(how3 == "timed" and path3 == cache and why3 is None, f"{label}: measured again")
+        check(cache_entries(cache)[key]["engine"] in ("gemm", "fused"), f"{label}: the file is valid again")
+    blocker = os.path.join(work, "a_file")
+    open(blocker, "w").close()  # XDG_CACHE_HOME is a file: amk/ cannot be created in it
+    env = dict(os.environ, XDG_CACHE_HOME=blocker)
+    _, how4, _, _, path4, why4 = train(amk, "unwritable", env=env)
+    check(how4 == "timed" and why4 is not None and "cannot create" in why4, f"unwritable: not kept ({why4})")
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
+    _, how5, _, _, path5, why5 = train(amk, "nohome", env=env)
+    check(how5 == "timed" and path5 is None and "neither XDG_CACHE_HOME nor HOME" in (why5 or ""),
+          f"no HOME: timed, not kept ({why5})")
+
+
+@test
+def bench_under_mpirun(amk, work, *mpiexec):
+    """`mpirun -np 2 amk bench`: one JSON line (rank 0's) with the global figures: the global
+    batch, 2 ranks, samples/s = batch / median step; both ranks chose the engine by the
+    same summed times; each rank's BLAS has its share of the node's threads; a 2-rank
+    `amk train` with auto learns the path."""
+    os.environ["XDG_CACHE_HOME"] = os.path.join(work, "cache")
+    out = run(*mpiexec, "-np", 2, amk, "bench", "--width", 32, "--batch", 512, "--steps", 5, "--warmup", 1)
+    lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    check(len(lines) == 1, f"one JSON line, not one per rank: {out}")
+    j = lines[0]
+    print(j)
+    check(j["ranks"] == 2 and j["batch"] == 512, "2 ranks, the global batch")
+    check(abs(j["samples_per_s"] * j["median_step_s"] / 512 - 1) < 1e-9, "samples/s of the global batch")
+    t = j["engine_times_s"]
+    check(t and t["gemm"] > 0 and t["fused"] > 0 and j["engine"] == ("fused" if t["fused"] < t["gemm"] else "gemm"),
+          "auto timed both engines and chose the faster")
+    # the BLAS threads: a rank's share of the node's (unless the user set them). mpirun's
+    # default binding to cores already gives OpenBLAS one core per rank; unbound (Open MPI's
+    # --bind-to none) amk divides the threads itself.
+    one = json.loads(run(amk, "bench", "--width", 32, "--batch", 512, "--steps", 2).splitlines()[-1])["blas_threads"]
+    share = max(1, one // 2)
+    if one > 0:  # OpenBLAS (other BLAS libraries do not say)
+        check(1 <= j["blas_threads"] <= share, f"2 ranks: {j['blas_threads']} BLAS threads each, {one} in one process")
+    version = subprocess.run([mpiexec[0], "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if one > 1 and "Open MPI" in version.stdout:
+        unbound = [*mpiexec, "--bind-to", "none", "-np", 2, amk, "bench", "--width", 32, "--batch", 512, "--steps", 2]
+        got = json.loads(run(*unbound).splitlines()[-1])["blas_threads"]
+        check(got == share, f"unbound ranks: {got} BLAS threads each, {share} expected")
+        os.environ["OPENBLAS_NUM_THREADS"] = str(one)
+        got = json.loads(run(*unbound[:1], "-x", "OPENBLAS_NUM_THREADS", *unbound[1:]).splitlines()[-1])["blas_threads"]
+        del os.environ["OPENBLAS_NUM_THREADS"]
+        check(got == one, f"OPENBLAS_NUM_THREADS={one} is kept ({got})")
+    data(amk)
+    log = run(*mpiexec, "-np", 2, amk, "train", "--data", "data.h5", "--out", "np2", *OPTIONS, log="np2.log")
+    check(START.search(log.splitlines()[0]) is not None, "the 2-rank start line reports auto's times")
+    err = velocity_error(amk, "np2/checkpoint.h5", PATH, TIMES, work)
+    print(f"2 ranks: relative L2 velocity error {err:.4f}")
+    check(err < 0.1, f"velocity error {err:.4f} < 0.1")
+
+
+if __name__ == "__main__":
+    sys.exit(run_test(TESTS))
