@@ -40,6 +40,7 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
   comm.sum(&ceiling, 1);
   auto source = std::make_shared<data::GaussianSource<Scalar>>(space, data::GaussianPath::preset(c.network.dim));
   train::Trainer<Scalar> trainer(space, c, source, comm);
+  trainer.choose_engine();
   const bool each = o.draw == "each";
   trainer.step(); // the first batch
   for (int i = 0; i < o.warmup; ++i)

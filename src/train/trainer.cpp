@@ -233,6 +233,7 @@ RunSummary run(TrainConfig config, const dist::Comm &comm, const io::Checkpoint 
                      });
 
   Trainer<Scalar> &trainer = *owned;
+  trainer.choose_engine(); // collective: after the set-up agreed (a failure here ends the job)
   if (resume)
     trainer.restore(*resume);
   std::string layout = fmt::format("{} rank{}", comm.size(), comm.size() == 1 ? "" : "s");

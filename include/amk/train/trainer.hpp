@@ -79,7 +79,54 @@ public:
             "train: the data's time windows do not divide the MPI ranks");
     nn::initialize(space, config.network, m_params, config.seed);
     Kokkos::deep_copy(space, m_adam.ema, m_params);
-    choose_engine();
+    m_engine = make_engine(config.engine); // auto: a fixed rule until choose_engine() measures
+  }
+
+  /// --engine auto: the faster engine for this network, batch, loss and back end, timed on
+  /// the first batch (a few calls each, one engine allocated at a time so that peak memory
+  /// is one engine's) or read from the cache; the ranks sum their times, so all choose the
+  /// same. Collective: every rank calls it, after the set-up has agreed (a rank that fails
+  /// here throws, and the program ends the job); a no-op for a given engine.
+  void choose_engine()
+  {
+    require(!m_drawn, "Trainer::choose_engine: call it before the first step");
+    const auto capacity = m_builder.capacity(m_config.network.dim);
+    if (m_config.engine != "auto" || !nn::fused_fits<Scalar, ExecutionSpace>(m_config.network, capacity.directions))
+      return; // a given engine, or GEMM where the fused kernel cannot run: the constructor's
+    const std::string path = engine_cache_path();
+    const std::string key = engine_cache_key(m_config, capacity, ExecutionSpace::name(),
+                                             int(ExecutionSpace().concurrency()), m_comm.size());
+    EngineTiming timing;
+    double shared[3] = {0, 0, 0}; // the root's cached entry: engine (1 gemm, 2 fused), times
+    if (m_comm.root())
+      if (const auto cached = cached_engine(path, key))
+      {
+        shared[0] = cached->engine == "fused" ? 2 : 1;
+        shared[1] = cached->gemm_s;
+        shared[2] = cached->fused_s;
+      }
+    m_comm.sum(shared, 3);
+    m_engine.reset();
+    if (shared[0] > 0)
+    {
+      timing = EngineTiming{shared[0] > 1.5 ? "fused" : "gemm", shared[1], shared[2], true};
+      m_engine = make_engine(timing.engine);
+    }
+    else
+    {
+      double seconds[2] = {time_engine("gemm"), 0};
+      m_engine = make_engine("fused");
+      seconds[1] = time_engine_calls(*m_engine);
+      m_comm.sum(seconds, 2); // every rank decides on the same sums
+      timing = EngineTiming{seconds[1] < seconds[0] ? "fused" : "gemm", seconds[0] / m_comm.size(),
+                            seconds[1] / m_comm.size(), false};
+      if (timing.engine == "gemm")
+        m_engine = make_engine("gemm");
+      if (m_comm.root())
+        m_cache_error = cache_engine(path, key, timing);
+    }
+    m_engine_timing = timing;
+    m_engine_note = describe(timing, path, m_cache_error);
   }
 
   /// One training step; returns the global loss parts of the batch it trained on.
@@ -178,52 +225,6 @@ private:
                                                         m_builder.capacity(m_config.network.dim), &m_engine_note);
   }
 
-  /// --engine auto: the faster engine for this network, batch, loss and back end, timed on
-  /// the first batch (a few calls each, one at a time so that peak memory is one engine's)
-  /// or read from the cache; the ranks sum their times, so all choose the same.
-  void choose_engine()
-  {
-    const auto capacity = m_builder.capacity(m_config.network.dim);
-    if (m_config.engine != "auto" || !nn::fused_fits<Scalar, ExecutionSpace>(m_config.network, capacity.directions))
-    {
-      m_engine = make_engine(m_config.engine); // a given engine, or GEMM where the fused kernel cannot run
-      return;
-    }
-    const std::string path = engine_cache_path();
-    const std::string key = engine_cache_key(m_config, capacity, ExecutionSpace::name(),
-                                             int(ExecutionSpace().concurrency()), m_comm.size());
-    EngineTiming timing;
-    double shared[3] = {0, 0, 0}; // the root's cached entry: engine (1 gemm, 2 fused), times
-    if (m_comm.root())
-      if (const auto cached = cached_engine(path, key))
-      {
-        shared[0] = cached->engine == "fused" ? 2 : 1;
-        shared[1] = cached->gemm_s;
-        shared[2] = cached->fused_s;
-      }
-    m_comm.sum(shared, 3);
-    if (shared[0] > 0)
-    {
-      timing = EngineTiming{shared[0] > 1.5 ? "fused" : "gemm", shared[1], shared[2], true};
-      m_engine = make_engine(timing.engine);
-    }
-    else
-    {
-      double seconds[2] = {time_engine("gemm"), 0};
-      m_engine = make_engine("fused");
-      seconds[1] = time_engine_calls(*m_engine);
-      m_comm.sum(seconds, 2); // every rank decides on the same sums
-      timing = EngineTiming{seconds[1] < seconds[0] ? "fused" : "gemm", seconds[0] / m_comm.size(),
-                            seconds[1] / m_comm.size(), false};
-      if (timing.engine == "gemm")
-        m_engine = make_engine("gemm");
-      if (m_comm.root())
-        m_cache_error = cache_engine(path, key, timing);
-    }
-    m_engine_timing = timing;
-    m_engine_note = describe(timing, path, m_cache_error);
-  }
-
   /// The fastest of a few gradient calls of `name`'s engine on the first batch (the engine
   /// is released afterwards).
   double time_engine(const std::string &name)
@@ -234,7 +235,7 @@ private:
 
   double time_engine_calls(nn::Engine<Scalar, ExecutionSpace, Loss> &engine)
   {
-    m_builder.build(m_space, *m_source, engine, 0); // the batch of step 1 (drawn again then)
+    m_builder.build(m_space, *m_source, engine, m_adam.step); // the next step's batch (drawn again then)
     double best = std::numeric_limits<double>::infinity(), total = 0;
     for (int call = 0; call < 4 || (call < 12 && total < 0.02); ++call) // the first call warms up
     {
