@@ -92,7 +92,7 @@ public:
     require(!m_drawn, "Trainer::choose_engine: call it before the first step");
     const auto capacity = m_builder.capacity(m_config.network.dim);
     if (m_config.engine != "auto" || !nn::fused_fits<Scalar, ExecutionSpace>(m_config.network, capacity.directions))
-      return; // a given engine, or GEMM where the fused kernel cannot run: the constructor's
+      return; // the constructor's engine stays: the one given, or GEMM where the fused kernel cannot run
     const std::string path = engine_cache_path();
     const std::string key = engine_cache_key(m_config, capacity, ExecutionSpace::name(),
                                              int(ExecutionSpace().concurrency()), m_comm.size());
