@@ -1,5 +1,6 @@
 #include <amk/am/batch.hpp>
 #include <amk/core/error.hpp>
+#include <amk/core/json.hpp>
 #include <amk/train/config.hpp>
 #include <cmath>
 #include <fmt/format.h>
@@ -116,14 +117,14 @@ try
   c.path_t1 = j.at("path_t1").get<double>();
   c.normalise = j.at("normalise").get<bool>();
   c.network = nn::shape_from_json(j.at("network"));
-  c.steps = j.at("steps").get<std::int64_t>();
-  c.batch = j.at("batch").get<int>();
-  c.boundary_batch = j.at("boundary_batch").get<int>();
+  c.steps = whole_number<std::int64_t>(j, "steps");
+  c.batch = whole_number<int>(j, "batch");
+  c.boundary_batch = whole_number<int>(j, "boundary_batch");
   c.adam.lr = j.at("lr").get<double>();
   c.adam.beta1 = j.at("beta1").get<double>();
   c.adam.beta2 = j.at("beta2").get<double>();
   c.adam.eps = j.at("adam_eps").get<double>();
-  c.adam.warmup = j.at("warmup").get<std::int64_t>();
+  c.adam.warmup = whole_number<std::int64_t>(j, "warmup");
   c.adam.clip = j.at("clip").get<double>();
   c.adam.ema = j.at("ema").get<double>();
   c.loss = j.value("loss", std::string("am")); // absent in checkpoints of amk ≤ 0.1
@@ -140,10 +141,10 @@ try
   c.time_sampling = j.at("time_sampling").get<std::string>();
   c.dtype = j.at("dtype").get<std::string>();
   c.engine = j.value("engine", std::string("auto")); // absent in checkpoints of amk ≤ 0.1
-  c.seed = j.at("seed").get<std::uint64_t>();
+  c.seed = whole_number<std::uint64_t>(j, "seed");
   c.out = j.at("out").get<std::string>();
-  c.log_every = j.at("log_every").get<int>();
-  c.checkpoint_every = j.at("checkpoint_every").get<int>();
+  c.log_every = whole_number<int>(j, "log_every");
+  c.checkpoint_every = whole_number<int>(j, "checkpoint_every");
   c.on_nan = j.value("on_nan", std::string("stop")); // absent in checkpoints before 2026-11-24
   return c;
 }

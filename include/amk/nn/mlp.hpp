@@ -8,6 +8,7 @@
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
 #include <cstdint>
+#include <amk/core/json.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -92,11 +93,11 @@ inline nlohmann::json to_json(const MlpShape &s)
 inline MlpShape shape_from_json(const nlohmann::json &j)
 {
   MlpShape s;
-  s.dim = j.at("dim").get<int>();
-  s.width = j.at("width").get<int>();
-  s.depth = j.at("depth").get<int>();
+  s.dim = whole_number<int>(j, "dim");
+  s.width = whole_number<int>(j, "width");
+  s.depth = whole_number<int>(j, "depth");
   s.activation = parse_activation(j.at("activation").get<std::string>());
-  s.time_features = j.at("time_features").get<int>();
+  s.time_features = whole_number<int>(j, "time_features");
   s.head = parse_head(j.at("head").get<std::string>());
   s.validate();
   return s;
