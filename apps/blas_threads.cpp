@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
-#include <string>
 
 namespace amk::app
 {
@@ -20,19 +19,15 @@ int blas_threads()
   return get ? get() : 0;
 }
 
-std::string share_blas_threads(const dist::Comm &comm)
+void share_blas_threads(const dist::Comm &comm)
 {
   const int local = comm.local_size(); // collective: before any rank may return
   for (const char *user : {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"})
     if (std::getenv(user))
-      return "";
+      return;
   const auto set = openblas<void (*)(int)>("openblas_set_num_threads");
   const int threads = blas_threads();
-  if (!set || local <= 1 || threads <= 1)
-    return "";
-  const int share = std::max(1, threads / local);
-  set(share);
-  return std::to_string(share) + " BLAS thread" + (share == 1 ? "" : "s") + " per rank (" +
-         std::to_string(local) + " ranks on this node)";
+  if (set && local > 1 && threads > 1)
+    set(std::max(1, threads / local));
 }
 } // namespace amk::app

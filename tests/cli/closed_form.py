@@ -80,6 +80,12 @@ class GaussianPath:
         return ((self.mu1 - self.mu0) + (self.s1 - self.s0) / sd * (x - mu)) / (self.t1 - self.t0)
 
 
+# The physical-units Gaussian path of the defaults tests: d = 3, T in [3, 5], centred at 50.
+T0, T1, OFFSET, DIM = 3.0, 5.0, 50.0, 3
+PATH = GaussianPath(DIM, T0, T1, OFFSET)
+TIMES = [T0 + (T1 - T0) * f for f in (0.1, 0.3, 0.5, 0.7, 0.9)]
+
+
 def check(cond, what):
     if QUICK and not cond:
         print("not asserted in the sanitizer stage (shortened run): " + what)
@@ -87,6 +93,18 @@ def check(cond, what):
     print(("ok: " if cond else "FAILED: ") + what)
     if not cond:
         raise AssertionError(what)
+
+
+def registry():
+    """A test file's tests by name: `TESTS, test = registry()`, then `@test` on each function;
+    run_test(TESTS) runs the one ctest names."""
+    tests = {}
+
+    def test(fn):
+        tests[fn.__name__] = fn
+        return fn
+
+    return tests, test
 
 
 def run_test(tests):

@@ -13,21 +13,10 @@ import time
 import h5py
 import numpy as np
 
-from closed_form import (GaussianPath, HarmonicPacket, OrnsteinUhlenbeck, check, field, field_error, moments, run,
-                         run_test, velocity_error)
+from closed_form import (DIM, OFFSET, PATH, T0, T1, TIMES, GaussianPath, HarmonicPacket, OrnsteinUhlenbeck, check,
+                         field, field_error, moments, registry, run, run_test, velocity_error)
 
-TESTS = {}
-
-
-def test(fn):
-    TESTS[fn.__name__] = fn
-    return fn
-
-
-# The physical-units Gaussian path of the defaults tests: d = 3, T in [3, 5], centred at 50.
-T0, T1, OFFSET, DIM = 3.0, 5.0, 50.0, 3
-PATH = GaussianPath(DIM, T0, T1, OFFSET)
-TIMES = [T0 + (T1 - T0) * f for f in (0.1, 0.3, 0.5, 0.7, 0.9)]
+TESTS, test = registry()
 
 
 def gaussian_data(amk, work, snapshots=41, samples=4000, offset=OFFSET):

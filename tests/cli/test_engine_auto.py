@@ -15,20 +15,11 @@ import sys
 import h5py
 import numpy as np
 
-from closed_form import GaussianPath, check, run, run_test, velocity_error
+from closed_form import DIM, OFFSET, PATH, T0, T1, TIMES, check, registry, run, run_test, velocity_error
 
-TESTS = {}
-
-
-def test(fn):
-    TESTS[fn.__name__] = fn
-    return fn
+TESTS, test = registry()
 
 
-# The physical-units Gaussian path of the defaults tests: d = 3, T in [3, 5], centred at 50.
-T0, T1, OFFSET, DIM = 3.0, 5.0, 50.0, 3
-PATH = GaussianPath(DIM, T0, T1, OFFSET)
-TIMES = [T0 + (T1 - T0) * f for f in (0.1, 0.3, 0.5, 0.7, 0.9)]
 # width 32: both engines run it (the fused kernel's buffers fit), so auto must time them
 OPTIONS = ["--steps", 1500, "--batch", 256, "--width", 32, "--log-every", 500]
 START = re.compile(r"(gemm|fused) engine \(auto: (timed|cached) fused ([0-9.e+-]+) ms, gemm ([0-9.e+-]+) ms a step"

@@ -17,14 +17,9 @@ import time
 import h5py
 import numpy as np
 
-from closed_form import QUICK, check, rank_killing_env, run, run_test
+from closed_form import QUICK, check, rank_killing_env, registry, run, run_test
 
-TESTS = {}
-
-
-def test(fn):
-    TESTS[fn.__name__] = fn
-    return fn
+TESTS, test = registry()
 
 
 # A small run whose steps take about a millisecond: long enough to be interrupted.

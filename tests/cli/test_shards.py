@@ -14,20 +14,12 @@ import time
 
 import h5py
 
-from closed_form import sanitized, GaussianPath, check, run, run_test, velocity_error
+from closed_form import DIM, OFFSET, PATH, T0, T1, TIMES, check, registry, run, run_test, sanitized, velocity_error
 
-TESTS = {}
-
-
-def test(fn):
-    TESTS[fn.__name__] = fn
-    return fn
+TESTS, test = registry()
 
 
-# The physical-units Gaussian path of the defaults tests: d = 3, T in [3, 5], centred at 50.
-T0, T1, OFFSET, DIM, K = 3.0, 5.0, 50.0, 3, 41
-PATH = GaussianPath(DIM, T0, T1, OFFSET)
-TIMES = [T0 + (T1 - T0) * f for f in (0.1, 0.3, 0.5, 0.7, 0.9)]
+K = 41  # snapshots of the defaults path (closed_form's PATH)
 
 
 def shard_map(out):

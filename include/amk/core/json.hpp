@@ -25,13 +25,14 @@ template <class T> T whole_number(const nlohmann::json &j, const char *name)
   bool ok = false;
   if (v.is_number_unsigned())
     ok = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
-  else if (v.is_number_integer())
+  else if (v.is_number_integer()) // negative (nlohmann keeps parsed non-negative integers unsigned)
   {
     const std::int64_t x = v.get<std::int64_t>();
-    ok = std::is_signed_v<T> ? x >= static_cast<std::int64_t>(std::numeric_limits<T>::lowest()) &&
-                                   static_cast<std::uint64_t>(x < 0 ? 0 : x) <=
-                                       static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-                             : x >= 0;
+    if constexpr (std::is_signed_v<T>)
+      ok = x >= static_cast<std::int64_t>(std::numeric_limits<T>::lowest()) &&
+           x <= static_cast<std::int64_t>(std::numeric_limits<T>::max());
+    else
+      ok = x >= 0 && static_cast<std::uint64_t>(x) <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
   }
   require(ok, std::string("'") + name + "' is not an integer in range: " + v.dump());
   return v.is_number_unsigned() ? static_cast<T>(v.get<std::uint64_t>()) : static_cast<T>(v.get<std::int64_t>());

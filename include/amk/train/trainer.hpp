@@ -106,24 +106,27 @@ public:
         shared[2] = cached->fused_s;
       }
     m_comm.sum(shared, 3);
-    m_engine.reset();
     if (shared[0] > 0)
-    {
       timing = EngineTiming{shared[0] > 1.5 ? "fused" : "gemm", shared[1], shared[2], true};
-      m_engine = make_engine(timing.engine);
-    }
     else
     {
-      double seconds[2] = {time_engine("gemm"), 0};
-      m_engine = make_engine("fused");
-      seconds[1] = time_engine_calls(*m_engine);
+      // the constructor's engine first, then the other (one engine allocated at a time)
+      const std::string first = m_engine->name(), second = first == "gemm" ? "fused" : "gemm";
+      double seconds[2]; // gemm, fused
+      seconds[first == "fused"] = time_engine_calls(*m_engine);
+      m_engine.reset();
+      m_engine = make_engine(second);
+      seconds[second == "fused"] = time_engine_calls(*m_engine);
       m_comm.sum(seconds, 2); // every rank decides on the same sums
       timing = EngineTiming{seconds[1] < seconds[0] ? "fused" : "gemm", seconds[0] / m_comm.size(),
                             seconds[1] / m_comm.size(), false};
-      if (timing.engine == "gemm")
-        m_engine = make_engine("gemm");
       if (m_comm.root())
         m_cache_error = cache_engine(path, key, timing);
+    }
+    if (timing.engine != m_engine->name())
+    {
+      m_engine.reset();
+      m_engine = make_engine(timing.engine);
     }
     m_engine_timing = timing;
     m_engine_note = describe(timing, path, m_cache_error);
@@ -225,14 +228,7 @@ private:
                                                         m_builder.capacity(m_config.network.dim), &m_engine_note);
   }
 
-  /// The fastest of a few gradient calls of `name`'s engine on the first batch (the engine
-  /// is released afterwards).
-  double time_engine(const std::string &name)
-  {
-    auto engine = make_engine(name);
-    return time_engine_calls(*engine);
-  }
-
+  /// The fastest of a few gradient calls of `engine` on the next step's batch.
   double time_engine_calls(nn::Engine<Scalar, ExecutionSpace, Loss> &engine)
   {
     m_builder.build(m_space, *m_source, engine, m_adam.step); // the next step's batch (drawn again then)
