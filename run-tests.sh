@@ -69,7 +69,7 @@ if [[ " $STAGES " == *" fuzz "* ]]; then
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DAMK_ENABLE_FUZZ=ON -DAMK_ENABLE_TESTS=OFF \
     -DAMK_ENABLE_BENCHMARKS=OFF -DAMK_ENABLE_APPS=OFF -DAMK_FUZZ_SCALE="${AMK_FUZZ_SCALE:-1}" \
     -DAMK_WARNINGS_AS_ERRORS=ON >/dev/null
-  cmake --build "$FUZZ_DIR" -j "$JOBS"
+  cmake --build "$FUZZ_DIR" -j "$JOBS" --target amk_fuzzers # the harnesses only: no training engines
   ctest --test-dir "$FUZZ_DIR" --output-on-failure --timeout 1800 -j "$JOBS" || failed+=(fuzz)
 fi
 

@@ -139,7 +139,11 @@ int main(int argc, char **argv)
     }
     catch (const CLI::ParseError &e)
     {
-      return root ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 1);
+      if (e.get_exit_code() == 0) // --help, --version
+        return root ? app.exit(e) : 0;
+      if (root) // one line, as every other error
+        std::fprintf(stderr, "amk: error: %s (see amk --help)\n", amk::printable(e.what()).c_str());
+      return 1;
     }
     amk::app::share_blas_threads(world);
     warm_up_blas();

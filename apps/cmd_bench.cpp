@@ -1,10 +1,10 @@
 // amk bench: times full training steps (batch, forward, double backprop, Adam) on the
-// built-in Gaussian path and prints one JSON line with the fields of
-// shared/perf-ref/torch_am.py, plus the achieved GFLOP/s of the matrix products.
+// built-in Gaussian path and prints one JSON line with the fields of perf/torch_am.py, plus
+// the achieved GFLOP/s of the matrix products and every engine's time where auto measured.
 #include "blas_threads.hpp"
 #include "commands.hpp"
-#include <amk/core/json.hpp>
 #include <algorithm>
+#include <amk/core/json.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/perf/flop_model.hpp>
 #include <amk/train/trainer.hpp>
@@ -18,20 +18,17 @@ namespace
 {
 struct BenchOptions
 {
-  train::TrainConfig config;
-  std::string activation = "silu";
   int steps = 20, warmup = 3;
   std::string draw = "each"; ///< each: a new batch every step; once: one batch, reused
 };
 
-template <class Scalar> nlohmann::json bench(const BenchOptions &o)
+template <class Scalar> nlohmann::json bench(const train::RunSpec &spec, const BenchOptions &o)
 {
-  train::TrainConfig c = o.config;
-  c.path = "gaussian";
+  train::RunSpec c = spec;
+  c.path = train::BuiltinPath::gaussian;
   c.out = "(bench)";
-  c.network.activation = nn::parse_activation(o.activation);
   c.adam.lr = 1e-4;
-  c.validate();
+  train::validate(c);
   const DefaultExec space;
   const auto comm = dist::Comm::world();
   // the GEMM ceiling of this shape (perf/flop_model.hpp), measured by every rank at once on
@@ -42,15 +39,16 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
   train::Trainer<Scalar> trainer(space, c, source, comm);
   trainer.choose_engine();
   const bool each = o.draw == "each";
-  trainer.step(); // the first batch
+  const double first_loss = trainer.step().total(); // the first batch, at the initial weights
   for (int i = 0; i < o.warmup; ++i)
     trainer.step(each);
   std::vector<double> times;
+  double last_loss = 0;
   for (int i = 0; i < o.steps; ++i)
   {
     space.fence();
     const auto t0 = std::chrono::steady_clock::now();
-    trainer.step(each);
+    last_loss = trainer.step(each).total();
     space.fence();
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
@@ -60,27 +58,37 @@ template <class Scalar> nlohmann::json bench(const BenchOptions &o)
   double stats[2] = {times[times.size() / 2], times.front()};
   comm.sum(stats, 2);
   const double median = stats[0] / comm.size(), fastest = stats[1] / comm.size();
-  const double flops = perf::step_flops(c, trainer.objective().directions(c.network.dim));
+  const int directions = trainer.objective().directions(c.network.dim);
+  const double flops = perf::step_flops(c.network, c.batch, c.boundary(), directions);
+  nlohmann::json engine_times;
+  if (const auto &timing = trainer.engine_timing())
+  {
+    for (const auto &[id, seconds] : timing->seconds)
+      engine_times[name_of(id)] = seconds;
+    engine_times["cached"] = timing->cached;
+  }
   return {{"impl", std::string("amk-kokkos-") + DefaultExec::name()},
           {"dim", c.network.dim},
           {"width", c.network.width},
           {"depth", c.network.depth},
+          {"activation", name_of(c.network.activation)},
           {"batch", c.batch},
-          {"dtype", c.dtype},
-          {"loss", c.loss},
-          {"directions", trainer.objective().directions(c.network.dim)},
+          {"dtype", name_of(c.dtype)},
+          {"loss", name_of(c.loss)},
+          {"directions", directions},
+          {"parameters", c.network.param_count()},
           {"engine", trainer.engine_name()},
-          {"engine_times_s", trainer.engine_timing() ? nlohmann::json{{"gemm", trainer.engine_timing()->gemm_s},
-                                                                      {"fused", trainer.engine_timing()->fused_s},
-                                                                      {"cached", trainer.engine_timing()->cached}}
-                                                     : nlohmann::json()},
+          {"engine_times_s", engine_times},
           {"draw", o.draw},
           {"ranks", comm.size()},
           {"threads", DefaultExec::concurrency()},
           {"blas_threads", blas_threads()},
+          {"first_loss", first_loss},
+          {"last_loss", last_loss},
           {"median_step_s", median},
           {"min_step_s", fastest},
           {"samples_per_s", c.batch / median},
+          {"flops_per_step", flops},
           {"gflops", flops / median * 1e-9},
           {"gemm_gflops", ceiling * 1e-9},
           {"of_gemm", flops / median / ceiling}};
@@ -91,29 +99,29 @@ Action add_bench(CLI::App &app)
 {
   auto *cmd = app.add_subcommand("bench", "Time full training steps on synthetic data (JSON line on stdout)");
   auto o = std::make_shared<BenchOptions>();
-  o->config.network.width = 256;
-  o->config.batch = 1024;
-  cmd->add_option("--dim", o->config.network.dim, "Space dimension d")->capture_default_str();
-  cmd->add_option("--width", o->config.network.width, "Hidden layer width")->capture_default_str();
-  cmd->add_option("--depth", o->config.network.depth, "Hidden layers")->capture_default_str();
-  cmd->add_option("--batch", o->config.batch, "Interior samples per step")->capture_default_str();
+  // the network, batch, precision, engine and loss: amk train's rows of the option table
+  auto words = std::make_shared<OptionWords>(cmd, std::vector<std::string>{"dim", "width", "depth", "activation",
+                                                                           "batch", "dtype", "engine", "loss",
+                                                                           "sigma", "laplacian", "probes"});
   cmd->add_option("--steps", o->steps, "Timed steps")->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed steps first")->capture_default_str();
-  cmd->add_option("--activation", o->activation, "silu, tanh, softplus or gelu")->capture_default_str();
-  cmd->add_option("--dtype", o->config.dtype, "float or double")->capture_default_str();
-  cmd->add_option("--engine", o->config.engine, "auto, gemm or fused")->capture_default_str();
-  cmd->add_option("--loss", o->config.loss, "am, eam (with --sigma) or uam (unit masses on the built-in path)")
-      ->capture_default_str();
-  cmd->add_option("--sigma", o->config.sigma, "eam: sigma (one value)");
-  cmd->add_option("--laplacian", o->config.laplacian, "eam: exact, hutchinson or auto")->capture_default_str();
-  cmd->add_option("--probes", o->config.probes, "eam, hutchinson: probes per sample")->capture_default_str();
   cmd->add_option("--draw", o->draw, "each: time a new batch draw every step; once: one batch reused (as torch_am.py)")
       ->check(CLI::IsMember({"each", "once"}))
       ->capture_default_str();
-  return [o]()
+  return [o, words]()
   {
     require(o->steps >= 1 && o->warmup >= 0, "bench: --steps must be at least 1 and --warmup non-negative");
-    const auto result = o->config.dtype == "double" ? bench<double>(*o) : bench<float>(*o);
+    train::RunSpec spec;
+    std::set<std::string> given;
+    dist::collectively(dist::Comm::world(),
+                       [&]
+                       {
+                         spec = words->spec(spec, &given);
+                         spec.path = train::BuiltinPath::gaussian;
+                         spec.out = "(bench)";
+                         train::validate(spec, &given);
+                       });
+    const auto result = spec.dtype == train::Precision::float64 ? bench<double>(spec, *o) : bench<float>(spec, *o);
     if (dist::Comm::world().root())
       std::cout << to_text(result) << std::endl;
     return 0;

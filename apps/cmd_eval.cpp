@@ -12,7 +12,9 @@
 #include <amk/data/closed_forms.hpp>
 #include <amk/data/hydrogen.hpp>
 #include <amk/metrics/distances.hpp>
+#include <amk/metrics/velocity_error.hpp>
 #include <amk/sample/model.hpp>
+#include <amk/train/checkpoint.hpp>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -28,7 +30,7 @@ namespace
 {
 struct EvalOptions
 {
-  std::string data, samples, out, checkpoint, points, field, velocity, weights = "ema";
+  std::string data, samples, out, checkpoint, points, field, velocity, weights = "ema", engine = "trained";
   std::string mmd_kernel = "multiscale"; ///< or reference: Σ_{j=1..d} exp(−α|x − y|²), as the reference code
   double alpha = 1e-4;
   bool alpha_given = false;
@@ -37,16 +39,9 @@ struct EvalOptions
 };
 
 /// The true velocity of the data's built-in path (its amk_path attribute), and for a field
-/// with nodes (hydrogen) a point's distance to the nodal set, |ψ|/|∇ψ| to first order.
-struct TrueField
-{
-  std::function<void(const double *, double, double *)> velocity;
-  std::function<double(const double *, double)> node_distance; ///< empty: no nodes
-  /// the squared speed of the part no density shows (Hydrogen::hidden_circulation); empty: none
-  std::function<double(const double *, double)> hidden;
-};
-
-TrueField true_field(const std::string &file, const std::string &name)
+/// with nodes (hydrogen) a point's distance to the nodal set, |ψ|/|∇ψ| to first order, and
+/// the squared speed of the part no density shows (Hydrogen::hidden_circulation).
+metrics::ReferenceField true_field(const std::string &file, const std::string &name)
 {
   require(name == "harmonic" || name == "hydrogen", "eval: unknown --velocity '" + name + "' (harmonic or hydrogen)");
   const io::H5Reader r(file);
@@ -66,22 +61,17 @@ TrueField true_field(const std::string &file, const std::string &name)
           [h](const double *x, double T) { return h.hidden_circulation(x, T); }};
 }
 
-/// A learned velocity at points: (x, t) rows and the velocity there, physical units.
-struct LearnedField
-{
-  std::vector<double> x, t, velocity;
-};
 
 /// The checkpoint's velocity on up to max_samples of every snapshot's samples.
 template <class Scalar>
-LearnedField checkpoint_field(const EvalOptions &o, const io::Checkpoint &checkpoint, const data::SnapshotData &data)
+metrics::FieldAtPoints checkpoint_field(const EvalOptions &o, const io::Checkpoint &checkpoint, const data::SnapshotData &data)
 {
   const DefaultExec space;
-  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema", 8192, false, inference_engine(o.engine));
   const std::int64_t d = data.dim;
   require(model.shape().dim == d,
           fmt::format("eval: {} has d = {} but {} has d = {}", o.checkpoint, model.shape().dim, o.data, d));
-  LearnedField f;
+  metrics::FieldAtPoints f;
   for (std::int64_t k = 0; k < data.snapshots(); ++k)
     for (std::int64_t i = data.offsets[k]; i < std::min(data.offsets[k + 1], data.offsets[k] + o.max_samples); ++i)
     {
@@ -93,76 +83,28 @@ LearnedField checkpoint_field(const EvalOptions &o, const io::Checkpoint &checkp
 }
 
 /// A field computed elsewhere (amk field, another code): --points (/x, /t) and --field (/grad_x).
-LearnedField file_field(const EvalOptions &o, std::int64_t d)
+metrics::FieldAtPoints file_field(const EvalOptions &o, std::int64_t d)
 {
   auto points = read_points(o.points, d);
   const io::H5Reader in(o.field);
   require(in.has("/grad_x"), o.field + ": missing dataset /grad_x [n, d] (the velocity at --points)");
   require(in.shape("/grad_x") == std::vector<std::int64_t>({points.n, d}),
           fmt::format("{}: /grad_x must have shape [{}, {}] like /x of {}", o.field, points.n, d, o.points));
-  LearnedField f{std::move(points.x), std::move(points.t), in.read_f64("/grad_x")};
+  metrics::FieldAtPoints f{std::move(points.x), std::move(points.t), in.read_f64("/grad_x")};
   for (double v : f.velocity)
     require(std::isfinite(v), o.field + ": /grad_x holds NaN or Inf");
   return f;
 }
 
-/// Relative L2 error of a learned velocity against the true one: sqrt(Σ|v − v*|² / Σ|v*|²),
-/// overall and per time (runs of equal t, in the order of the points).
-nlohmann::json velocity_error(const EvalOptions &o, const LearnedField &learned, std::int64_t d)
+/// The learned velocity's error against the data's true one (metrics/velocity_error.hpp).
+nlohmann::json velocity_error(const EvalOptions &o, const metrics::FieldAtPoints &learned, std::int64_t d)
 {
   const auto field = true_field(o.data, o.velocity);
   require(o.exclude_nodal < 0 || field.node_distance,
           "eval: --exclude-nodal applies to a field with nodes (--velocity hydrogen)");
-  const auto &x = learned.x, &t = learned.t;
   // leave out the fraction of points nearest the nodal set, where ∇ arg ψ diverges
-  const double fraction = field.node_distance ? (o.exclude_nodal < 0 ? 0.02 : o.exclude_nodal) : 0.0;
-  std::vector<char> keep(t.size(), 1);
-  const auto excluded = std::size_t(fraction * double(t.size()));
-  if (excluded > 0)
-  {
-    std::vector<std::pair<double, std::size_t>> distance;
-    for (std::size_t c = 0; c < t.size(); ++c)
-      distance.emplace_back(field.node_distance(&x[c * std::size_t(d)], t[c]), c);
-    std::nth_element(distance.begin(), distance.begin() + std::ptrdiff_t(excluded), distance.end());
-    for (std::size_t i = 0; i < excluded; ++i)
-      keep[distance[i].second] = 0;
-  }
-  double err = 0, ref = 0, hidden = 0;
-  std::vector<double> exact(static_cast<std::size_t>(d));
-  nlohmann::json per_time = nlohmann::json::array();
-  for (std::size_t c = 0; c < t.size();)
-  {
-    double e_k = 0, r_k = 0;
-    const double time = t[c];
-    for (; c < t.size() && t[c] == time; ++c)
-    {
-      if (!keep[c])
-        continue;
-      field.velocity(&x[c * d], t[c], exact.data());
-      if (field.hidden)
-        hidden += field.hidden(&x[c * d], t[c]);
-      for (std::int64_t r = 0; r < d; ++r)
-      {
-        const double diff = learned.velocity[c * d + r] - exact[std::size_t(r)];
-        e_k += diff * diff;
-        r_k += exact[std::size_t(r)] * exact[std::size_t(r)];
-      }
-    }
-    per_time.push_back({{"time", time}, {"relative_l2", std::sqrt(e_k / std::max(r_k, 1e-300))}});
-    err += e_k;
-    ref += r_k;
-  }
-  const double l2 = std::sqrt(err / std::max(ref, 1e-300));
-  nlohmann::json report = {{"field", o.velocity},          {"points", t.size()}, {"excluded", excluded},
-                            {"excluded_fraction", fraction}, {"relative_l2", l2},  {"snapshots", per_time}};
-  if (field.hidden)
-  {
-    // no gradient field (what is learned from densities) comes closer than the floor; by
-    // Pythagoras the learned field is at most `gradient_error_bound` from the best one
-    const double floor = std::sqrt(hidden / std::max(ref, 1e-300));
-    report["gradient_floor"] = floor;
-    report["gradient_error_bound"] = std::sqrt(std::max(l2 * l2 - floor * floor, 0.0));
-  }
+  nlohmann::json report = {{"field", o.velocity}};
+  report.update(to_json(metrics::velocity_error(learned, field, d, o.exclude_nodal < 0 ? 0.02 : o.exclude_nodal)));
   return report;
 }
 
@@ -296,8 +238,8 @@ int run_eval(const EvalOptions &o)
   {
     const auto checkpoint = train::load_checkpoint(o.checkpoint);
     report["checkpoint"] = o.checkpoint;
-    with_checkpoint_scalar(checkpoint, [&](auto scalar)
-                           { report["velocity"] = velocity_error(o, checkpoint_field<decltype(scalar)>(o, checkpoint, data), data.dim); });
+    train::with_precision(checkpoint, [&](auto scalar)
+                          { report["velocity"] = velocity_error(o, checkpoint_field<decltype(scalar)>(o, checkpoint, data), data.dim); });
     report["velocity"]["weights"] = o.weights;
   }
   std::cout << to_text(report) << std::endl;
@@ -344,6 +286,7 @@ Action add_eval(CLI::App &app)
       ->check(CLI::IsMember({"ema", "raw"}))
       ->capture_default_str();
   cmd->add_option("--max-samples", o->max_samples, "Use at most this many samples per set")->capture_default_str();
+  add_inference_engine(cmd, o->engine);
   cmd->add_option("--out", o->out, "Also write the JSON report to this file");
   return [o, alpha]()
   {

@@ -3,6 +3,7 @@
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
 #include <amk/sample/model.hpp>
+#include <amk/train/checkpoint.hpp>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -12,14 +13,14 @@ namespace
 {
 struct FieldOptions
 {
-  std::string checkpoint, points, out, weights = "ema";
+  std::string checkpoint, points, out, weights = "ema", engine = "trained";
 };
 
 template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoint &checkpoint)
 {
   using Exec = DefaultExec;
   const Exec space;
-  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema", 8192, false, inference_engine(o.engine));
   const int d = model.shape().dim;
 
   const auto points = read_points(o.points, d);
@@ -31,8 +32,9 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
   w.write_f64("/ds_dt", f.ds_dt.data(), {n});
   w.write_string_attr("checkpoint", o.checkpoint);
   w.write_string_attr("weights", o.weights);
+  w.write_string_attr("engine", model.engine_name());
   w.commit();
-  fmt::print("amk field: evaluated {} points; wrote {}\n", n, o.out);
+  fmt::print("amk field: evaluated {} points ({} engine); wrote {}\n", n, model.engine_name(), o.out);
 }
 } // namespace
 
@@ -44,12 +46,13 @@ Action add_field(CLI::App &app)
   cmd->add_option("--points", o->points, "HDF5 file with /x [n, d] and /t [n] (physical units)")->required();
   cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
   cmd->add_option("--out", o->out, "Output HDF5 file: /s [n], /grad_x [n, d], /ds_dt [n]")->required();
+  add_inference_engine(cmd, o->engine);
   return [o]()
   {
     if (!dist::Comm::world().root())
       return 0;
     const auto checkpoint = train::load_checkpoint(o->checkpoint);
-    with_checkpoint_scalar(checkpoint, [&](auto scalar) { run_field<decltype(scalar)>(*o, checkpoint); });
+    train::with_precision(checkpoint, [&](auto scalar) { run_field<decltype(scalar)>(*o, checkpoint); });
     return 0;
   };
 }

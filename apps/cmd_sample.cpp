@@ -7,6 +7,7 @@
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <amk/sample/model.hpp>
+#include <amk/train/checkpoint.hpp>
 #include <cmath>
 #include <fmt/format.h>
 #include <numeric>
@@ -17,7 +18,7 @@ namespace
 {
 struct SampleOptions
 {
-  std::string checkpoint, data, out, method = "auto", weights = "ema";
+  std::string checkpoint, data, out, method = "auto", weights = "ema", engine = "trained";
   std::int64_t from_snapshot = 0, n = 0;
   double to_time = 0;
   int steps = 100, record_every = 1;
@@ -29,10 +30,11 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
   using Exec = DefaultExec;
   const DefaultExec space;
   const auto data = io::read_snapshots(o.data);
-  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema");
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema", 8192, false, inference_engine(o.engine));
   const auto &objective = model.objective();
   const bool sde = objective.kind == am::LossKind::entropic, weighted = objective.kind == am::LossKind::unbalanced;
-  const auto method = sample::parse_method(o.method == "auto" ? (sde ? "stochastic-heun" : "rk4") : o.method);
+  const auto method = o.method == "auto" ? (sde ? sample::Method::stochastic_heun : sample::Method::rk4)
+                                         : parse_choice<sample::Method>(o.method, "sample: --method");
   const auto &norm = model.normalisation();
   const int d = model.shape().dim, rows_state = model.state_rows();
   require(data.dim == d,
@@ -60,7 +62,7 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
   for (std::int64_t c = 0; c < n; ++c)
   {
     for (int r = 0; r < d; ++r)
-      sh(r, c) = Scalar((data.x[rows[c] * d + r] - norm.shift[r]) / norm.scale);
+      sh(r, c) = Scalar(norm.normalised_x(data.x[rows[c] * d + r], std::size_t(r)));
     if (weighted)
     {
       const double m_i = data.mass.empty() ? total / double(available) : data.mass[rows[c]];
@@ -83,7 +85,7 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
     for (std::int64_t c = 0; c < n; ++c)
     {
       for (int r = 0; r < d; ++r)
-        out.push_back(norm.shift[r] + norm.scale * double(sh(r, c)));
+        out.push_back(norm.physical_x(double(sh(r, c)), std::size_t(r)));
       if (weighted)
         log_weights.push_back(double(sh(d, c)));
     }
@@ -100,11 +102,12 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
   if (weighted)
     w.write_f64("/log_weights", log_weights.data(), {std::int64_t(times.size()), n});
   w.write_string_attr("checkpoint", o.checkpoint);
-  w.write_string_attr("method", o.method == "auto" ? (sde ? "stochastic-heun" : "rk4") : o.method);
+  w.write_string_attr("method", name_of(method));
+  w.write_string_attr("engine", model.engine_name());
   w.write_i64_attr("from_snapshot", o.from_snapshot);
   w.commit();
-  fmt::print("amk sample: moved {} samples of snapshot {} (t = {}) to t = {} with {} x {}; wrote {}\n", n,
-             o.from_snapshot, T0, o.to_time, o.steps, o.method, o.out);
+  fmt::print("amk sample: moved {} samples of snapshot {} (t = {}) to t = {} with {} x {} ({} engine); wrote {}\n", n,
+             o.from_snapshot, T0, o.to_time, o.steps, name_of(method), model.engine_name(), o.out);
 }
 } // namespace
 
@@ -125,6 +128,7 @@ Action add_sample(CLI::App &app)
   cmd->add_option("--record-every", o->record_every, "Record the state every k steps")->capture_default_str();
   cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the sample subset and of the SDE noise")->capture_default_str();
+  add_inference_engine(cmd, o->engine);
   cmd->add_option("--out", o->out,
                   "Output HDF5 file: /times [M], /x [M, n, d] (and /log_weights [M, n] for unbalanced AM)")
       ->required();
@@ -133,7 +137,7 @@ Action add_sample(CLI::App &app)
     if (!dist::Comm::world().root())
       return 0;
     const auto checkpoint = train::load_checkpoint(o->checkpoint);
-    with_checkpoint_scalar(checkpoint, [&](auto scalar) { run_sample<decltype(scalar)>(*o, checkpoint); });
+    train::with_precision(checkpoint, [&](auto scalar) { run_sample<decltype(scalar)>(*o, checkpoint); });
     return 0;
   };
 }

@@ -1,9 +1,11 @@
 #pragma once
 // The `amk` subcommands: each adds itself to the command line and returns the action to
 // run once the line is parsed (after Kokkos and MPI are up).
+#include "option_table.hpp"
 #include <CLI/CLI.hpp>
 #include <cstdint>
-#include <amk/train/config.hpp>
+#include <amk/sample/model.hpp>
+#include <amk/train/run_spec.hpp>
 #include <functional>
 #include <memory>
 #include <set>
@@ -22,22 +24,21 @@ Action add_eval(CLI::App &app);
 Action add_bench(CLI::App &app);
 Action add_info(CLI::App &app);
 
-/// `amk train`'s options on its subcommand; config() is the line's configuration (set
+/// `amk train`'s options on its subcommand; spec() is the line's run specification (set
 /// `given` to the option names the line or --config gave). Checked by train::run_training.
 struct TrainOptions
 {
   CLI::App *cmd;
-  std::shared_ptr<train::TrainConfig> parsed;
+  std::shared_ptr<OptionWords> words;
   std::shared_ptr<bool> resume;
-  std::shared_ptr<std::string> activation, head;
-  train::TrainConfig config(std::set<std::string> *given = nullptr) const;
+  train::RunSpec spec(std::set<std::string> *given = nullptr) const;
 };
 TrainOptions add_train_options(CLI::App &app);
 
 /// `amk train --config FILE.toml …`: the file's `key = value` lines become `--key value`
-/// options placed before the command line's own, which therefore win (every option takes
-/// its last occurrence). CLI11 2.1 reads config files for the top-level app only, so the
-/// file is expanded here, with CLI11's own TOML reader. amk::Error on an unreadable file.
+/// options, except those the command line gives itself (which win). CLI11 2.1 reads config
+/// files for the top-level app only, so the file is expanded here, with CLI11's own TOML
+/// reader. amk::Error on an unreadable file.
 std::vector<std::string> expand_config(std::vector<std::string> args);
 
 /// Points at which a field is evaluated: /x [n, d] and /t [n] (physical units) of an HDF5
@@ -49,12 +50,10 @@ struct Points
 };
 Points read_points(const std::string &path, std::int64_t d);
 
-/// Calls f(float{}) or f(double{}): the precision a checkpoint's network was trained in.
-template <class Checkpoint, class F> void with_checkpoint_scalar(const Checkpoint &checkpoint, F &&f)
-{
-  if (checkpoint.config.value("dtype", std::string("float")) == "double")
-    f(double{});
-  else
-    f(float{});
-}
+/// `--engine` of the commands that evaluate a trained network (sample, field, eval): trained
+/// (the default: the engine its run trained with), auto, or an engine's name.
+void add_inference_engine(CLI::App *cmd, std::string &choice);
+/// The engine `choice` names; amk::Error for another word.
+sample::InferenceEngine inference_engine(const std::string &choice);
+
 } // namespace amk::app

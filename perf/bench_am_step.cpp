@@ -30,10 +30,10 @@ using namespace amk;
 using Exec = DefaultExec;
 using Scalar = float;
 
-train::TrainConfig config(int width, int batch, int dim = 2, int depth = 3)
+train::RunSpec config(int width, int batch, int dim = 2, int depth = 3)
 {
-  train::TrainConfig c;
-  c.path = "gaussian";
+  train::RunSpec c;
+  c.path = train::BuiltinPath::gaussian;
   c.out = "(bench)";
   c.network.dim = dim;
   c.network.width = width;
@@ -97,7 +97,7 @@ using Loss = am::ActionLoss<Scalar, Exec>;
 /// A GEMM engine loaded with one batch of plain AM, its seeds written, ready for any sweep.
 struct Loaded
 {
-  train::TrainConfig c;
+  train::RunSpec c;
   std::shared_ptr<data::GaussianSource<Scalar, Exec>> source;
   am::BatchBuilder<Scalar, Exec> builder;
   nn::GemmEngine<Scalar, Exec, Loss> engine;
@@ -119,7 +119,7 @@ struct Loaded
   /// FLOPs of `per_interior` and `per_boundary` forward-equivalents per sample
   double flops(double per_interior, double per_boundary) const
   {
-    return perf::forward_equivalent_flops(c, per_interior, per_boundary);
+    return perf::forward_equivalent_flops(c.network, c.batch, c.boundary(), per_interior, per_boundary);
   }
 };
 
@@ -246,16 +246,17 @@ void BM_train_step(benchmark::State &state)
   auto source = std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2));
   train::Trainer<Scalar, Exec> trainer(Exec(), c, source, dist::Comm::self());
   timed(state, [&] { trainer.step(); });
-  state.counters["FLOPS"] = benchmark::Counter(perf::step_flops(c), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] = benchmark::Counter(perf::step_flops(c.network, c.batch, c.boundary()), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <class T> void BM_step_matrix(benchmark::State &state)
 {
   auto c = config(int(state.range(0)), int(state.range(1)), int(state.range(2)), int(state.range(3)));
-  c.dtype = std::is_same<T, double>::value ? "double" : "float";
+  c.dtype = std::is_same<T, double>::value ? train::Precision::float64 : train::Precision::float32;
   auto source = std::make_shared<data::GaussianSource<T, Exec>>(Exec(), data::GaussianPath::preset(c.network.dim));
   train::Trainer<T, Exec> trainer(Exec(), c, source, dist::Comm::self());
+  trainer.choose_engine(); // as amk train chooses it
   trainer.step(); // warm-up, and the batch every timed step reuses (as torch_am.py does)
   double total = 0;
   std::int64_t steps = 0;
@@ -267,12 +268,12 @@ template <class T> void BM_step_matrix(benchmark::State &state)
           total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           ++steps;
         });
-  const double flops = perf::step_flops(c);
+  const double flops = perf::step_flops(c.network, c.batch, c.boundary());
   const double ceiling = perf::gemm_rate<T>(c.network.width, 3 * c.batch);
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["samples/s"] = benchmark::Counter(c.batch, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["of_gemm"] = flops / (total / double(steps)) / ceiling;
-  state.counters["fused"] = std::string(trainer.engine_name()) == "fused" ? 1 : 0;
+  state.counters["engine"] = trainer.engine().index; // its position in nn::Engines (0: gemm, 1: fused)
 }
 
 void matrix(benchmark::internal::Benchmark *b)

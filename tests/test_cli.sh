@@ -150,7 +150,7 @@ expect_error "times not increasing" bad_run/checkpoint.h5 "increasing" -- "$AMK"
 expect_error "bad activation" bad_run/checkpoint.h5 "relu" -- "$AMK" $T data.h5 --activation relu
 expect_error "bad lr" bad_run/checkpoint.h5 "lr" -- "$AMK" $T data.h5 --lr -1
 expect_error "no data" bad_run/checkpoint.h5 "--data" -- "$AMK" train --out bad_run --steps 2
-expect_error "--t0 with --data" bad_run/checkpoint.h5 "--t0 and --t1" -- "$AMK" $T data.h5 --t0 -5
+expect_error "--t0 with --data" bad_run/checkpoint.h5 "--t0 applies to a built-in --path only" -- "$AMK" $T data.h5 --t0 -5
 expect_error "bad snapshot index" out_bad.h5 "from-snapshot" -- "$AMK" sample --checkpoint run/checkpoint.h5 \
   --data data.h5 --from-snapshot 9 --to-time 1 --out out_bad.h5
 expect_error "checkpoint is not one" out_bad.h5 "checkpoint" -- "$AMK" sample --checkpoint data.h5 \
@@ -345,7 +345,7 @@ with h5py.File("bad_snapshot_mass.h5", "w") as f:
     f["snapshot_mass"] = [1.0, 0.0]
 PY
 F="train --out fam_bad --steps 2 --batch 4 --width 4 --depth 1 --data ou_small.h5"
-expect_error "unknown loss" fam_bad/metrics.jsonl "unknown loss 'sm'" -- "$AMK" $F --loss sm
+expect_error "unknown loss" fam_bad/metrics.jsonl "--loss must be am, eam or uam (got 'sm')" -- "$AMK" $F --loss sm
 expect_error "eam without sigma" fam_bad/metrics.jsonl "needs --sigma" -- "$AMK" $F --loss eam
 expect_error "sigma zero" fam_bad/metrics.jsonl "--sigma must be positive" -- "$AMK" $F --loss eam --sigma 0
 expect_error "sigma negative" fam_bad/metrics.jsonl "--sigma must be positive" -- "$AMK" $F --loss eam --sigma -1

@@ -219,7 +219,7 @@ std::vector<nn::MlpShape> shapes()
 
 std::string label(const nn::MlpShape &s)
 {
-  return std::string(nn::to_string(s.activation)) + "/" + nn::to_string(s.head);
+  return std::string(name_of(s.activation)) + "/" + name_of(s.head);
 }
 
 /// Parameters larger than the default init, so that σ'' and σ''' matter.

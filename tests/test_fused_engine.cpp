@@ -1,10 +1,11 @@
 // The fused engine (one team kernel per step) against the GEMM engine, whose gradient the
 // finite-difference tests of test_engine.cpp check: the same loss terms and the same ∂L/∂θ
 // for every loss it runs, activation and head, with partial blocks, partial tiles and
-// several gradient slots; evaluate() alike; and the factory's choice between them.
+// several gradient slots; evaluate() alike (through the evaluation-only engines inference
+// uses); and the registry's choice between them.
 #include "backend.hpp"
 #include <amk/am/loss.hpp>
-#include <amk/nn/make_engine.hpp>
+#include <amk/nn/engine_registry.hpp>
 #include <gtest/gtest.h>
 
 namespace
@@ -117,10 +118,11 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
   out.interior = std::abs(sums.interior - parts.interior) / std::abs(parts.interior);
   out.boundary = std::abs(sums.boundary - parts.boundary) / std::abs(parts.boundary);
 
-  // evaluate(): s, ∇ᵤs and (with directions: the axes) Δs of every column as interior
+  // evaluate(): s, ∇ᵤs and (with directions: the axes) Δs of every column as interior, by
+  // the evaluation-only engines (no loss: what nn::make_evaluator builds)
   const int m_eval = m > 0 ? shape.dim : 0;
-  nn::GemmEngine<T, Exec, Loss> gemm_all(Exec(), shape, nn::Capacity{np, np, m_eval});
-  nn::FusedEngine<T, Exec, Loss, Path> fused_all(Exec(), shape, nn::Capacity{np, np, m_eval}, block, slots);
+  nn::GemmEngine<T, Exec, impl::NoLoss> gemm_all(Exec(), shape, nn::Capacity{np, np, m_eval});
+  nn::FusedEngine<T, Exec, impl::NoLoss, Path> fused_all(Exec(), shape, nn::Capacity{np, np, m_eval}, block, slots);
   gemm_all.set_batch(np, np);
   fused_all.set_batch(np, np);
   Kokkos::deep_copy(gemm_all.input(), gemm.input());
@@ -185,7 +187,7 @@ template <impl::TilePath Path> void every_loss_activation_and_head()
         // blocks and column tiles; 3 slots: the slot reduction
         const auto c = compare<double, Path>(shape(act, head, 40, 3), 37, 19, 8, 3, v);
         expect_agreement(c, 1e-12,
-                         "loss " + std::to_string(int(v)) + " " + nn::to_string(act) + "/" + nn::to_string(head));
+                         "loss " + std::to_string(int(v)) + " " + name_of(act) + "/" + name_of(head));
       }
 }
 
@@ -228,33 +230,56 @@ TEST(FusedEngine, PortableTilesMatchTheGemmEngine)
   across_shapes_blocks_and_slots<impl::TilePath::portable>(); // widths 7 and 33: partial 4 × 4 tiles
 }
 
-TEST(FusedEngine, TheFactoryPicksItForNarrowNetworksOnly)
+TEST(FusedEngine, TheRegistryTimesItWhereItFitsAndPicksItForNarrowNetworksOnly)
 {
   const bool host = impl::is_host_space<Exec>, threaded = !host || Exec().concurrency() > 1;
-  auto choice = [](const std::string &c, int width, int dim, int directions = 0)
+  auto shape = [](int width, int dim)
   {
     nn::MlpShape s;
     s.width = width;
     s.dim = dim;
-    return std::string(nn::engine_choice<float, Exec>(c, s, nn::Capacity{64, 192, directions}));
+    return s;
   };
-  EXPECT_EQ(choice("auto", 512, 2), "gemm");
-  EXPECT_EQ(choice("auto", 16, 8192), "gemm"); // the input layer alone outgrows a core's L2
-  EXPECT_EQ(choice("auto", 256, 2), host && threaded ? "fused" : "gemm");
-  EXPECT_EQ(choice("auto", 128, 2), threaded ? "fused" : "gemm");
-  EXPECT_EQ(choice("fused", 256, 2), "fused");
-  EXPECT_EQ(choice("gemm", 32, 2), "gemm");
-  // curvature directions (entropic AM) run fused while a team's buffers stay small; many
-  // directions of a wide network are routed to the GEMM engine, with a note
-  std::string note;
-  nn::MlpShape s;
-  s.width = 32;
-  EXPECT_EQ(std::string(nn::engine_choice<float, Exec>("fused", s, nn::Capacity{64, 192, 2}, &note)), "fused");
-  EXPECT_TRUE(note.empty()) << note;
-  s.width = 256;
-  s.dim = 32;
-  EXPECT_EQ(std::string(nn::engine_choice<float, Exec>("fused", s, nn::Capacity{64, 192, 32}, &note)), "gemm");
-  EXPECT_NE(note.find("GEMM engine"), std::string::npos) << note;
-  EXPECT_THROW((nn::engine_choice<float, Exec>("fastest", s, nn::Capacity{64, 192, 0})), Error);
+  const nn::EngineId gemm = *find_choice<nn::EngineId>("gemm"), fused = *find_choice<nn::EngineId>("fused");
+  EXPECT_EQ(nn::engine_count, 2);
+  EXPECT_EQ(name_list<nn::EngineId>(), "gemm or fused");
+  // the untimed rule (library users, and inference where the checkpoint names no engine)
+  auto untimed = [&](int width, int dim, int directions = 0)
+  { return name_of(nn::untimed_choice<float, Exec>(shape(width, dim), nn::Capacity{64, 192, directions})); };
+  EXPECT_STREQ(untimed(512, 2), "gemm");
+  EXPECT_STREQ(untimed(16, 8192), "gemm"); // the input layer alone outgrows a core's L2
+  EXPECT_STREQ(untimed(256, 2), host && threaded ? "fused" : "gemm");
+  EXPECT_STREQ(untimed(128, 2), threaded ? "fused" : "gemm");
+  EXPECT_STREQ(untimed(256, 32, 32), "gemm"); // 32 curvature directions of a wide network outgrow 4 MB a team
+  // --engine auto's candidates: every engine whose team buffers fit
+  auto candidates = [&](int width, int dim, int directions = 0)
+  { return nn::candidates<float, Exec>(shape(width, dim), nn::Capacity{64, 192, directions}); };
+  EXPECT_EQ(candidates(32, 2), (std::vector<nn::EngineId>{gemm, fused}));
+  EXPECT_EQ(candidates(32, 2, 2), (std::vector<nn::EngineId>{gemm, fused}));
+  EXPECT_EQ(candidates(512, 2), std::vector<nn::EngineId>{gemm});
+  EXPECT_EQ(candidates(256, 32, 32), std::vector<nn::EngineId>{gemm});
+  // a named engine is built as named, or refused with the reason
+  using Loss = am::ActionLoss<float, Exec>;
+  auto built = [&](nn::EngineId id, int width)
+  { return std::string(nn::make_engine<float, Exec, Loss>(Exec(), id, shape(width, 2), nn::Capacity{64, 192, 0})->name()); };
+  EXPECT_EQ(built(fused, 256), "fused");
+  EXPECT_EQ(built(gemm, 32), "gemm");
+  if (nn::FusedEngineEntry::team_bytes<float>(shape(4096, 2), 0) >
+      std::size_t(Kokkos::TeamPolicy<Exec>::scratch_size_max(1)))
+  {
+    try
+    {
+      nn::make_engine<float, Exec, Loss>(Exec(), fused, shape(4096, 2), nn::Capacity{64, 192, 0});
+      ADD_FAILURE() << "a network larger than a team's scratch memory was built fused";
+    }
+    catch (const Error &e)
+    {
+      EXPECT_NE(std::string(e.what()).find("engine fused: the fused kernel needs"), std::string::npos) << e.what();
+    }
+  }
+  // an evaluator has no loss: its gradient() refuses
+  auto evaluator = nn::make_engine<float, Exec, impl::NoLoss>(Exec(), fused, shape(8, 2), nn::Capacity{4, 4, 0});
+  Vector<float, Exec> params("params", shape(8, 2).param_count()), grad("grad", shape(8, 2).param_count());
+  EXPECT_THROW(evaluator->gradient(Exec(), params, impl::NoLoss(), grad), Error);
 }
 } // namespace

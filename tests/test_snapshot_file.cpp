@@ -4,7 +4,8 @@
 #include <amk/io/checkpoint.hpp>
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
-#include <amk/train/config.hpp>
+#include <amk/train/checkpoint.hpp>
+#include <amk/train/options.hpp>
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -620,7 +621,7 @@ namespace
 amk::io::Checkpoint sample_checkpoint()
 {
   amk::io::Checkpoint c;
-  amk::train::TrainConfig config;
+  amk::train::RunSpec config;
   config.network.dim = 2;
   config.network.width = 8;
   config.network.depth = 1;
@@ -638,12 +639,14 @@ amk::io::Checkpoint sample_checkpoint()
   c.normalisation.t0 = 3;
   c.normalisation.span = 2;
   c.normalisation.scale = 0.5;
+  c.engine = "fused";
   return c;
 }
 
 bool same(const amk::io::Checkpoint &a, const amk::io::Checkpoint &b)
 {
   return a.config == b.config && a.objective == b.objective && a.step == b.step && a.ranks == b.ranks &&
+         a.engine == b.engine &&
          a.params == b.params && a.ema == b.ema && a.adam_m == b.adam_m && a.adam_v == b.adam_v &&
          a.normalisation.shift == b.normalisation.shift && a.normalisation.t0 == b.normalisation.t0 &&
          a.normalisation.span == b.normalisation.span && a.normalisation.scale == b.normalisation.scale;
@@ -706,16 +709,16 @@ TEST_F(SnapshotFile, CheckpointContentIsCheckedOnRead)
   expect_refused(c, "normalisation");
   c = sample_checkpoint();
   c.config["network"] = 3;
-  expect_refused(c, "malformed config attribute");
+  expect_refused(c, "malformed configuration: no 'network/dim'");
   c = sample_checkpoint();
   c.config["network"]["width"] = 1 << 20;
   expect_refused(c, "--width must be in");
   c = sample_checkpoint();
   c.config["dtype"] = "half";
-  expect_refused(c, "dtype 'half'");
+  expect_refused(c, "'dtype' must be float or double (got 'half')");
   c = sample_checkpoint();
   c.objective["loss"] = "a\nb";
-  expect_refused(c, "unknown loss 'a\\nb'"); // the newline written as \n: one line
+  expect_refused(c, "objective loss must be am, eam or uam (got 'a\\nb')"); // the newline written as \n: one line
   c = sample_checkpoint();
   c.step = -1;
   expect_refused(c, "step attribute is negative");

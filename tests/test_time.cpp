@@ -238,7 +238,7 @@ TEST(Coupling, BridgePartnersAreDrawnFromTheEntropicPlanAndAreTheAssignmentWhenI
   const int draws = 4000;
   for (int k = 0; k < draws; ++k)
   {
-    const auto p = data::detail::sinkhorn_partners(Exec(), X, Y, eps, data::CouplingOptions(), RandomKey(7)(k));
+    const auto p = data::impl::sinkhorn_partners(Exec(), X, Y, eps, data::CouplingOptions(), RandomKey(7)(k));
     for (int i = 0; i < n; ++i)
       counts[i * n + p[i]] += 1.0 / draws;
   }
@@ -259,7 +259,7 @@ TEST(Coupling, BridgePartnersAreDrawnFromTheEntropicPlanAndAreTheAssignmentWhenI
   EXPECT_GT(spread / n, 0.1); // measured: TV 0.025, spread 0.45
 
   data::CouplingOptions o;
-  EXPECT_EQ(data::detail::sinkhorn_partners(Exec(), X, Y, 0.5 * o.epsilon * mean, o, RandomKey(8)),
+  EXPECT_EQ(data::impl::sinkhorn_partners(Exec(), X, Y, 0.5 * o.epsilon * mean, o, RandomKey(8)),
             data::auction_partners(Exec(), X, Y, o.epsilon))
       << "a plan sharper than the auction's resolution is the assignment";
 }

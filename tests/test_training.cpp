@@ -4,6 +4,7 @@
 #include <amk/data/gaussian_path.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/sample/model.hpp>
+#include <amk/train/run.hpp>
 #include <amk/train/trainer.hpp>
 #include <cmath>
 #include <filesystem>
@@ -154,14 +155,14 @@ TEST(Batch, StratifiedTimesHitEveryStratumOnce)
 /// Trains on the exact Gaussian path (anisotropic, moving and widening/narrowing).
 struct GaussianRun
 {
-  train::TrainConfig config;
+  train::RunSpec config;
   std::shared_ptr<data::GaussianSource<float, Exec>> source;
   std::unique_ptr<train::Trainer<float, Exec>> trainer;
 
   explicit GaussianRun(const std::string &engine)
   {
-    config.engine = engine;
-    config.path = "gaussian";
+    config.engine = find_choice<nn::EngineId>(engine);
+    config.path = train::BuiltinPath::gaussian;
     config.out = "(test)";
     config.network.dim = 2;
     config.network.width = 64;
@@ -263,9 +264,9 @@ TEST(Sample, EulerHeunAndRk4ConvergeAtTheirOrders)
   shape.width = 16;
   shape.depth = 2;
   shape.time_features = 1;
-  train::TrainConfig config;
+  train::RunSpec config;
   config.network = shape;
-  config.dtype = "double";
+  config.dtype = train::Precision::float64;
   io::Checkpoint checkpoint;
   checkpoint.config = train::to_json(config);
   Vector<double, Exec> params("params", shape.param_count());
@@ -320,8 +321,8 @@ TEST(Training, ResumeContinuesExactly)
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(::testing::TempDir()) / "amk_resume";
   fs::remove_all(dir);
-  train::TrainConfig c;
-  c.path = "gaussian";
+  train::RunSpec c;
+  c.path = train::BuiltinPath::gaussian;
   c.network.dim = 2;
   c.network.width = 16;
   c.network.depth = 2;
@@ -353,6 +354,7 @@ TEST(Training, ResumeContinuesExactly)
   EXPECT_EQ(b.step, 20);
   EXPECT_EQ(a.params, b.params);
   EXPECT_EQ(a.ema, b.ema);
+  EXPECT_EQ(a.adam_m, b.adam_m);
   EXPECT_EQ(a.adam_v, b.adam_v);
 }
 } // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // Umbrella header: the whole amk library.
 #include <amk/am/batch.hpp>
+#include <amk/am/engines.hpp>
 #include <amk/am/loss.hpp>
 #include <amk/config.hpp>
 #include <amk/core/error.hpp>
@@ -15,10 +16,14 @@
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <amk/metrics/distances.hpp>
+#include <amk/metrics/velocity_error.hpp>
 #include <amk/nn/activation.hpp>
-#include <amk/nn/engine.hpp>
+#include <amk/nn/engine_registry.hpp>
+#include <amk/nn/evaluator.hpp>
 #include <amk/nn/mlp.hpp>
 #include <amk/optim/adam.hpp>
 #include <amk/sample/model.hpp>
-#include <amk/train/config.hpp>
+#include <amk/train/checkpoint.hpp>
+#include <amk/train/options.hpp>
+#include <amk/train/run.hpp>
 #include <amk/train/trainer.hpp>

@@ -47,6 +47,8 @@ std::string content_checksum(const Checkpoint &c)
   text(to_text(c.config));
   text(to_text(c.objective));
   text(c.shards.is_null() ? std::string() : to_text(c.shards));
+  if (!c.engine.empty()) // (absent from older checkpoints, whose checksums stay valid)
+    text(c.engine);
   const std::int64_t integers[2] = {c.step, c.ranks};
   bytes(integers, sizeof integers);
   const double reals[3] = {c.normalisation.t0, c.normalisation.span, c.normalisation.scale};
@@ -72,6 +74,8 @@ void write_checkpoint(const std::string &path, const Checkpoint &c)
   w.write_i64_attr("ranks", c.ranks);
   if (!c.shards.is_null())
     w.write_string_attr("shards", to_text(c.shards));
+  if (!c.engine.empty())
+    w.write_string_attr("engine", c.engine);
   w.write_f64_attr("t0", c.normalisation.t0);
   w.write_f64_attr("span", c.normalisation.span);
   w.write_f64_attr("scale", c.normalisation.scale);
@@ -98,6 +102,8 @@ Checkpoint read_checkpoint(const std::string &path)
     require(c.ranks >= 1, path + ": the ranks attribute must be at least 1");
     if (r.has_attr("shards"))
       c.shards = nlohmann::json::parse(r.read_string_attr("shards"));
+    if (r.has_attr("engine"))
+      c.engine = r.read_string_attr("engine");
     c.normalisation.t0 = r.read_f64_attr("t0");
     c.normalisation.span = r.read_f64_attr("span");
     c.normalisation.scale = r.read_f64_attr("scale");

@@ -1,6 +1,7 @@
+#include <algorithm>
 #include <amk/config.hpp>
-#include <amk/train/config.hpp>
 #include <amk/train/engine_cache.hpp>
+#include <amk/train/run_spec.hpp>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -55,7 +56,7 @@ std::string engine_cache_path()
   return base.empty() ? "" : base + "/amk/engines.json";
 }
 
-std::string engine_cache_key(const TrainConfig &config, const nn::Capacity &capacity, const std::string &backend,
+std::string engine_cache_key(const RunSpec &spec, const nn::Capacity &capacity, const std::string &backend,
                              int concurrency, int ranks)
 {
   const nlohmann::json key = {{"host", host_name()},
@@ -66,9 +67,9 @@ std::string engine_cache_key(const TrainConfig &config, const nn::Capacity &capa
                               {"omp_threads", environment("OMP_NUM_THREADS")},
                               {"ranks", ranks},
                               {"amk", AMK_VERSION_STRING},
-                              {"network", nn::to_json(config.network)},
-                              {"dtype", config.dtype},
-                              {"loss", config.loss},
+                              {"network", nn::to_json(spec.network)},
+                              {"dtype", name_of(spec.dtype)},
+                              {"loss", name_of(spec.loss)},
                               {"columns", {capacity.max_tangent, capacity.max_primal}},
                               {"directions", capacity.directions}};
   return key.dump();
@@ -80,23 +81,29 @@ std::optional<EngineTiming> cached_engine(const std::string &path, const std::st
     return std::nullopt;
   const auto cache = read_cache(path);
   const auto it = cache.find(key);
-  if (it == cache.end() || !it->is_object())
+  if (it == cache.end() || !it->is_object() || !it->contains("engine") || !it->contains("seconds"))
     return std::nullopt;
-  std::string e;
-  double gemm = -1, fused = -1;
-  try
-  {
-    e = it->value("engine", std::string());
-    gemm = it->value("gemm_s", -1.0);
-    fused = it->value("fused_s", -1.0);
-  }
-  catch (const nlohmann::json::exception &) // fields of the wrong type
-  {
-    return std::nullopt;
-  }
-  if ((e != "gemm" && e != "fused") || !(gemm > 0 && fused > 0 && std::isfinite(gemm) && std::isfinite(fused)))
+  const auto &name = (*it)["engine"], &seconds = (*it)["seconds"];
+  if (!name.is_string() || !seconds.is_object())
     return std::nullopt; // a hand-edited or foreign entry: measure again
-  return EngineTiming{e, gemm, fused, true};
+  EngineTiming timing;
+  timing.cached = true;
+  const auto engine = find_choice<nn::EngineId>(name.get<std::string>());
+  if (!engine)
+    return std::nullopt;
+  timing.engine = *engine;
+  for (const auto &[e, s] : seconds.items())
+  {
+    const auto id = find_choice<nn::EngineId>(e);
+    if (!id || !s.is_number() || !(s.get<double>() > 0 && std::isfinite(s.get<double>())))
+      return std::nullopt;
+    timing.seconds.emplace_back(*id, s.get<double>());
+  }
+  std::sort(timing.seconds.begin(), timing.seconds.end(),
+            [](const auto &a, const auto &b) { return a.first.index < b.first.index; });
+  if (timing.of(timing.engine) == 0)
+    return std::nullopt;
+  return timing;
 }
 
 std::string cache_engine(const std::string &path, const std::string &key, const EngineTiming &timing)
@@ -109,7 +116,10 @@ std::string cache_engine(const std::string &path, const std::string &key, const 
   if (ec)
     return "cannot create " + fs::path(path).parent_path().string() + ": " + ec.message();
   auto cache = read_cache(path);
-  cache[key] = {{"engine", timing.engine}, {"gemm_s", timing.gemm_s}, {"fused_s", timing.fused_s}};
+  nlohmann::json seconds = nlohmann::json::object();
+  for (const auto &[e, t] : timing.seconds)
+    seconds[name_of(e)] = t;
+  cache[key] = {{"engine", name_of(timing.engine)}, {"seconds", seconds}};
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
   {
     std::ofstream out(tmp);
@@ -131,8 +141,11 @@ std::string cache_engine(const std::string &path, const std::string &key, const 
 }
 std::string describe(const EngineTiming &timing, const std::string &path, const std::string &cache_error)
 {
-  std::string s = fmt::format("auto: {} fused {:.3g} ms, gemm {:.3g} ms a step", timing.cached ? "cached" : "timed",
-                              1e3 * timing.fused_s, 1e3 * timing.gemm_s);
+  std::string s = std::string("auto: ") + (timing.cached ? "cached" : "timed");
+  for (std::size_t i = 0; i < timing.seconds.size(); ++i)
+    s += fmt::format("{} {} {:.3g} ms", i == 0 ? "" : ",", name_of(timing.seconds[i].first),
+                     1e3 * timing.seconds[i].second);
+  s += " a step";
   if (!cache_error.empty())
     s += ", not kept: " + cache_error;
   else if (!path.empty())

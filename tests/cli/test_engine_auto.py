@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """--engine auto (the default) chooses by measurement, the way a user runs it: `amk train`
-in physical units times both engines on its first batch, reports the times in its start
-line, trains with the faster one and keeps the result in $XDG_CACHE_HOME/amk/engines.json
+in physical units times every engine that fits on its first batch, reports the times in its
+start line, trains with the fastest and keeps the result in $XDG_CACHE_HOME/amk/engines.json
 for the next run of that shape on this machine; `amk bench` under mpirun reports global
 figures. Each test is one ctest entry:
     test_engine_auto.py AMK WORKDIR TEST [MPIEXEC FLAGS...]
@@ -22,7 +22,8 @@ TESTS, test = registry()
 
 # width 32: both engines run it (the fused kernel's buffers fit), so auto must time them
 OPTIONS = ["--steps", 1500, "--batch", 256, "--width", 32, "--log-every", 500]
-START = re.compile(r"(gemm|fused) engine \(auto: (timed|cached) fused ([0-9.e+-]+) ms, gemm ([0-9.e+-]+) ms a step"
+ENGINES = ("gemm", "fused")  # the registry's, in its order
+START = re.compile(r"(\w+) engine \(auto: (timed|cached) ((?:\w+ [0-9.e+-]+ ms(?:, )?)+) a step"
                    r"(?:, (?:kept in|from) ([^,)]+))?(?:, not kept: ([^)]*))?\)")
 
 
@@ -33,7 +34,7 @@ def data(amk):
 
 
 def train(amk, out, *extra, env=None):
-    """Runs amk train; returns (engine, timed|cached, fused ms, gemm ms, cache path, why not kept)."""
+    """Runs amk train; returns (engine, timed|cached, {engine: ms}, cache path, why not kept)."""
     saved = dict(os.environ)
     if env is not None:
         os.environ.clear()
@@ -47,8 +48,10 @@ def train(amk, out, *extra, env=None):
     print(start)
     m = START.search(start)
     check(m is not None, f"{out}: the start line reports auto's times ({start})")
-    engine, how, fused, gemm, path, why = m.groups()
-    return engine, how, float(fused), float(gemm), path, why
+    engine, how, times, path, why = m.groups()
+    ms = {name: float(value) for name, value in (t.rsplit(" ", 2)[:2] for t in times.split(", "))}
+    check(tuple(ms) == ENGINES, f"{out}: every engine timed, in the registry's order ({times})")
+    return engine, how, ms, path, why
 
 
 def params(out):
@@ -69,27 +72,34 @@ def measures_and_keeps(amk, work, *_):
     os.environ["XDG_CACHE_HOME"] = os.path.join(work, "cache")
     cache = os.path.join(work, "cache", "amk", "engines.json")
     data(amk)
-    engine, how, fused, gemm, path, why = train(amk, "first")
+    engine, how, ms, path, why = train(amk, "first")
     check(how == "timed" and path == cache and why is None, f"timed and kept in {cache}")
-    check(fused > 0 and gemm > 0, "both engines timed")
-    check(engine == ("fused" if fused < gemm else "gemm"), f"the faster engine runs ({engine})")
+    check(all(t > 0 for t in ms.values()), "every engine timed")
     entries = cache_entries(cache)
     check(len(entries) == 1, "one cache entry")
     (key, entry), = entries.items()
-    check(entry["engine"] == engine and abs(entry["fused_s"] * 1e3 / fused - 1) < 1e-2 and
-          abs(entry["gemm_s"] * 1e3 / gemm - 1) < 1e-2, f"the entry holds the times of the start line: {entry}")
+    check(entry["engine"] == engine and set(entry["seconds"]) == set(ENGINES) and
+          all(abs(entry["seconds"][e] * 1e3 / ms[e] - 1) < 1e-2 for e in ENGINES),
+          f"the entry holds the engine and the times of the start line: {entry}")
     k = json.loads(key)
     check(k["network"]["width"] == 32 and k["network"]["dim"] == DIM and k["ranks"] == 1 and k["dtype"] == "float",
           f"the key names the shape: {k}")
     err = velocity_error(amk, "first/checkpoint.h5", PATH, TIMES, work)
     print(f"relative L2 velocity error {err:.4f}")
     check(err < 0.1, f"velocity error {err:.4f} < 0.1")  # measured 0.05
-    # the named engine: bitwise the same training
+    with h5py.File("first/checkpoint.h5", "r") as f:
+        recorded = f.attrs["engine"].decode()  # a fixed-length HDF5 string
+        check(recorded == engine, f"the checkpoint records the engine ({recorded})")
+    # the named engine: bitwise the same training; the other engine: another rounding (so the
+    # equality shows which engine ran)
+    other = next(e for e in ENGINES if e != engine)
     run(amk, "train", "--data", "data.h5", "--out", "named", *OPTIONS, "--engine", engine, log="named.log")
+    run(amk, "train", "--data", "data.h5", "--out", "other", *OPTIONS, "--engine", other, log="other.log")
     check(all(np.array_equal(a, b) for a, b in zip(params("first"), params("named"))),
           f"--engine {engine} trains bitwise the weights auto trained with it")
-    engine2, how2, fused2, gemm2, path2, _ = train(amk, "second")
-    check(how2 == "cached" and path2 == cache and (engine2, fused2, gemm2) == (engine, fused, gemm),
+    check(not np.array_equal(params("first")[0], params("other")[0]), f"--engine {other} rounds otherwise")
+    engine2, how2, ms2, path2, _ = train(amk, "second")
+    check(how2 == "cached" and path2 == cache and (engine2, ms2) == (engine, ms),
           "the second run takes the cached choice and reports its times")
     check(all(np.array_equal(a, b) for a, b in zip(params("first"), params("second"))),
           "and trains bitwise the same weights")
@@ -103,32 +113,33 @@ def cache_is_read_and_repaired(amk, work, *_):
     os.environ["XDG_CACHE_HOME"] = os.path.join(work, "cache")
     cache = os.path.join(work, "cache", "amk", "engines.json")
     data(amk)
-    engine, _, fused, gemm, _, _ = train(amk, "measured")
-    other = "gemm" if engine == "fused" else "fused"
+    engine, _, _, _, _ = train(amk, "measured")
+    other = next(e for e in ENGINES if e != engine)
     entries = cache_entries(cache)
     (key, _), = entries.items()
-    entries[key] = {"engine": other, "fused_s": 1e-3 if other == "fused" else 2e-3,
-                    "gemm_s": 1e-3 if other == "gemm" else 2e-3}
+    forged = {e: (1e-3 if e == other else 2e-3) for e in ENGINES}
+    entries[key] = {"engine": other, "seconds": forged}
     with open(cache, "w") as f:
         json.dump(entries, f)
-    engine2, how2, fused2, gemm2, _, _ = train(amk, "forged")
-    check((engine2, how2, fused2, gemm2) == (other, "cached", entries[key]["fused_s"] * 1e3,
-                                             entries[key]["gemm_s"] * 1e3),
+    engine2, how2, ms2, _, _ = train(amk, "forged")
+    check((engine2, how2, ms2) == (other, "cached", {e: t * 1e3 for e, t in forged.items()}),
           f"a cached entry naming {other} is followed, with its times")
     for label, text in (("not JSON", "{ this is not json"), ("a wrong entry", json.dumps({key: {"engine": "fast"}})),
-                        ("wrong types", json.dumps({key: {"engine": "gemm", "gemm_s": "1", "fused_s": []}}))):
+                        ("wrong types", json.dumps({key: {"engine": "gemm", "seconds": {"gemm": "1", "fused": []}}})),
+                        ("an engine missing", json.dumps({key: {"engine": "gemm", "seconds": {"gemm": 1e-3}}})),
+                        ("the old format", json.dumps({key: {"engine": "gemm", "gemm_s": 1e-3, "fused_s": 2e-3}}))):
         with open(cache, "w") as f:
             f.write(text)
-        _, how3, _, _, path3, why3 = train(amk, "malformed")
+        _, how3, _, path3, why3 = train(amk, "malformed")
         check(how3 == "timed" and path3 == cache and why3 is None, f"{label}: measured again")
-        check(cache_entries(cache)[key]["engine"] in ("gemm", "fused"), f"{label}: the file is valid again")
+        check(cache_entries(cache)[key]["engine"] in ENGINES, f"{label}: the file is valid again")
     blocker = os.path.join(work, "a_file")
     open(blocker, "w").close()  # XDG_CACHE_HOME is a file: amk/ cannot be created in it
     env = dict(os.environ, XDG_CACHE_HOME=blocker)
-    _, how4, _, _, path4, why4 = train(amk, "unwritable", env=env)
+    _, how4, _, path4, why4 = train(amk, "unwritable", env=env)
     check(how4 == "timed" and why4 is not None and "cannot create" in why4, f"unwritable: not kept ({why4})")
     env = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
-    _, how5, _, _, path5, why5 = train(amk, "nohome", env=env)
+    _, how5, _, path5, why5 = train(amk, "nohome", env=env)
     check(how5 == "timed" and path5 is None and "neither XDG_CACHE_HOME nor HOME" in (why5 or ""),
           f"no HOME: timed, not kept ({why5})")
 
@@ -148,8 +159,8 @@ def bench_under_mpirun(amk, work, *mpiexec):
     check(j["ranks"] == 2 and j["batch"] == 512, "2 ranks, the global batch")
     check(abs(j["samples_per_s"] * j["median_step_s"] / 512 - 1) < 1e-9, "samples/s of the global batch")
     t = j["engine_times_s"]
-    check(t and t["gemm"] > 0 and t["fused"] > 0 and j["engine"] == ("fused" if t["fused"] < t["gemm"] else "gemm"),
-          "auto timed both engines and chose the faster")
+    check(t and all(t[e] > 0 for e in ENGINES) and j["engine"] == min(ENGINES, key=lambda e: t[e]),
+          "auto timed every engine and chose the fastest of the summed times")
     # the BLAS threads: a rank's share of the node's (unless the user set them). mpirun's
     # default binding to cores already gives OpenBLAS one core per rank; unbound (Open MPI's
     # --bind-to none) amk divides the threads itself.

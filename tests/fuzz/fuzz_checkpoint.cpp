@@ -4,12 +4,12 @@
 // byte-mutated checkpoints, and checkpoints written with a valid checksum around fuzzed
 // content (the files another tool or an older amk could write: wrong networks, dtypes,
 // objectives, normalisations, sizes).
-#include "../../apps/commands.hpp"
 #include "fuzz_common.hpp"
 #include <Kokkos_Core.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/sample/model.hpp>
-#include <amk/train/config.hpp>
+#include <amk/train/checkpoint.hpp>
+#include <amk/train/options.hpp>
 
 namespace
 {
@@ -54,17 +54,18 @@ void mutate_json(FuzzedDataProvider &p, nlohmann::json &j)
 
 amk::io::Checkpoint build(FuzzedDataProvider &p)
 {
-  amk::train::TrainConfig config;
+  amk::train::RunSpec config;
   config.network.dim = p.ConsumeIntegralInRange<int>(1, 3);
   config.network.width = p.ConsumeIntegralInRange<int>(1, 6);
   config.network.depth = p.ConsumeIntegralInRange<int>(1, 3);
   config.network.time_features = p.ConsumeIntegralInRange<int>(0, 2);
-  config.dtype = p.ConsumeBool() ? "float" : "double";
-  config.loss = p.PickValueInArray({"am", "eam", "uam"});
+  config.dtype = p.ConsumeBool() ? amk::train::Precision::float32 : amk::train::Precision::float64;
+  config.loss = p.PickValueInArray(
+      {amk::am::LossKind::plain, amk::am::LossKind::entropic, amk::am::LossKind::unbalanced});
   amk::io::Checkpoint c;
   c.config = amk::train::to_json(config);
   amk::am::Objective objective;
-  objective.kind = amk::am::parse_loss(config.loss);
+  objective.kind = config.loss;
   if (objective.kind == amk::am::LossKind::entropic)
   {
     objective.sigma_t = {0.0, 1.0};
@@ -137,10 +138,11 @@ int one_input(const std::uint8_t *data, std::size_t size)
   amk::fuzz::only_amk_errors([&] {
     const auto checkpoint = amk::train::load_checkpoint(path);
     amk::fuzz::only_amk_errors([&] {
-      amk::app::with_checkpoint_scalar(checkpoint, [&](auto scalar) { evaluate<decltype(scalar)>(checkpoint); });
+      amk::train::with_precision(checkpoint, [&](auto scalar) { evaluate<decltype(scalar)>(checkpoint); });
     });
     amk::fuzz::only_amk_errors([&] {
-      amk::train::resumed_config(checkpoint.config, amk::train::TrainConfig{}, std::set<std::string>{}).validate();
+      amk::train::validate(
+          amk::train::resumed_spec(checkpoint.config, amk::train::RunSpec{}, std::set<std::string>{}));
     });
   });
   std::remove(path.c_str());

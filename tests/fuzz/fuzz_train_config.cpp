@@ -1,7 +1,7 @@
 // libFuzzer harness: `amk train --config FILE.toml`: the file expanded into options
-// (expand_config, CLI11's TOML reader), the command line parsed as amk's main does, the
-// configuration checked (TrainConfig::validate), and a valid one written to a checkpoint's
-// JSON and read back unchanged.
+// (expand_config, CLI11's TOML reader), the command line parsed as amk's main does, each
+// given option's words parsed by its row of the option table, the run specification checked
+// (train::validate), and a valid one written to a checkpoint's JSON and read back unchanged.
 #include "../../apps/commands.hpp"
 #include "fuzz_common.hpp"
 #include <algorithm>
@@ -27,10 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         std::abort();
       return;
     }
-    const auto config = options.config();
-    config.validate();
-    const auto json = amk::train::to_json(config);
-    if (amk::train::to_json(amk::train::config_from_json(json)) != json)
+    std::set<std::string> given;
+    const auto spec = options.spec(&given);
+    amk::train::validate(spec, &given);
+    const auto json = amk::train::to_json(spec);
+    if (amk::train::to_json(amk::train::spec_from_json(json)) != json)
     {
       std::fprintf(stderr, "a valid configuration does not survive its checkpoint JSON: %s\n", json.dump().c_str());
       std::abort();

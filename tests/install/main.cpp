@@ -1,8 +1,7 @@
 // A downstream project built against an installed amk (find_package(amk), amk::amk): one
 // forward pass and input gradient of a small network, checked against its own finite
 // difference, so that the installed headers, library and dependencies really work.
-#include <amk/am/loss.hpp>
-#include <amk/nn/make_engine.hpp>
+#include <amk/nn/engine_registry.hpp>
 #include <cmath>
 #include <cstdio>
 
@@ -16,8 +15,7 @@ int main(int argc, char **argv)
   shape.depth = 2;
   amk::Vector<double, Exec> params("params", shape.param_count());
   amk::nn::initialize(Exec(), shape, params, 1);
-  auto engine = amk::nn::make_engine<double, Exec, amk::am::ActionLoss<double, Exec>>(Exec(), "auto", shape,
-                                                                                       amk::nn::Capacity{3, 3, 0});
+  auto engine = amk::nn::make_evaluator<double, Exec>(Exec(), std::nullopt, shape, amk::nn::Capacity{3, 3, 0});
   amk::nn::Evaluation<double, Exec> out;
   out.value = amk::Vector<double, Exec>("s", 1);
   out.gradient = amk::Matrix<double, Exec>("g", shape.input_size(), 1);

@@ -14,12 +14,13 @@
 //   then B₀ columns           x ~ q_0 at t = 0, ω = +w(0)·mass/B₀
 //   then B₁ columns           x ~ q_1 at t = 1, ω = −w(1)·mass/B₁ (none when w(1) = 0)
 // B, B₀, B₁ are GLOBAL batch sizes, so that under MPI the per-rank gradients simply add.
-// Interior times: continuous (low-discrepancy, stratified or uniform in [0, 1]), or, for
-// quadrature, the snapshot times drawn with probability equal to their quadrature weight
-// (so the plain mean over the batch is the quadrature sum).
+// Interior times: continuous (am/time_sampler.hpp), or for quadrature the snapshot times
+// drawn with probability equal to their quadrature weight (am/quadrature.hpp).
 #include <amk/core/contracts.hpp>
 #include <amk/am/loss.hpp>
 #include <amk/am/objective.hpp>
+#include <amk/am/quadrature.hpp>
+#include <amk/am/time_sampler.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/data/sources.hpp>
@@ -31,24 +32,6 @@
 
 namespace amk::am
 {
-enum class TimeSampling
-{
-  low_discrepancy, ///< t_i = (u₀ + √2·i) mod 1, i running across steps (the reference code's)
-  stratified,      ///< t = (i mod B + U)/B: one draw per 1/B-stratum each step
-  uniform          ///< t ~ U(0, 1)
-};
-
-inline TimeSampling parse_time_sampling(const std::string &name)
-{
-  if (name == "low-discrepancy")
-    return TimeSampling::low_discrepancy;
-  if (name == "stratified")
-    return TimeSampling::stratified;
-  if (name == "uniform")
-    return TimeSampling::uniform;
-  throw Error("unknown time sampling '" + name + "' (use low-discrepancy, stratified or uniform)");
-}
-
 using data::slice;
 
 /// Sample counts of one batch: this rank's columns and the global normalisers.
@@ -58,28 +41,6 @@ struct BatchLayout
   double global_interior = 1, global_boundary0 = 1, global_boundary1 = 1;
   int primal() const { return interior + differences + boundary0 + boundary1; }
 };
-
-/// Quadrature weights of the normalised snapshot times (summing to 1 over [0, 1]).
-inline std::vector<double> quadrature_weights(const std::vector<double> &t, QuadratureRule rule)
-{
-  const std::size_t K = t.size();
-  require(K >= 2, "quadrature: needs at least 2 snapshots");
-  std::vector<double> w(K, 0.0);
-  if (rule == QuadratureRule::simpson)
-  {
-    const double h = (t.back() - t.front()) / double(K - 1);
-    bool equal = K % 2 == 1;
-    for (std::size_t k = 1; k < K && equal; ++k)
-      equal = std::abs(t[k] - t[k - 1] - h) <= 1e-9 * (t.back() - t.front());
-    require(equal, "train: --rule simpson needs an odd number of equally spaced snapshots (use trapezoid)");
-    for (std::size_t k = 0; k < K; ++k)
-      w[k] = h / 3 * (k == 0 || k == K - 1 ? 1 : (k % 2 == 1 ? 4 : 2));
-  }
-  else
-    for (std::size_t k = 0; k < K; ++k)
-      w[k] = ((k + 1 < K ? t[k + 1] : t[k]) - (k > 0 ? t[k - 1] : t[k])) / 2;
-  return w;
-}
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class BatchBuilder
 {
@@ -94,7 +55,7 @@ public:
   BatchBuilder(const ExecutionSpace &space, const nn::MlpShape &shape, const Objective &objective,
                std::int64_t global_interior, std::int64_t global_boundary, int rank, int ranks,
                TimeSampling sampling, std::uint64_t seed, const data::Window &window = data::Window())
-      : m_objective(objective), m_sampling(sampling), m_key(RandomKey(seed)(0xba7c)), m_loss(shape), m_window(window)
+      : m_objective(objective), m_key(RandomKey(seed)(0xba7c)), m_loss(shape), m_window(window)
   {
     require(global_interior >= ranks && global_boundary >= ranks,
             "batch: --batch must be at least the number of MPI ranks");
@@ -120,7 +81,12 @@ public:
     m_length = window.hi - window.lo;
     m_global_interior = global_interior;
     m_global_boundary = global_boundary;
-    m_u0 = RandomKey(seed)(0x7105).uniform(0);
+    m_sampler.sampling = sampling;
+    m_sampler.u0 = RandomKey(seed)(0x7105).uniform(0);
+    m_sampler.key = m_key(1);
+    m_sampler.batch = std::uint64_t(global_interior);
+    m_sampler.window_begin = std::uint64_t(m_window_begin);
+    m_sampler.window_columns = double(m_window_columns);
     const int np = m_layout.primal(), nt = m_layout.interior;
     m_ids = uninitialized<Kokkos::View<std::uint64_t *, memory_space>>(space, "amk::BatchBuilder::ids", np);
     m_mass = uninitialized<vector>(space, "amk::BatchBuilder::mass", np);
@@ -146,32 +112,11 @@ public:
     m_loss.time_derivative = !difference;
     if (quadrature)
     {
-      // per node of the window: the cumulative weight over the window's (for drawing nodes),
-      // and for differences the nodes after and before it and 1/(their time difference);
-      // the rules per window add up to the rule over all nodes (shared edge nodes take half
-      // an interval from each side; Simpson's windows are whole pairs of intervals)
-      const bool windowed = m_window.last >= m_window.first;
-      const std::vector<double> t(objective.nodes.begin() + (windowed ? m_window.first : 0),
-                                  windowed ? objective.nodes.begin() + m_window.last + 1 : objective.nodes.end());
-      const auto w = quadrature_weights(t, difference ? QuadratureRule::trapezoid : objective.rule);
-      const int K = int(t.size());
-      double total = 0;
-      for (double v : w)
-        total += v;
-      m_length = total; // the rule's weights over the window (its length up to rounding)
-      auto h = Kokkos::View<double **, Kokkos::LayoutRight, Kokkos::HostSpace>("nodes", K, 5);
-      double cumulative = 0;
-      for (int k = 0; k < K; ++k)
-      {
-        cumulative += w[k];
-        const int hi = std::min(k + 1, K - 1), lo = std::max(k - 1, 0);
-        h(k, 0) = t[k];
-        h(k, 1) = cumulative / total;
-        h(k, 2) = hi;
-        h(k, 3) = lo;
-        h(k, 4) = 1 / (t[hi] - t[lo]);
-      }
-      h(K - 1, 1) = 2; // beyond any u < 1
+      const QuadratureNodes nodes(objective.nodes, m_window.first, m_window.last, objective.rule);
+      m_length = nodes.total_weight; // the rule's weights over the window (its length up to rounding)
+      Kokkos::View<QuadratureNode *, Kokkos::HostSpace> h("nodes", nodes.nodes.size());
+      for (std::size_t k = 0; k < nodes.nodes.size(); ++k)
+        h(k) = nodes.nodes[k];
       m_nodes = Kokkos::create_mirror_view_and_copy(memory_space(), h);
       m_node = uninitialized<Kokkos::View<int *, memory_space>>(space, "amk::BatchBuilder::node", nt);
     }
@@ -204,36 +149,24 @@ public:
     const int nt = m_layout.interior, nd = m_layout.differences, n0 = m_layout.boundary0;
     const std::uint64_t base_i = std::uint64_t(step) * m_global_interior + m_offset_interior;
     const std::uint64_t base_b = std::uint64_t(step) * m_global_boundary + m_offset_boundary;
-    const std::uint64_t B = m_global_interior, W0 = m_window_begin;
-    const double columns = double(m_window_columns), lo = m_window.lo, length = m_window.hi - m_window.lo;
-    const double u0 = m_u0;
-    const TimeSampling sampling = m_sampling;
-    const RandomKey tkey = m_key(1);
+    const double lo = m_window.lo, length = m_window.hi - m_window.lo;
+    const TimeSampler sampler = m_sampler;
     Kokkos::parallel_for(
         "amk::BatchBuilder::times", policy(space, m_layout.primal()), KOKKOS_LAMBDA(std::int64_t c) {
           constexpr std::uint64_t segment = std::uint64_t(1) << 58;
           if (c < nt)
           {
             const std::uint64_t i = base_i + c;
-            double tc;
-            if (sampling == TimeSampling::low_discrepancy)
-            {
-              const double v = u0 + 1.4142135623730951 * double(i);
-              tc = v - math::floor(v);
-            }
-            else if (sampling == TimeSampling::stratified)
-              tc = (double(i % B - W0) + tkey.uniform(i)) / columns; // a stratum per column of the window
-            else
-              tc = tkey.uniform(i);
+            double tc = sampler(i);
             if (K == 0) // into the window
               tc = lo + tc * length;
             else // quadrature: the window's node whose cumulative weight first exceeds tc
             {
               int k = 0;
-              while (nodes(k, 1) <= tc)
+              while (nodes(k).cumulative <= tc)
                 ++k;
               node(c) = k;
-              tc = nodes(k, 0);
+              tc = nodes(k).time;
             }
             t(c) = Scalar(tc);
             ids(c) = i;
@@ -256,8 +189,8 @@ public:
           "amk::BatchBuilder::difference_times", policy(space, nd), KOKKOS_LAMBDA(std::int64_t j) {
             // x of interior column i at the next (j < nt), then the previous node
             const std::int64_t i = j % nt;
-            const int k = node(i);
-            t(nt + j) = Scalar(nodes(int(nodes(k, j < nt ? 2 : 3)), 0));
+            const QuadratureNode &n = nodes(node(i));
+            t(nt + j) = Scalar(nodes(j < nt ? n.next : n.previous).time);
             ids(nt + j) = base_i + std::uint64_t(i);
           });
     const auto u = engine.input();
@@ -312,7 +245,7 @@ public:
           else if (c < nt + nd) // ± (s(x, t_hi) − s(x, t_lo)) / (t_hi − t_lo) / B
           {
             const int k = node((c - nt) % nt);
-            weight(c) = Scalar((c - nt < nt ? 1 : -1) * m * w_int * nodes(k, 4));
+            weight(c) = Scalar((c - nt < nt ? 1 : -1) * m * w_int * nodes(k).inverse_gap);
           }
           else
             weight(c) = Scalar(c < nt + nd + n0 ? w * m * w_0 : -w * m * w_1);
@@ -348,8 +281,8 @@ public:
 
 private:
   Objective m_objective;
-  TimeSampling m_sampling;
   RandomKey m_key;
+  TimeSampler m_sampler;
   BatchLayout m_layout;
   ActionLoss<Scalar, ExecutionSpace> m_loss;
   data::Window m_window;
@@ -357,11 +290,10 @@ private:
   std::int64_t m_window_begin = 0, m_window_columns = 1; ///< the window's columns [W0, W0 + C) of the global batch
   double m_length = 1; ///< the window's length (quadrature: its nodes' total weight)
   std::int64_t m_offset_interior = 0, m_offset_boundary = 0, m_global_interior = 1, m_global_boundary = 1;
-  double m_u0 = 0;
   Kokkos::View<std::uint64_t *, memory_space> m_ids;
   vector m_mass;
   Kokkos::View<double **, Kokkos::LayoutRight, memory_space> m_sigma; ///< (2 × knots): normalised times, σ̃
-  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> m_nodes; ///< quadrature: (K × 5), see the constructor
+  Kokkos::View<QuadratureNode *, memory_space> m_nodes;               ///< quadrature: the window's nodes
   Kokkos::View<int *, memory_space> m_node;                            ///< quadrature: node of each interior column
 };
 } // namespace amk::am

@@ -3,6 +3,7 @@
 // [0, 1], space centred and scaled; data/normalisation.hpp): plain AM, entropic AM (an SDE
 // with diffusion σ_t: + ½σ_t²Δs) or unbalanced AM (mass created at rate s: + ½κs²), with
 // the time weighting w(t) of the reference code, and how the Laplacian is computed.
+#include <amk/core/choice.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/kokkos_compat.hpp>
 #include <nlohmann/json.hpp>
@@ -36,20 +37,28 @@ enum class Weighting
   linear ///< w(t) = 1 − t with its w'(t)·s term (the q1 boundary term vanishes)
 };
 
-inline LossKind parse_loss(const std::string &name)
+inline const std::vector<Named<LossKind>> &choices(LossKind)
 {
-  if (name == "am")
-    return LossKind::plain;
-  if (name == "eam")
-    return LossKind::entropic;
-  if (name == "uam")
-    return LossKind::unbalanced;
-  throw Error("unknown loss '" + name + "' (use am, eam or uam)");
+  static const std::vector<Named<LossKind>> table = {
+      {LossKind::plain, "am"}, {LossKind::entropic, "eam"}, {LossKind::unbalanced, "uam"}};
+  return table;
 }
-
-inline const char *to_string(LossKind k)
+inline const std::vector<Named<LaplacianMode>> &choices(LaplacianMode)
 {
-  return k == LossKind::plain ? "am" : k == LossKind::entropic ? "eam" : "uam";
+  static const std::vector<Named<LaplacianMode>> table = {{LaplacianMode::exact, "exact"},
+                                                          {LaplacianMode::hutchinson, "hutchinson"}};
+  return table;
+}
+inline const std::vector<Named<ProbeDistribution>> &choices(ProbeDistribution)
+{
+  static const std::vector<Named<ProbeDistribution>> table = {{ProbeDistribution::rademacher, "rademacher"},
+                                                              {ProbeDistribution::gaussian, "gaussian"}};
+  return table;
+}
+inline const std::vector<Named<Weighting>> &choices(Weighting)
+{
+  static const std::vector<Named<Weighting>> table = {{Weighting::none, "none"}, {Weighting::linear, "linear"}};
+  return table;
 }
 
 /// How interior times and samples are drawn (README "Time in the loss").
@@ -67,6 +76,22 @@ enum class QuadratureRule
   simpson,   ///< composite Simpson: an odd number of equally spaced snapshots
   difference ///< trapezoid weights, ∂ₜs replaced by central differences of s between snapshot times
 };
+
+inline const std::vector<Named<TimeMode>> &choices(TimeMode)
+{
+  static const std::vector<Named<TimeMode>> table = {{TimeMode::coupled, "coupled"},
+                                                     {TimeMode::nearest, "nearest"},
+                                                     {TimeMode::quadrature, "quadrature"},
+                                                     {TimeMode::continuous, "continuous"}};
+  return table;
+}
+inline const std::vector<Named<QuadratureRule>> &choices(QuadratureRule)
+{
+  static const std::vector<Named<QuadratureRule>> table = {{QuadratureRule::trapezoid, "trapezoid"},
+                                                           {QuadratureRule::simpson, "simpson"},
+                                                           {QuadratureRule::difference, "difference"}};
+  return table;
+}
 
 struct Objective
 {
@@ -118,7 +143,7 @@ inline double Objective::sigma_at(double t) const
 /// units), for the samplers.
 inline nlohmann::json to_json(const Objective &o)
 {
-  return {{"loss", to_string(o.kind)}, {"sigma_t", o.sigma_t}, {"sigma", o.sigma}, {"growth", o.growth}};
+  return {{"loss", name_of(o.kind)}, {"sigma_t", o.sigma_t}, {"sigma", o.sigma}, {"growth", o.growth}};
 }
 
 /// Back from to_json; an empty JSON (checkpoints of amk ≤ 0.1) is plain AM.
@@ -127,7 +152,7 @@ inline Objective objective_from_json(const nlohmann::json &j)
   Objective o;
   if (j.is_null())
     return o;
-  o.kind = parse_loss(j.at("loss").get<std::string>());
+  o.kind = parse_choice<LossKind>(j.at("loss").get<std::string>(), "checkpoint: objective loss");
   o.sigma_t = j.at("sigma_t").get<std::vector<double>>();
   o.sigma = j.at("sigma").get<std::vector<double>>();
   o.growth = j.at("growth").get<double>();

@@ -12,6 +12,7 @@
 //   Brownian bridges (SDEs): entropic OT with ε = σ²Δt, the static Schrödinger bridge of
 //     Brownian motion with diffusion σ (as simulation-free Schrödinger bridges do), by
 //     log-domain Sinkhorn; each sample of snapshot k draws its partner from its plan row.
+#include <amk/core/choice.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
@@ -22,6 +23,20 @@
 
 namespace amk::data
 {
+/// What joins a coupled pair between adjacent snapshots.
+enum class CouplingPath
+{
+  straight, ///< straight lines between exact-OT pairs
+  bridge    ///< Brownian bridges of the diffusion between entropic-OT pairs (SDEs)
+};
+
+inline const std::vector<Named<CouplingPath>> &choices(CouplingPath)
+{
+  static const std::vector<Named<CouplingPath>> table = {{CouplingPath::straight, "straight"},
+                                                         {CouplingPath::bridge, "bridge"}};
+  return table;
+}
+
 struct CouplingOptions
 {
   int batch = 512;        ///< samples per OT chunk (of the larger snapshot)
@@ -35,7 +50,7 @@ struct CouplingOptions
   double relaxation = 1.5;
 };
 
-namespace detail
+namespace impl
 {
 /// C(i, j) = ½|x_i − y_j|² for the rows of X (n × d) and Y (m × d); returns the mean cost.
 template <class ExecutionSpace, class XV, class CV>
@@ -200,9 +215,9 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
         Ct(k % m, k / m) = C(k / m, k % m);
       });
   auto update_f = [&](double eps, double omega)
-  { detail::lse_update(space, "amk::coupling::f", C, g, f, log_a, eps, omega); };
+  { impl::lse_update(space, "amk::coupling::f", C, g, f, log_a, eps, omega); };
   auto update_g = [&](double eps, double omega)
-  { detail::lse_update(space, "amk::coupling::g", Ct, f, g, log_b, eps, omega); };
+  { impl::lse_update(space, "amk::coupling::g", Ct, f, g, log_b, eps, omega); };
   // the largest relative error of a row marginal (after a g update the columns are exact)
   auto row_error = [&](double eps)
   {
@@ -261,7 +276,7 @@ std::vector<std::int64_t> sinkhorn_partners(const ExecutionSpace &space, const X
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), partner);
   return std::vector<std::int64_t>(h.data(), h.data() + n);
 }
-} // namespace detail
+} // namespace impl
 
 /// Exact OT between the rows X (n × d) and Y (m × d) with cost ½|x − y|²: an assignment of
 /// every row of X to a distinct row of Y (rows of Y repeated when n > m), by the auction
@@ -274,8 +289,8 @@ std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV
 {
   Kokkos::View<double **, Kokkos::LayoutRight, typename ExecutionSpace::memory_space> cost("amk::auction::cost",
                                                                                          X.extent(0), Y.extent(0));
-  const double mean_cost = detail::half_squared_distances(space, X, Y, cost);
-  return detail::auction_on_cost(space, cost, mean_cost, eps_relative);
+  const double mean_cost = impl::half_squared_distances(space, X, Y, cost);
+  return impl::auction_on_cost(space, cost, mean_cost, eps_relative);
 }
 
 /// For every sample row i of snapshots 0 … K−2 (rows of x, N × d, grouped by `offsets`), a
@@ -334,7 +349,7 @@ std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV 
       const auto picks =
           bridge.empty()
               ? auction_partners(space, X, Y, o.epsilon)
-              : detail::sinkhorn_partners(space, X, Y, bridge[k], o,
+              : impl::sinkhorn_partners(space, X, Y, bridge[k], o,
                                               key(std::uint64_t(first_snapshot + k))(2 + std::uint64_t(c)));
       for (std::size_t i = 0; i < picks.size(); ++i)
         partner[from[a0 + i]] = to[b0 + std::size_t(picks[i])];

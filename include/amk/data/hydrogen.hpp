@@ -56,7 +56,8 @@ struct Hydrogen
 {
   static constexpr double a0 = 4 * 3.14159265358979323846; ///< Bohr radius in these units
   std::vector<HydrogenState> states = {{3, 2, -1}, {2, 1, 0}};
-  std::vector<std::complex<double>> coefficients = {1.0, 1.0}; ///< normalised on use
+  // (2, 1.0), not {1.0, 1.0}: GCC 12 -O3 -march=znver3 warns of the initializer list as maybe uninitialised
+  std::vector<std::complex<double>> coefficients = std::vector<std::complex<double>>(2, 1.0); ///< normalised on use
 
   void validate() const
   {

@@ -6,7 +6,8 @@
 //   attributes: format, amk_version, config (JSON), objective (JSON), step, t0, span, scale,
 //               checksum (CRC-32 of all the content, checked on read: a corrupt file is an error),
 //               ranks (the MPI rank count that wrote it), shards (JSON: the rank grid and
-//               each rank's snapshots, rows and bytes held; absent for a built-in path)
+//               each rank's snapshots, rows and bytes held; absent for a built-in path),
+//               engine (the derivative engine the run trained with: inference uses it too)
 #include <amk/data/normalisation.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -17,11 +18,12 @@ namespace amk::io
 {
 struct Checkpoint
 {
-  nlohmann::json config;    ///< train::to_json(TrainConfig)
+  nlohmann::json config;    ///< train::to_json(RunSpec)
   nlohmann::json objective; ///< am::to_json(Objective): the learned dynamics (null: plain AM)
   std::int64_t step = 0;
   std::int64_t ranks = 1; ///< the rank count of the run that wrote it (a resume may use another)
   nlohmann::json shards;  ///< the rank layout and shard map (null: not sharded)
+  std::string engine;     ///< the engine's registry name ("": not recorded, amk before 2026-12)
   std::vector<double> params, ema, adam_m, adam_v;
   data::Normalisation normalisation;
 };

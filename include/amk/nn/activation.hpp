@@ -2,9 +2,10 @@
 // Smooth activations with closed-form σ, σ', σ'', σ''' (the derivative engine needs σ''
 // for parameter gradients and σ''' for Laplacians). ReLU is deliberately absent: the
 // action's ∇ₓs must be differentiable in θ.
-#include <amk/core/error.hpp>
+#include <amk/core/choice.hpp>
 #include <amk/core/kokkos_compat.hpp>
 #include <string>
+#include <vector>
 
 namespace amk::nn
 {
@@ -131,28 +132,13 @@ enum class Activation
   gelu
 };
 
-inline const char *to_string(Activation a)
+inline const std::vector<Named<Activation>> &choices(Activation)
 {
-  switch (a)
-  {
-  case Activation::silu:
-    return SiLU::name;
-  case Activation::tanh:
-    return Tanh::name;
-  case Activation::softplus:
-    return Softplus::name;
-  case Activation::gelu:
-    return Gelu::name;
-  }
-  return "?";
-}
-
-inline Activation parse_activation(const std::string &name)
-{
-  for (Activation a : {Activation::silu, Activation::tanh, Activation::softplus, Activation::gelu})
-    if (name == to_string(a))
-      return a;
-  throw Error("unknown activation '" + name + "' (use silu, tanh, softplus or gelu)");
+  static const std::vector<Named<Activation>> table = {{Activation::silu, SiLU::name},
+                                                       {Activation::tanh, Tanh::name},
+                                                       {Activation::softplus, Softplus::name},
+                                                       {Activation::gelu, Gelu::name}};
+  return table;
 }
 
 /// Calls f(SiLU{}) etc. for the runtime choice `a`: kernels are compiled per activation.

@@ -1,6 +1,7 @@
 #pragma once
 // GemmEngine: the derivative engine of DESIGN.md §2 as a chain of KokkosBlas::gemm calls
-// and one fused elementwise kernel per layer per sweep (nn/engine.hpp is the interface).
+// and one fused elementwise kernel per layer per sweep (nn/engine.hpp is the interface,
+// GemmEngineEntry its registry entry: any network, on every back end).
 //
 // Per call the engine holds n_p "primal" columns of which the first n_t are interior ones
 // that also carry tangents. gradient() computes ∂/∂θ Σ_c ℓ_c for a per-column loss ℓ of
@@ -22,8 +23,8 @@
 // each direction adds about three (tangent, its reverse, its share of dW).
 //
 // Buffers per node j (sizes n_j), allocated once for the capacity; within each, the column
-// blocks are packed by the current counts: tangent [0, n_t), directions [n_t, n_t + m·n_t)
-// (column n_t + k·n_t + c is direction k of column c), primal after them.
+// blocks are packed by the current counts as nn/columns.hpp lays them out: tangents,
+// directions, primal.
 //   H_j  [γ_j | ḣ_j,k | h_j]   (H_0 = [a₀ | v_k | u])
 //   D_j  [δ_j | ζ_j,k | z̄_j]   (the primal block is also the scratch for ż_j and h̄_j)
 //   S1_j σ'(z_j) (n_p; holds z_j between gemm and kernel), S2_j σ'', S3_j σ''' (n_t)
@@ -36,10 +37,38 @@
 #include <amk/nn/engine.hpp>
 #include <amk/nn/impl/gemm_kernels.hpp>
 #include <amk/nn/mlp.hpp>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace amk::nn
 {
+template <class Scalar, class ExecutionSpace, class Loss> class GemmEngine;
+
+/// The GEMM engine in the registry (nn/engine_registry.hpp): every network, loss and back
+/// end; the fallback wherever no specialised engine suits.
+struct GemmEngineEntry
+{
+  static constexpr const char *name = "gemm";
+  static constexpr const char *summary = "library GEMMs (cuBLAS, rocBLAS, host BLAS), any size";
+  static constexpr bool fallback = true;
+  /// "" where the engine runs `shape` at `capacity`, else why not.
+  template <class Scalar, class ExecutionSpace> static std::string unsupported(const MlpShape &, const Capacity &)
+  {
+    return "";
+  }
+  /// Whether --engine auto times it: always.
+  template <class Scalar, class ExecutionSpace> static bool fits(const MlpShape &, const Capacity &) { return true; }
+  /// Whether the untimed rule (no measurement) picks it over the fallback: it is the fallback.
+  template <class Scalar, class ExecutionSpace> static bool suits(const MlpShape &, const Capacity &) { return false; }
+  template <class Scalar, class ExecutionSpace, class Loss>
+  static std::unique_ptr<Engine<Scalar, ExecutionSpace, Loss>> make(const ExecutionSpace &space, const MlpShape &shape,
+                                                                   const Capacity &capacity)
+  {
+    return std::make_unique<GemmEngine<Scalar, ExecutionSpace, Loss>>(space, shape, capacity);
+  }
+};
+
 template <class Scalar, class ExecutionSpace, class Loss>
 class GemmEngine final : public Engine<Scalar, ExecutionSpace, Loss>
 {
@@ -81,21 +110,26 @@ public:
     Kokkos::deep_copy(space, m_ones, Scalar(1));
   }
 
-  const char *name() const override { return "gemm"; }
+  const char *name() const override { return GemmEngineEntry::name; }
   matrix_ref input() const override { return primal(m_h[0]); }
   matrix_ref direction_input() const override { return dirs(m_h[0]); }
 
   ColumnSums gradient(const ExecutionSpace &space, const vector &params, const Loss &loss,
                       const vector &grad) override
   {
-    Region region("amk::GemmEngine::gradient");
-    forward(space, params);
-    input_gradient(space, params);
-    curvature(space, params);
-    const ColumnSums sums = seeds(space, loss);
-    tangent_sweep(space, params);
-    reverse_sweep(space, params, grad);
-    return sums;
+    if constexpr (impl::is_evaluation_only<Loss>)
+      throw Error("GemmEngine::gradient: an evaluator (nn::make_evaluator) has no loss");
+    else
+    {
+      Region region("amk::GemmEngine::gradient");
+      forward(space, params);
+      input_gradient(space, params);
+      curvature(space, params);
+      const ColumnSums sums = seeds(space, loss);
+      tangent_sweep(space, params);
+      reverse_sweep(space, params, grad);
+      return sums;
+    }
   }
 
   void evaluate(const ExecutionSpace &space, const vector &params,
@@ -166,7 +200,7 @@ public:
         impl::backward_hidden(space, tangent(m_d[j - 1]), g, Base::block(m_s1[j - 1], 0, m_nt));
     }
     if (m_shape.head == Head::quadratic)
-      impl::head_direct_gradient(space, input_gradient(), y, u);
+      impl::head_direct_gradient(space, m_shape.head, input_gradient(), y, u);
   }
 
   /// Sweep 2b (after input_gradient, with directions): the direction tangents ż_l,k, ḣ_l,k
@@ -254,11 +288,12 @@ public:
     if (curved)
     {
       if (m_shape.head == Head::quadratic)
-        impl::head_direction_seed(space, m_nt, dirs(m_d[L + 1]), direction_input(), zdir(L + 1), clap);
+        impl::head_direction_seed(space, m_shape.head, m_nt, dirs(m_d[L + 1]), direction_input(), zdir(L + 1),
+                                  clap);
       else
         Kokkos::deep_copy(space, dirs(m_d[L + 1]), Scalar(0)); // s = y is linear in y
     }
-    const std::int64_t all = std::int64_t(m_nt) * (1 + m) + m_np;
+    const std::int64_t all = this->columns().total();
     for (int j = L + 1; j >= 1; --j)
     {
       const int k = j - 1;
@@ -285,14 +320,15 @@ private:
   matrix_ref tangent(const matrix &m) const { return Base::block(m, 0, m_nt); }
   matrix_ref dirs(const matrix &m) const
   {
-    return Base::block(m, m_nt, std::int64_t(m_nt) * (1 + this->directions()));
+    const ColumnLayout c = this->columns();
+    return Base::block(m, c.directions_begin(), c.primal_begin());
   }
   matrix_ref primal(const matrix &m) const
   {
-    const std::int64_t at = std::int64_t(m_nt) * (1 + this->directions());
-    return Base::block(m, at, at + m_np);
+    const ColumnLayout c = this->columns();
+    return Base::block(m, c.primal_begin(), c.total());
   }
-  matrix_ref zdir(int j) const { return Base::block(m_z[j], 0, std::int64_t(m_nt) * this->directions()); }
+  matrix_ref zdir(int j) const { return Base::block(m_z[j], 0, this->columns().direction_columns()); }
 
   std::vector<matrix> m_h, m_g, m_s1, m_s2, m_s3, m_q, m_z, m_d;
   vector m_values, m_value_seed, m_lap, m_clap, m_ones;

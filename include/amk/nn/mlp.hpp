@@ -7,6 +7,7 @@
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
 #include <amk/nn/activation.hpp>
+#include <amk/nn/head.hpp>
 #include <cstdint>
 #include <amk/core/json.hpp>
 #include <nlohmann/json.hpp>
@@ -14,23 +15,6 @@
 
 namespace amk::nn
 {
-/// How the scalar action is read off the network output y.
-enum class Head
-{
-  scalar,   ///< s = y (one output)
-  quadratic ///< s = ½|x − y|² (d outputs), the reference code's form
-};
-
-inline const char *to_string(Head h) { return h == Head::scalar ? "scalar" : "quadratic"; }
-inline Head parse_head(const std::string &name)
-{
-  if (name == "scalar")
-    return Head::scalar;
-  if (name == "quadratic")
-    return Head::quadratic;
-  throw Error("unknown output head '" + name + "' (use scalar or quadratic)");
-}
-
 /// Layer sizes and the offsets of every block in the flat parameter View.
 /// Nodes j = 0 … depth+1 have sizes n_j (input, depth hidden layers, output); linear map
 /// k = 0 … depth takes node k to node k+1 with W_k (n_{k+1} × n_k, column-major) then b_k.
@@ -85,9 +69,9 @@ inline nlohmann::json to_json(const MlpShape &s)
   return {{"dim", s.dim},
           {"width", s.width},
           {"depth", s.depth},
-          {"activation", to_string(s.activation)},
+          {"activation", name_of(s.activation)},
           {"time_features", s.time_features},
-          {"head", to_string(s.head)}};
+          {"head", name_of(s.head)}};
 }
 
 inline MlpShape shape_from_json(const nlohmann::json &j)
@@ -96,9 +80,9 @@ inline MlpShape shape_from_json(const nlohmann::json &j)
   s.dim = whole_number<int>(j, "dim");
   s.width = whole_number<int>(j, "width");
   s.depth = whole_number<int>(j, "depth");
-  s.activation = parse_activation(j.at("activation").get<std::string>());
+  s.activation = parse_choice<Activation>(j.at("activation").get<std::string>(), "network: activation");
   s.time_features = whole_number<int>(j, "time_features");
-  s.head = parse_head(j.at("head").get<std::string>());
+  s.head = parse_choice<Head>(j.at("head").get<std::string>(), "network: head");
   s.validate();
   return s;
 }

@@ -3,16 +3,19 @@
 // `amk bench` and perf/ report achieved rates against.
 #include <algorithm>
 #include <amk/core/types.hpp>
-#include <amk/train/config.hpp>
+#include <amk/nn/mlp.hpp>
 #include <chrono>
 
 namespace amk::perf
 {
 /// Matrix-product FLOPs of `per_interior` forward-equivalents per interior sample and
-/// `per_boundary` per boundary sample (one forward-equivalent is 2·Σ_l n_l n_{l−1} FLOPs).
-inline double forward_equivalent_flops(const train::TrainConfig &c, double per_interior, double per_boundary)
+/// `per_boundary` per boundary sample (one forward-equivalent is 2·Σ_l n_l n_{l−1} FLOPs), for
+/// B interior samples and B₀ samples of each of q0 and q1.
+inline double forward_equivalent_flops(const nn::MlpShape &shape, std::int64_t interior, std::int64_t boundary,
+                                       double per_interior, double per_boundary)
 {
-  return 2.0 * double(c.network.forward_macs()) * (per_interior * c.batch + per_boundary * 2 * c.boundary());
+  return 2.0 * double(shape.forward_macs()) *
+         (per_interior * double(interior) + per_boundary * 2 * double(boundary));
 }
 
 /// Matrix-product FLOPs of one step: 6 forward-equivalents per interior sample (forward,
@@ -20,9 +23,9 @@ inline double forward_equivalent_flops(const train::TrainConfig &c, double per_i
 /// boundary sample (forward, h̄, dW), i.e. 2·(Σ_l n_l n_{l−1})·(6B + 3·2B₀); each curvature
 /// direction (entropic AM: d for the exact Laplacian, m probes) adds 3 per interior sample
 /// (its tangent sweep, its reverse, its share of dW).
-inline double step_flops(const train::TrainConfig &c, int directions = 0)
+inline double step_flops(const nn::MlpShape &shape, std::int64_t interior, std::int64_t boundary, int directions = 0)
 {
-  return forward_equivalent_flops(c, 6 + 3.0 * directions, 3);
+  return forward_equivalent_flops(shape, interior, boundary, 6 + 3.0 * directions, 3);
 }
 
 /// FLOP/s of the best of up to 16 (about 1 s of) KokkosBlas::gemm calls C = A·X, A (W×W), X (W×cols), after one

@@ -7,18 +7,20 @@
 //   entropic AM    dx = ∇s dt + σ_t dW            Euler–Maruyama, stochastic Heun
 //   unbalanced AM  dx = ∇s dt, d log w = κ s dt   Euler, Heun, RK4 on (x, log w)
 // The noise of step i, particle c, coordinate r is a counter-based normal of (seed, i, c, r):
-// the same paths on any back end and for any chunking.
+// the same paths on any back end and for any chunking. The network is evaluated through a
+// loss-free evaluator (nn/evaluator.hpp) of the engine the run trained with, by default.
 #include <amk/core/contracts.hpp>
-#include <amk/am/loss.hpp>
 #include <amk/am/objective.hpp>
+#include <amk/core/choice.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/data/normalisation.hpp>
 #include <amk/io/checkpoint.hpp>
-#include <amk/nn/make_engine.hpp>
+#include <amk/nn/engine_registry.hpp>
 #include <amk/nn/mlp.hpp>
-#include <memory>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,22 +35,29 @@ enum class Method
   stochastic_heun ///< Heun's predictor–corrector with additive noise (SDEs; weak order 2)
 };
 
-inline Method parse_method(const std::string &name)
+inline const std::vector<Named<Method>> &choices(Method)
 {
-  if (name == "euler")
-    return Method::euler;
-  if (name == "heun")
-    return Method::heun;
-  if (name == "rk4")
-    return Method::rk4;
-  if (name == "em")
-    return Method::em;
-  if (name == "stochastic-heun")
-    return Method::stochastic_heun;
-  throw Error("unknown integration method '" + name + "' (use euler, heun, rk4, em or stochastic-heun)");
+  static const std::vector<Named<Method>> table = {{Method::euler, "euler"},
+                                                   {Method::heun, "heun"},
+                                                   {Method::rk4, "rk4"},
+                                                   {Method::em, "em"},
+                                                   {Method::stochastic_heun, "stochastic-heun"}};
+  return table;
 }
 
 inline bool is_stochastic(Method m) { return m == Method::em || m == Method::stochastic_heun; }
+
+/// Which engine evaluates a trained model.
+struct InferenceEngine
+{
+  enum class Kind
+  {
+    trained,   ///< the one the checkpoint's run trained with, where it runs the evaluation (else automatic)
+    automatic, ///< the untimed rule (nn::untimed_choice)
+    named      ///< `id`
+  } kind = Kind::trained;
+  nn::EngineId id;
+};
 
 template <class Scalar, class ExecutionSpace = DefaultExec> class ActionModel
 {
@@ -57,13 +66,14 @@ template <class Scalar, class ExecutionSpace = DefaultExec> class ActionModel
 public:
   using matrix = Matrix<Scalar, ExecutionSpace>;
   using vector = Vector<Scalar, ExecutionSpace>;
-  using Engine = nn::Engine<Scalar, ExecutionSpace, am::ActionLoss<Scalar, ExecutionSpace>>;
+  using Evaluator = nn::Evaluator<Scalar, ExecutionSpace>;
 
   /// \param use_ema   [in] evaluate the EMA weights (the default for inference) or the raw ones
   /// \param chunk     [in] points per engine call
   /// \param laplacian [in] also evaluate Δₓs (d more sweeps per point)
+  /// \param engine    [in] which engine evaluates it (a named one that cannot: amk::Error)
   ActionModel(const ExecutionSpace &space, const io::Checkpoint &checkpoint, bool use_ema, int chunk = 8192,
-              bool laplacian = false)
+              bool laplacian = false, const InferenceEngine &engine = InferenceEngine())
       : m_shape(nn::shape_from_json(checkpoint.config.at("network"))), m_norm(checkpoint.normalisation),
         m_objective(am::objective_from_json(checkpoint.objective)),
         m_params(uninitialized<vector>(space, "amk::ActionModel::params", m_shape.param_count()))
@@ -71,8 +81,15 @@ public:
     const auto &w = use_ema ? checkpoint.ema : checkpoint.params;
     require(std::int64_t(w.size()) == m_shape.param_count() && m_norm.shift.size() == std::size_t(m_shape.dim),
             "checkpoint: its parameters or /shift do not match the network in its config");
-    m_engine = nn::make_engine<Scalar, ExecutionSpace, am::ActionLoss<Scalar, ExecutionSpace>>(
-        space, "auto", m_shape, nn::Capacity{chunk, chunk, laplacian ? m_shape.dim : 0});
+    const nn::Capacity capacity{chunk, chunk, laplacian ? m_shape.dim : 0};
+    std::optional<nn::EngineId> id; // automatic: the untimed rule
+    if (engine.kind == InferenceEngine::Kind::named)
+      id = engine.id;
+    else if (engine.kind == InferenceEngine::Kind::trained)
+      if (const auto trained = find_choice<nn::EngineId>(checkpoint.engine))
+        if (nn::unsupported<Scalar, ExecutionSpace>(*trained, m_shape, capacity).empty())
+          id = trained;
+    m_engine = nn::make_evaluator<Scalar, ExecutionSpace>(space, id, m_shape, capacity);
     m_value = uninitialized<vector>(space, "amk::ActionModel::value", chunk);
     m_gradient = uninitialized<matrix>(space, "amk::ActionModel::gradient", m_shape.input_size(), chunk);
     if (laplacian)
@@ -88,7 +105,7 @@ public:
   const data::Normalisation &normalisation() const { return m_norm; }
   /// The objective it was trained with (normalised units): which dynamics it learned.
   const am::Objective &objective() const { return m_objective; }
-  /// "gemm" or "fused".
+  /// The evaluating engine's registry name.
   const char *engine_name() const { return m_engine->name(); }
 
   /// At columns x̃ (d × n) and normalised times t (n): s̃ (n), ∇ₓ̃s̃ (d × n), ∂ₜs̃ (n) and
@@ -293,13 +310,13 @@ private:
   nn::MlpShape m_shape;
   data::Normalisation m_norm;
   am::Objective m_objective;
-  std::unique_ptr<Engine> m_engine;
+  std::unique_ptr<Evaluator> m_engine;
   vector m_params, m_tfill, m_value, m_laplacian, m_s;
   matrix m_gradient, m_x, m_g;
 };
 
-/// The learned field at points in physical units (data/normalisation.hpp): s = (ℓ²/span) s̃,
-/// the velocity ∇ₓs = (ℓ/span) ∇s̃ and ∂s/∂T = (ℓ²/span²) ∂ₜs̃.
+/// The learned field at points in physical units (data/normalisation.hpp): s, the velocity
+/// ∇ₓs and ∂s/∂T.
 struct PhysicalField
 {
   std::vector<double> s, velocity, ds_dt; ///< n, n × d (row-major), n
@@ -324,7 +341,7 @@ PhysicalField field_at(const ExecutionSpace &space, ActionModel<Scalar, Executio
   {
     Th(c) = Scalar(norm.normalised_time(t[std::size_t(c)]));
     for (int r = 0; r < d; ++r)
-      Xh(r, c) = Scalar((x[std::size_t(c * d + r)] - norm.shift[std::size_t(r)]) / norm.scale);
+      Xh(r, c) = Scalar(norm.normalised_x(x[std::size_t(c * d + r)], std::size_t(r)));
   }
   Kokkos::deep_copy(space, X, Xh);
   Kokkos::deep_copy(space, Tn, Th);
@@ -332,17 +349,16 @@ PhysicalField field_at(const ExecutionSpace &space, ActionModel<Scalar, Executio
   auto Sh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), S);
   auto Gh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), G);
   auto Dh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), D);
-  const double l = norm.scale, span = norm.span;
   PhysicalField f;
   f.s.resize(std::size_t(n));
   f.velocity.resize(std::size_t(n * d));
   f.ds_dt.resize(std::size_t(n));
   for (std::int64_t c = 0; c < n; ++c)
   {
-    f.s[std::size_t(c)] = l * l / span * double(Sh(c));
-    f.ds_dt[std::size_t(c)] = l * l / (span * span) * double(Dh(c));
+    f.s[std::size_t(c)] = norm.action(double(Sh(c)));
+    f.ds_dt[std::size_t(c)] = norm.action_rate(double(Dh(c)));
     for (int r = 0; r < d; ++r)
-      f.velocity[std::size_t(c * d + r)] = l / span * double(Gh(r, c));
+      f.velocity[std::size_t(c * d + r)] = norm.velocity(double(Gh(r, c)));
   }
   return f;
 }

@@ -8,6 +8,7 @@
 // the kernels without a row dependence run over flat indices: no index arithmetic.
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
+#include <amk/nn/head.hpp>
 #include <amk/nn/mlp.hpp>
 
 namespace amk::impl
@@ -105,37 +106,29 @@ template <class Exec, class Y, class B> void add_bias(const Exec &space, const Y
       KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) { y(r, c) += b(r); });
 }
 
-/// s = φ(x, y): y itself, or ½|x − y|²   (np)
+/// s = φ(x, y) (nn/head.hpp)   (np)
 template <class Exec, class S, class Y, class U>
 void head_value(const Exec &space, nn::Head head, const S &s, const Y &y, const U &u)
 {
   const int m = int(y.extent(0));
-  const bool quadratic = head == nn::Head::quadratic;
+  const nn::HeadRule rule(head);
   Kokkos::parallel_for(
       "amk::GemmEngine::head_value", policy(space, s.extent(0)), KOKKOS_LAMBDA(std::int64_t c) {
-        if (!quadratic)
-        {
-          s(c) = y(0, c);
-          return;
-        }
-        typename S::non_const_value_type acc = 0;
-        for (int r = 0; r < m; ++r)
-        {
-          const auto e = u(r, c) - y(r, c);
-          acc += e * e;
-        }
-        s(c) = acc / 2;
+        typename S::non_const_value_type squares = 0;
+        for (int r = 0; rule.quadratic && r < m; ++r)
+          squares += nn::HeadRule::square(u(r, c), y(r, c));
+        s(c) = rule.value(y(0, c), squares);
       });
 }
 
-/// Reverse seed ∂φ/∂y: 1, or −(x − y)   (m × nt)
+/// Reverse seed ∂φ/∂y   (m × nt)
 template <class Exec, class D, class Y, class U>
 void head_gradient_seed(const Exec &space, nn::Head head, const D &dy, const Y &y, const U &u)
 {
-  const bool quadratic = head == nn::Head::quadratic;
+  const nn::HeadRule rule(head);
   for_each_entry(
       "amk::GemmEngine::head_gradient_seed", space, dy.extent(0), dy.extent(1),
-      KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) { dy(r, c) = quadratic ? y(r, c) - u(r, c) : 1; });
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) { dy(r, c) = rule.output_seed(u(r, c), y(r, c)); });
 }
 
 /// Input-gradient reverse: δ = ḡ ⊙ σ'(z)   (n × nt, flat)
@@ -150,13 +143,14 @@ void backward_hidden(const Exec &space, const D &delta, const G &g, const S1 &s1
       KOKKOS_LAMBDA(std::int64_t i) { d(i) = gf(i) * sf(i); });
 }
 
-/// The head's direct term of ∇ᵤs: g_x += x − y (quadratic head only)   (d × nt)
+/// The head's direct term of ∇ᵤs: g_x += ∂φ/∂x (quadratic head only)   (d × nt)
 template <class Exec, class G, class Y, class U>
-void head_direct_gradient(const Exec &space, const G &g, const Y &y, const U &u)
+void head_direct_gradient(const Exec &space, nn::Head head, const G &g, const Y &y, const U &u)
 {
+  const nn::HeadRule rule(head);
   for_each_entry(
       "amk::GemmEngine::head_direct_gradient", space, y.extent(0), g.extent(1),
-      KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) { g(r, c) += u(r, c) - y(r, c); });
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) { g(r, c) += rule.direct_gradient(u(r, c), y(r, c)); });
 }
 
 /// Tangent sweep along a₀: given ż = W ḣ_prev, set ḣ = σ'(z) ż and turn ḡ into the
@@ -214,10 +208,7 @@ void curvature_head(const Exec &space, std::int64_t nt, const L &lap, const V &v
         typename L::non_const_value_type acc = 0;
         for (std::int64_t k = 0; k < m; ++k)
           for (std::int64_t r = 0; r < d; ++r)
-          {
-            const auto e = v(r, k * nt + c) - ydot(r, k * nt + c);
-            acc += e * e;
-          }
+            acc += nn::HeadRule::square(v(r, k * nt + c), ydot(r, k * nt + c));
         lap(c) += acc;
       });
 }
@@ -260,37 +251,31 @@ void tangent_hidden_curvature(const Exec &space, std::int64_t nt, const ZT &zdot
 }
 
 /// Reverse seed of the parameter-gradient sweep at the output (np columns; the first nt
-/// are interior and also hold ẏ on entry): ȳ = c_s ∂φ/∂y + ∂ṡ/∂y, i.e.
-/// c_s for the scalar head, −c_s(x − y) − (ẋ − ẏ) for the quadratic one.
+/// are interior and also hold ẏ on entry): ȳ = c_s ∂φ/∂y (+ ∂ṡ/∂y for interior columns).
 template <class Exec, class YB, class CS, class Y, class U, class UD>
 void head_parameter_seed(const Exec &space, nn::Head head, std::int64_t nt, const YB &ybar, const CS &cs, const Y &y,
                          const U &u, const UD &udot)
 {
-  const bool quadratic = head == nn::Head::quadratic;
+  const nn::HeadRule rule(head);
   for_each_entry(
       "amk::GemmEngine::head_parameter_seed", space, ybar.extent(0), ybar.extent(1),
       KOKKOS_LAMBDA(std::int64_t r, std::int64_t c) {
-        if (!quadratic)
-        {
-          ybar(r, c) = cs(c);
-          return;
-        }
-        auto v = -cs(c) * (u(r, c) - y(r, c));
-        if (c < nt)
-          v -= udot(r, c) - ybar(r, c); // ybar(r, c) holds ẏ here
-        ybar(r, c) = v;
+        ybar(r, c) = c < nt ? rule.tangent_seed(cs(c), u(r, c), y(r, c), udot(r, c), ybar(r, c)) // ybar holds ẏ here
+                            : rule.value_seed(cs(c), u(r, c), y(r, c));
       });
 }
 
-/// The quadratic head's direction adjoints ζ_k = ∂(clap Σ_k |v_x,k − ẏ_k|²)/∂ẏ_k
-///   = −2 clap (v_x,k − ẏ_k)   (d × m·nt; ẏ in ydot)
+/// The head's direction adjoints ζ_k (nn/head.hpp)   (d × m·nt; ẏ in ydot)
 template <class Exec, class ZB, class V, class YD, class CL>
-void head_direction_seed(const Exec &space, std::int64_t nt, const ZB &zeta, const V &v, const YD &ydot,
-                         const CL &clap)
+void head_direction_seed(const Exec &space, nn::Head head, std::int64_t nt, const ZB &zeta, const V &v,
+                         const YD &ydot, const CL &clap)
 {
+  const nn::HeadRule rule(head);
   for_each_entry(
       "amk::GemmEngine::head_direction_seed", space, zeta.extent(0), zeta.extent(1),
-      KOKKOS_LAMBDA(std::int64_t r, std::int64_t kc) { zeta(r, kc) = -2 * clap(kc % nt) * (v(r, kc) - ydot(r, kc)); });
+      KOKKOS_LAMBDA(std::int64_t r, std::int64_t kc) {
+        zeta(r, kc) = rule.direction_seed(clap(kc % nt), v(r, kc), ydot(r, kc));
+      });
 }
 
 /// Parameter-gradient reverse with curvature directions, given [ḣ̄_k | h̄] = Wᵀ[ζ_k | z̄] in
