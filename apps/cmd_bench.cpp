@@ -2,6 +2,7 @@
 // built-in Gaussian path and prints one JSON line with the fields of perf/torch_am.py, plus
 // the achieved GFLOP/s of the matrix products and every engine's time where auto measured.
 #include "blas_threads.hpp"
+#include "choice_option.hpp"
 #include "commands.hpp"
 #include <algorithm>
 #include <amk/core/json.hpp>
@@ -16,10 +17,22 @@ namespace amk::app
 {
 namespace
 {
+/// Which batches the timed steps train on.
+enum class Draw
+{
+  each, ///< a new batch every step (as training does)
+  once  ///< one batch, reused (as torch_am.py times its step)
+};
+const std::vector<Named<Draw>> &choices(Draw)
+{
+  static const std::vector<Named<Draw>> table = {{Draw::each, "each"}, {Draw::once, "once"}};
+  return table;
+}
+
 struct BenchOptions
 {
   int steps = 20, warmup = 3;
-  std::string draw = "each"; ///< each: a new batch every step; once: one batch, reused
+  Draw draw = Draw::each;
 };
 
 template <class Scalar> nlohmann::json bench(const train::RunSpec &spec, const BenchOptions &o)
@@ -38,7 +51,7 @@ template <class Scalar> nlohmann::json bench(const train::RunSpec &spec, const B
   auto source = std::make_shared<data::GaussianSource<Scalar>>(space, data::GaussianPath::preset(c.network.dim));
   train::Trainer<Scalar> trainer(space, c, source, comm);
   trainer.choose_engine();
-  const bool each = o.draw == "each";
+  const bool each = o.draw == Draw::each;
   const double first_loss = trainer.step().total(); // the first batch, at the initial weights
   for (int i = 0; i < o.warmup; ++i)
     trainer.step(each);
@@ -79,7 +92,7 @@ template <class Scalar> nlohmann::json bench(const train::RunSpec &spec, const B
           {"parameters", c.network.param_count()},
           {"engine", trainer.engine_name()},
           {"engine_times_s", engine_times},
-          {"draw", o.draw},
+          {"draw", name_of(o.draw)},
           {"ranks", comm.size()},
           {"threads", DefaultExec::concurrency()},
           {"blas_threads", blas_threads()},
@@ -105,9 +118,7 @@ Action add_bench(CLI::App &app)
                                                                            "sigma", "laplacian", "probes"});
   cmd->add_option("--steps", o->steps, "Timed steps")->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed steps first")->capture_default_str();
-  cmd->add_option("--draw", o->draw, "each: time a new batch draw every step; once: one batch reused (as torch_am.py)")
-      ->check(CLI::IsMember({"each", "once"}))
-      ->capture_default_str();
+  add_choice(cmd, "--draw", o->draw, "each: time a new batch draw every step; once: one batch reused (as torch_am.py)");
   return [o, words]()
   {
     require(o->steps >= 1 && o->warmup >= 0, "bench: --steps must be at least 1 and --warmup non-negative");

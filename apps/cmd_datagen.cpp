@@ -2,6 +2,7 @@
 // examples): gaussian (plain AM), ou (Ornstein–Uhlenbeck: entropic AM), growth (unbalanced AM),
 // harmonic (a quantum wave packet's Bohmian dynamics, periodic), hydrogen (the paper's
 // Schrödinger experiment).
+#include "choice_option.hpp"
 #include "commands.hpp"
 #include <amk/core/json.hpp>
 #include <amk/data/closed_forms.hpp>
@@ -125,8 +126,7 @@ Action add_datagen(CLI::App &app)
   hydrogen->add_option("--snapshots", ho->snapshots, "Snapshots K (K - 1 time steps)")->capture_default_str();
   hydrogen->add_option("--samples", ho->samples, "Particles")->capture_default_str();
   hydrogen->add_option("--t1", ho->t1, "End time (from 0; about one beat period by default)")->capture_default_str();
-  hydrogen->add_option("--integrator", ho->integrator, "rk4, or euler (the reference code's; drifts off |psi|^2)")
-      ->capture_default_str();
+  add_choice(hydrogen, "--integrator", ho->integrator, "rk4, or euler (the reference code's; drifts off |psi|^2)");
   hydrogen->add_option("--substeps", ho->substeps, "Integrator steps per snapshot interval")->capture_default_str();
   hydrogen->add_option("--proposal", ho->proposal, "Metropolis proposal sigma")->capture_default_str();
   hydrogen->add_option("--burn-in", ho->burn_in, "Metropolis steps per particle")->capture_default_str();
@@ -203,7 +203,7 @@ Action add_datagen(CLI::App &app)
       path["t1"] = ho->t1;
       write(c, snapshots,
             fmt::format("hydrogen: Bohmian trajectories of an equal superposition of {}, a0 = 4 pi, {} steps of {}",
-                        path["states"].dump(), ho->substeps * (ho->snapshots - 1), ho->integrator),
+                        path["states"].dump(), ho->substeps * (ho->snapshots - 1), name_of(ho->integrator)),
             to_text(path));
     }
     return 0;

@@ -4,6 +4,7 @@
 // --velocity, the learned velocity against the true one of a built-in path with a known
 // field (written by amk datagen as the data's amk_path attribute), on the data's samples,
 // or of a field given at points (--points, --field: amk field's output, or another code's).
+#include "choice_option.hpp"
 #include "commands.hpp"
 #include <amk/core/json.hpp>
 #include <amk/dist/comm.hpp>
@@ -28,12 +29,28 @@ namespace amk::app
 {
 namespace
 {
+/// The built-in paths whose true velocity amk eval knows.
+enum class KnownField
+{
+  harmonic,
+  hydrogen
+};
+const std::vector<Named<KnownField>> &choices(KnownField)
+{
+  static const std::vector<Named<KnownField>> table = {{KnownField::harmonic, "harmonic"},
+                                                       {KnownField::hydrogen, "hydrogen"}};
+  return table;
+}
+
 struct EvalOptions
 {
-  std::string data, samples, out, checkpoint, points, field, velocity, weights = "ema", engine = "trained";
-  std::string mmd_kernel = "multiscale"; ///< or reference: Σ_{j=1..d} exp(−α|x − y|²), as the reference code
+  std::string data, samples, out, checkpoint, points, field;
+  std::optional<KnownField> velocity; ///< the true velocity to compare with (none: no field error)
+  sample::Weights weights = sample::Weights::ema;
+  sample::InferenceEngine engine;
+  metrics::MmdKernel mmd_kernel = metrics::MmdKernel::multiscale;
   double alpha = 1e-4;
-  bool alpha_given = false;
+  bool alpha_given = false, engine_given = false, weights_given = false;
   double exclude_nodal = -1; ///< < 0: the default, 2 % for a field with nodes
   std::int64_t max_samples = 2000;
 };
@@ -41,16 +58,16 @@ struct EvalOptions
 /// The true velocity of the data's built-in path (its amk_path attribute), and for a field
 /// with nodes (hydrogen) a point's distance to the nodal set, |ψ|/|∇ψ| to first order, and
 /// the squared speed of the part no density shows (Hydrogen::hidden_circulation).
-metrics::ReferenceField true_field(const std::string &file, const std::string &name)
+metrics::ReferenceField true_field(const std::string &file, KnownField known)
 {
-  require(name == "harmonic" || name == "hydrogen", "eval: unknown --velocity '" + name + "' (harmonic or hydrogen)");
+  const std::string name = name_of(known);
   const io::H5Reader r(file);
   require(r.has_attr("amk_path"), file + ": has no amk_path attribute (the parameters amk datagen " + name +
                                       " writes); --velocity needs data from amk datagen " + name);
   nlohmann::json j = nlohmann::json::parse(r.read_string_attr("amk_path"), nullptr, false);
   require(j.is_object() && j.value("name", std::string()) == name,
           file + ": its amk_path attribute is not from amk datagen " + name);
-  if (name == "harmonic")
+  if (known == KnownField::harmonic)
   {
     const auto p = data::HarmonicPacket::from_json(j);
     return {[p](const double *x, double T, double *v) { p.velocity(x, T, v); }, {}, {}};
@@ -67,7 +84,7 @@ template <class Scalar>
 metrics::FieldAtPoints checkpoint_field(const EvalOptions &o, const io::Checkpoint &checkpoint, const data::SnapshotData &data)
 {
   const DefaultExec space;
-  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema", 8192, false, inference_engine(o.engine));
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == sample::Weights::ema, 8192, false, o.engine);
   const std::int64_t d = data.dim;
   require(model.shape().dim == d,
           fmt::format("eval: {} has d = {} but {} has d = {}", o.checkpoint, model.shape().dim, o.data, d));
@@ -99,11 +116,11 @@ metrics::FieldAtPoints file_field(const EvalOptions &o, std::int64_t d)
 /// The learned velocity's error against the data's true one (metrics/velocity_error.hpp).
 nlohmann::json velocity_error(const EvalOptions &o, const metrics::FieldAtPoints &learned, std::int64_t d)
 {
-  const auto field = true_field(o.data, o.velocity);
+  const auto field = true_field(o.data, *o.velocity);
   require(o.exclude_nodal < 0 || field.node_distance,
           "eval: --exclude-nodal applies to a field with nodes (--velocity hydrogen)");
   // leave out the fraction of points nearest the nodal set, where ∇ arg ψ diverges
-  nlohmann::json report = {{"field", o.velocity}};
+  nlohmann::json report = {{"field", name_of(*o.velocity)}};
   report.update(to_json(metrics::velocity_error(learned, field, d, o.exclude_nodal < 0 ? 0.02 : o.exclude_nodal)));
   return report;
 }
@@ -189,7 +206,7 @@ nlohmann::json distances(const EvalOptions &o, const data::SnapshotData &data)
                                 {"samples", X.extent(0)},
                                 {"reference_samples", Y.extent(0)},
                                 {"energy_distance", metrics::energy_distance(space, X, Y, A, Bw)},
-                                {"mmd2", o.mmd_kernel == "reference"
+                                {"mmd2", o.mmd_kernel == metrics::MmdKernel::reference
                                              ? metrics::mmd2_fixed(space, X, Y, std::vector<double>(std::size_t(d), o.alpha), A, Bw)
                                              : metrics::mmd2(space, X, Y, A, Bw)}};
         if (weighted)
@@ -205,16 +222,18 @@ nlohmann::json distances(const EvalOptions &o, const data::SnapshotData &data)
 
 int run_eval(const EvalOptions &o)
 {
-  require(!o.samples.empty() || !o.velocity.empty(), "eval: give --samples (distances) and/or --velocity (field error)");
+  require(!o.samples.empty() || o.velocity, "eval: give --samples (distances) and/or --velocity (field error)");
   const bool from_file = !o.points.empty() || !o.field.empty();
   require(o.points.empty() == o.field.empty(), "eval: --points and --field go together (the points and the field there)");
   require(!from_file || o.checkpoint.empty(), "eval: give the learned field as --checkpoint or as --points and --field, not both");
-  require(o.velocity.empty() || !o.checkpoint.empty() || from_file,
+  require(!o.velocity || !o.checkpoint.empty() || from_file,
           "eval: --velocity needs --checkpoint (or --points and --field: the learned field)");
-  require((o.checkpoint.empty() && !from_file) || !o.velocity.empty(),
+  require((o.checkpoint.empty() && !from_file) || o.velocity,
           "eval: --checkpoint, --points and --field are read with --velocity only");
-  require(!o.alpha_given || (o.mmd_kernel == "reference" && !o.samples.empty()),
+  require(!o.alpha_given || (o.mmd_kernel == metrics::MmdKernel::reference && !o.samples.empty()),
           "eval: --alpha sets the kernel of --mmd-kernel reference (with --samples)");
+  require((!o.engine_given && !o.weights_given) || !o.checkpoint.empty(),
+          "eval: --engine and --weights apply to the network of --checkpoint");
   const auto data = io::read_snapshots(o.data);
   nlohmann::json report = {{"data", o.data}};
   if (!o.samples.empty())
@@ -224,23 +243,23 @@ int run_eval(const EvalOptions &o)
     double avg = 0; // the reference code's avg_mmd: |MMD²| averaged over the compared times
     for (const auto &r : report["results"])
       avg += std::abs(r["mmd2"].get<double>()) / double(report["results"].size());
-    report["mmd_kernel"] = o.mmd_kernel == "reference" ? fmt::format("sum of d exp(-{} |x-y|^2)", o.alpha)
+    report["mmd_kernel"] = o.mmd_kernel == metrics::MmdKernel::reference ? fmt::format("sum of d exp(-{} |x-y|^2)", o.alpha)
                                                        : std::string("multiscale RBF");
     report["avg_abs_mmd2"] = avg;
   }
-  if (!o.velocity.empty() && from_file)
+  if (o.velocity && from_file)
   {
     report["points"] = o.points;
     report["field"] = o.field;
     report["velocity"] = velocity_error(o, file_field(o, data.dim), data.dim);
   }
-  else if (!o.velocity.empty())
+  else if (o.velocity)
   {
     const auto checkpoint = train::load_checkpoint(o.checkpoint);
     report["checkpoint"] = o.checkpoint;
     train::with_precision(checkpoint, [&](auto scalar)
                           { report["velocity"] = velocity_error(o, checkpoint_field<decltype(scalar)>(o, checkpoint, data), data.dim); });
-    report["velocity"]["weights"] = o.weights;
+    report["velocity"]["weights"] = name_of(o.weights);
   }
   std::cout << to_text(report) << std::endl;
   if (!o.out.empty())
@@ -261,17 +280,16 @@ Action add_eval(CLI::App &app)
   auto o = std::make_shared<EvalOptions>();
   cmd->add_option("--data", o->data, "HDF5 snapshot file (the reference)")->required();
   cmd->add_option("--samples", o->samples, "Output of amk sample (/times, /x): energy distance and MMD");
-  cmd->add_option("--mmd-kernel", o->mmd_kernel,
-                  "multiscale (RBF at 1/4..4 of the data's scale) or reference (sum over j = 1..d of "
-                  "exp(-alpha |x-y|^2), the reference AM code's hydrogen metric)")
-      ->check(CLI::IsMember({"multiscale", "reference"}))
-      ->capture_default_str();
+  add_choice(cmd, "--mmd-kernel", o->mmd_kernel,
+             "multiscale (RBF at 1/4..4 of the data's scale) or reference (sum over j = 1..d of "
+             "exp(-alpha |x-y|^2), the reference AM code's hydrogen metric)");
   auto *alpha = cmd->add_option("--alpha", o->alpha, "alpha of --mmd-kernel reference")
                     ->check(CLI::PositiveNumber)
                     ->capture_default_str();
-  cmd->add_option("--velocity", o->velocity,
-                  "harmonic or hydrogen: the relative L2 error of the learned velocity (--checkpoint) against the "
-                  "data's true Bohmian velocity, on the data's samples (up to --max-samples per snapshot)");
+  add_choice(cmd, "--velocity", o->velocity,
+             "harmonic or hydrogen: the relative L2 error of the learned velocity (--checkpoint) against the "
+             "data's true Bohmian velocity, on the data's samples (up to --max-samples per snapshot)",
+             false);
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train (with --velocity)");
   cmd->add_option("--points", o->points,
                   "with --velocity, instead of --checkpoint: points /x [n, d], /t [n] (as for amk field) where "
@@ -282,15 +300,15 @@ Action add_eval(CLI::App &app)
                   "with --velocity hydrogen: the fraction of points nearest the nodal set (smallest |psi|/|grad psi|, "
                   "where grad arg psi diverges) left out (default 0.02)")
       ->check(CLI::Range(0.0, 0.5));
-  cmd->add_option("--weights", o->weights, "with --velocity: ema or raw")
-      ->check(CLI::IsMember({"ema", "raw"}))
-      ->capture_default_str();
+  auto *weights = add_weights(cmd, o->weights, "with --velocity --checkpoint: ema or raw");
   cmd->add_option("--max-samples", o->max_samples, "Use at most this many samples per set")->capture_default_str();
-  add_inference_engine(cmd, o->engine);
+  auto *engine = add_inference_engine(cmd, o->engine);
   cmd->add_option("--out", o->out, "Also write the JSON report to this file");
-  return [o, alpha]()
+  return [o, alpha, engine, weights]()
   {
     o->alpha_given = alpha->count() > 0;
+    o->engine_given = engine->count() > 0;
+    o->weights_given = weights->count() > 0;
     return dist::Comm::world().root() ? run_eval(*o) : 0;
   };
 }

@@ -13,14 +13,16 @@ namespace
 {
 struct FieldOptions
 {
-  std::string checkpoint, points, out, weights = "ema", engine = "trained";
+  std::string checkpoint, points, out;
+  sample::Weights weights = sample::Weights::ema;
+  sample::InferenceEngine engine;
 };
 
 template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoint &checkpoint)
 {
   using Exec = DefaultExec;
   const Exec space;
-  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema", 8192, false, inference_engine(o.engine));
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == sample::Weights::ema, 8192, false, o.engine);
   const int d = model.shape().dim;
 
   const auto points = read_points(o.points, d);
@@ -31,7 +33,7 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
   w.write_f64("/grad_x", f.velocity.data(), {n, d});
   w.write_f64("/ds_dt", f.ds_dt.data(), {n});
   w.write_string_attr("checkpoint", o.checkpoint);
-  w.write_string_attr("weights", o.weights);
+  w.write_string_attr("weights", name_of(o.weights));
   w.write_string_attr("engine", model.engine_name());
   w.commit();
   fmt::print("amk field: evaluated {} points ({} engine); wrote {}\n", n, model.engine_name(), o.out);
@@ -44,7 +46,7 @@ Action add_field(CLI::App &app)
   auto o = std::make_shared<FieldOptions>();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train")->required();
   cmd->add_option("--points", o->points, "HDF5 file with /x [n, d] and /t [n] (physical units)")->required();
-  cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
+  add_weights(cmd, o->weights);
   cmd->add_option("--out", o->out, "Output HDF5 file: /s [n], /grad_x [n, d], /ds_dt [n]")->required();
   add_inference_engine(cmd, o->engine);
   return [o]()

@@ -1,6 +1,7 @@
 // amk sample: move samples of one snapshot along the learned dynamics: the velocity ∇ₓs
 // (plain AM), the SDE dX = ∇s dT + σ dW (entropic AM), or weighted particles whose log
 // weight grows at rate s (unbalanced AM).
+#include "choice_option.hpp"
 #include "commands.hpp"
 #include <amk/core/random.hpp>
 #include <amk/dist/comm.hpp>
@@ -18,7 +19,10 @@ namespace
 {
 struct SampleOptions
 {
-  std::string checkpoint, data, out, method = "auto", weights = "ema", engine = "trained";
+  std::string checkpoint, data, out;
+  std::optional<sample::Method> method; ///< auto: rk4, or stochastic Heun for an SDE
+  sample::Weights weights = sample::Weights::ema;
+  sample::InferenceEngine engine;
   std::int64_t from_snapshot = 0, n = 0;
   double to_time = 0;
   int steps = 100, record_every = 1;
@@ -30,11 +34,10 @@ template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkp
   using Exec = DefaultExec;
   const DefaultExec space;
   const auto data = io::read_snapshots(o.data);
-  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == "ema", 8192, false, inference_engine(o.engine));
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == sample::Weights::ema, 8192, false, o.engine);
   const auto &objective = model.objective();
   const bool sde = objective.kind == am::LossKind::entropic, weighted = objective.kind == am::LossKind::unbalanced;
-  const auto method = o.method == "auto" ? (sde ? sample::Method::stochastic_heun : sample::Method::rk4)
-                                         : parse_choice<sample::Method>(o.method, "sample: --method");
+  const auto method = o.method ? *o.method : sde ? sample::Method::stochastic_heun : sample::Method::rk4;
   const auto &norm = model.normalisation();
   const int d = model.shape().dim, rows_state = model.state_rows();
   require(data.dim == d,
@@ -120,13 +123,12 @@ Action add_sample(CLI::App &app)
   cmd->add_option("--from-snapshot", o->from_snapshot, "Index of the start snapshot")->capture_default_str();
   cmd->add_option("--to-time", o->to_time, "Physical end time")->required();
   cmd->add_option("--steps", o->steps, "Integration steps")->capture_default_str();
-  cmd->add_option("--method", o->method,
-                  "auto (rk4, or stochastic-heun for an entropic-AM checkpoint), euler, heun, rk4 (ODEs), em or "
-                  "stochastic-heun (SDEs)")
-      ->capture_default_str();
+  add_choice(cmd, "--method", o->method,
+             "auto (rk4, or stochastic-heun for an entropic-AM checkpoint), euler, heun, rk4 (ODEs), em or "
+             "stochastic-heun (SDEs)");
   cmd->add_option("--n", o->n, "Number of samples: a random subset (0: the whole snapshot, in the file's order)")->capture_default_str();
   cmd->add_option("--record-every", o->record_every, "Record the state every k steps")->capture_default_str();
-  cmd->add_option("--weights", o->weights, "ema or raw")->check(CLI::IsMember({"ema", "raw"}))->capture_default_str();
+  add_weights(cmd, o->weights);
   cmd->add_option("--seed", o->seed, "Seed of the sample subset and of the SDE noise")->capture_default_str();
   add_inference_engine(cmd, o->engine);
   cmd->add_option("--out", o->out,

@@ -52,8 +52,8 @@ Points read_points(const std::string &path, std::int64_t d);
 
 /// `--engine` of the commands that evaluate a trained network (sample, field, eval): trained
 /// (the default: the engine its run trained with), auto, or an engine's name.
-void add_inference_engine(CLI::App *cmd, std::string &choice);
-/// The engine `choice` names; amk::Error for another word.
-sample::InferenceEngine inference_engine(const std::string &choice);
+CLI::Option *add_inference_engine(CLI::App *cmd, sample::InferenceEngine &engine);
+/// --weights ema|raw of the same commands.
+CLI::Option *add_weights(CLI::App *cmd, sample::Weights &weights, const std::string &help = "ema or raw");
 
 } // namespace amk::app

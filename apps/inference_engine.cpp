@@ -1,35 +1,55 @@
-// --engine of the commands that evaluate a trained network (commands.hpp).
+// --engine and --weights of the commands that evaluate a trained network (commands.hpp).
+#include "choice_option.hpp"
 #include "commands.hpp"
-#include <amk/core/choice.hpp>
 
 namespace amk::app
 {
-void add_inference_engine(CLI::App *cmd, std::string &choice)
+namespace
 {
-  std::string names = "{trained,auto";
-  for (const auto &c : choices(nn::EngineId()))
-    names += std::string(",") + c.name;
-  cmd->add_option("--engine", choice,
-                  "the engine that evaluates the network: trained (the one its run trained with, where it can "
-                  "evaluate; else auto), auto (the untimed rule) or an engine by name")
-      ->type_name(names + "}")
-      ->capture_default_str();
-}
-
-sample::InferenceEngine inference_engine(const std::string &choice)
+/// The engine a word names: trained, auto, or a registered engine's name.
+std::optional<sample::InferenceEngine> named_engine(const std::string &word)
 {
   sample::InferenceEngine e;
-  if (choice == "trained")
+  if (word == "trained")
     return e;
-  if (choice == "auto")
+  if (word == "auto")
   {
     e.kind = sample::InferenceEngine::Kind::automatic;
     return e;
   }
-  const auto id = find_choice<nn::EngineId>(choice);
-  require(id.has_value(), "--engine must be trained, auto or " + name_list<nn::EngineId>() + " (got '" + choice + "')");
+  const auto id = find_choice<nn::EngineId>(word);
+  if (!id)
+    return std::nullopt;
   e.kind = sample::InferenceEngine::Kind::named;
   e.id = *id;
   return e;
+}
+} // namespace
+
+CLI::Option *add_inference_engine(CLI::App *cmd, sample::InferenceEngine &engine)
+{
+  std::string names = "{trained,auto";
+  for (const auto &c : choices(nn::EngineId()))
+    names += std::string(",") + c.name;
+  return cmd
+      ->add_option_function<std::string>(
+          "--engine", [&engine](const std::string &word) { engine = *named_engine(word); },
+          "the engine that evaluates the network: trained (the one its run trained with, where it can evaluate; "
+          "else auto), auto (the untimed rule) or an engine by name")
+      ->check(CLI::Validator(
+          [](std::string &word)
+          {
+            return named_engine(word) ? std::string()
+                                      : "must be trained, auto or " + name_list<nn::EngineId>() + " (got '" + word +
+                                            "')";
+          },
+          ""))
+      ->type_name(names + "}")
+      ->default_str("trained");
+}
+
+CLI::Option *add_weights(CLI::App *cmd, sample::Weights &weights, const std::string &help)
+{
+  return add_choice(cmd, "--weights", weights, help);
 }
 } // namespace amk::app

@@ -338,7 +338,10 @@ def harmonic_bohmian(amk, work):
     """Quantum dynamics with a closed-form Bohmian velocity: a Gaussian packet in a harmonic
     potential (centred at 10) over one whole period, T in [2, 4]. `amk eval --velocity
     harmonic` reports the learned velocity's error (and its number is the one computed here
-    from `amk field` and the closed form); `amk sample` over the period brings q_0 back."""
+    from `amk field` and the closed form). With --time-features 2 (sin, cos of 2 pi k t: the
+    period is the time span) the error falls by 3x and `amk sample` over the whole period
+    brings q_0 back; without them (the default) the turning points' errors (10-50 %) make a
+    whole period's transport depend on the seed (variances 0.25-0.57 for seeds 1-3, exact 0.25)."""
     path = HarmonicPacket(2, 2.0, 4.0, omega=np.pi, center=10.0, amplitude=2.0, momentum=1.0, sigma0=0.5)
     run(amk, "datagen", "harmonic", "--dim", 2, "--snapshots", 41, "--samples", 4000, "--t0", 2, "--t1", 4,
         "--omega", np.pi, "--center", 10, "--amplitude", 2, "--momentum", 1, "--sigma0", 0.5, "--out", "h.h5")
@@ -350,10 +353,19 @@ def harmonic_bohmian(amk, work):
                   np.abs(rows.var(0) / path.var(times[k]) - 1).max() < 0.1, f"datagen: snapshot {k}'s moments")
     run(amk, "train", "--data", "h.h5", "--out", "run", "--steps", 10000, "--batch", 256, "--width", 64,
         log="train.log")
+    run(amk, "train", "--data", "h.h5", "--out", "periodic", "--steps", 10000, "--batch", 256, "--width", 64,
+        "--time-features", 2, log="periodic.log")
+    with h5py.File("periodic/checkpoint.h5", "r") as f:  # input [x1, x2, t, sin 2 pi t, cos 2 pi t, sin 4 pi t, cos 4 pi t]
+        check(len(f["params"]) == 7 * 64 + 64 + 2 * (64 * 64 + 64) + 64 + 1, "--time-features 2: a 7-wide input layer")
     report = json.loads(run(amk, "eval", "--data", "h.h5", "--checkpoint", "run/checkpoint.h5", "--velocity",
                             "harmonic", "--max-samples", 500))["velocity"]
     print(f"amk eval --velocity harmonic: relative L2 {report['relative_l2']:.4f} on {report['points']} points")
-    check(report["relative_l2"] < 0.08, f"velocity error {report['relative_l2']:.4f} < 0.08")  # measured 0.053
+    check(report["relative_l2"] < 0.08, f"velocity error {report['relative_l2']:.4f} < 0.08")  # measured 0.051-0.053
+    periodic = json.loads(run(amk, "eval", "--data", "h.h5", "--checkpoint", "periodic/checkpoint.h5", "--velocity",
+                              "harmonic", "--max-samples", 500))["velocity"]
+    print(f"--time-features 2: relative L2 {periodic['relative_l2']:.4f}")
+    check(periodic["relative_l2"] < 0.03, f"--time-features 2: velocity error {periodic['relative_l2']:.4f} < 0.03")  # measured 0.017-0.019 (seeds 1-3)
+    check(periodic["relative_l2"] < 0.6 * report["relative_l2"], "... well below the default's")
     pts = np.concatenate([x[offsets[k]:offsets[k] + 500] for k in range(41)])
     ts = np.repeat(times, 500)
     _, v, _ = field(amk, "run/checkpoint.h5", pts, ts, work)
@@ -371,15 +383,16 @@ def harmonic_bohmian(amk, work):
     scaled = json.loads(run(amk, "eval", "--data", "h.h5", "--velocity", "harmonic", "--points",
                             os.path.join(work, "points.h5"), "--field", "scaled.h5"))["velocity"]
     check(abs(scaled["relative_l2"] - 0.1) < 1e-9, f"eval --field of 1.1 x the true velocity: {scaled['relative_l2']:.9f}")
-    run(amk, "sample", "--checkpoint", "run/checkpoint.h5", "--data", "h.h5", "--from-snapshot", 0, "--to-time", 4,
+    run(amk, "sample", "--checkpoint", "periodic/checkpoint.h5", "--data", "h.h5", "--from-snapshot", 0, "--to-time", 4,
         "--n", 2000, "--out", "moved.h5")
     with h5py.File("moved.h5", "r") as f:
         end = f["x"][-1]
     mean, var = end.mean(0), end.var(0)
     print(f"after one period: mean {np.round(mean, 3)} (exact {path.mean(4.0)}), variances {np.round(var, 3)} "
           f"(exact {path.var(4.0):.3f})")
+    # sampling error of a variance over 2000 samples: 3 %; measured within 4 % (seeds 1-3)
     check(np.abs(mean - path.mean(4.0)).max() < 0.1, "a whole period brings the mean back")
-    check(np.abs(var / path.var(4.0) - 1).max() < 0.2, "and the variances")
+    check(np.abs(var / path.var(4.0) - 1).max() < 0.12, "and the variances, within 12 %")
     # the reference code's metric: unbiased MMD² with the kernel sum_{j=1..d} exp(-alpha r^2)
     report = json.loads(run(amk, "eval", "--data", "h.h5", "--samples", "moved.h5", "--mmd-kernel", "reference",
                             "--alpha", 0.5, "--max-samples", 400))

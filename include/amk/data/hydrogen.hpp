@@ -9,6 +9,7 @@
 // code's conventions, which fix the relative sign of a superposition's states). Particles move
 // by Bohmian dynamics, v = ∇ arg ψ = Im(ψ* ∇ψ)/|ψ|², with ∇ψ analytic (Laguerre and Legendre
 // derivatives), and start from |ψ(x, 0)|² by random-walk Metropolis.
+#include <amk/core/choice.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/data/snapshot_data.hpp>
@@ -220,13 +221,25 @@ struct Hydrogen
 };
 
 /// Options of the data set: the reference code's setting by default.
+/// The Bohmian trajectories' integrator.
+enum class Integrator
+{
+  rk4,
+  euler ///< the reference code's (drifts off |psi|^2)
+};
+inline const std::vector<Named<Integrator>> &choices(Integrator)
+{
+  static const std::vector<Named<Integrator>> table = {{Integrator::rk4, "rk4"}, {Integrator::euler, "euler"}};
+  return table;
+}
+
 struct HydrogenOptions
 {
   int snapshots = 1001;             ///< K: T split into K − 1 steps (the reference's 1000)
   std::int64_t samples = 5000;      ///< particles
   double t1 = 14000;                ///< end time (t0 = 0)
   int substeps = 1;                 ///< integrator steps per snapshot interval
-  std::string integrator = "rk4";   ///< rk4 or euler (the reference code's)
+  Integrator integrator = Integrator::rk4;
   double proposal = 10, start = 50; ///< Metropolis: proposal σ, initial N(0, start² I)
   int burn_in = 5000;               ///< Metropolis steps per chain
   std::uint64_t seed = 0;
@@ -246,7 +259,6 @@ inline SnapshotData hydrogen_snapshots(const Hydrogen &h, const HydrogenOptions 
   h.validate();
   require(o.snapshots >= 2 && o.samples >= 1 && o.substeps >= 1 && o.burn_in >= 0 && o.t1 > 0,
           "hydrogen: --snapshots >= 2, --samples >= 1, --substeps >= 1 and --t1 > 0 needed");
-  require(o.integrator == "rk4" || o.integrator == "euler", "hydrogen: --integrator must be rk4 or euler");
   const std::int64_t n = o.samples;
   std::vector<double> x(std::size_t(3 * n));
   const RandomKey key = RandomKey(o.seed)(0x4a70);
@@ -292,7 +304,7 @@ inline SnapshotData hydrogen_snapshots(const Hydrogen &h, const HydrogenOptions 
   out.dim = 3;
   out.times = equally_spaced(o.snapshots, 0, o.t1);
   const double dt = o.t1 / double(o.snapshots - 1) / double(o.substeps);
-  const bool rk4 = o.integrator == "rk4";
+  const bool rk4 = o.integrator == Integrator::rk4;
   for (int k = 0; k < o.snapshots; ++k)
   {
     out.offsets.push_back(std::int64_t(k) * n);

@@ -10,6 +10,7 @@
 //                    or, as the reference AM code measures its hydrogen experiment, the
 //                    fixed kernel k(a,b) = Σ_j exp(−α_j|a−b|²) (there α_j = 10⁻⁴, j = 1…d).
 // Both vanish when the two distributions are equal.
+#include <amk/core/choice.hpp>
 #include <amk/core/contracts.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/types.hpp>
@@ -20,6 +21,19 @@
 
 namespace amk::metrics
 {
+/// The kernel of the MMD.
+enum class MmdKernel
+{
+  multiscale, ///< the multi-scale RBF at ¼…4 of the data's scale
+  reference   ///< Σ_j exp(−α|a−b|²), the reference AM code's hydrogen metric
+};
+inline const std::vector<Named<MmdKernel>> &choices(MmdKernel)
+{
+  static const std::vector<Named<MmdKernel>> table = {{MmdKernel::multiscale, "multiscale"},
+                                                      {MmdKernel::reference, "reference"}};
+  return table;
+}
+
 template <class ExecutionSpace = DefaultExec>
 using Samples = Kokkos::View<double **, Kokkos::LayoutRight, typename ExecutionSpace::memory_space>;
 /// Per-sample weights (empty: all 1).

@@ -47,6 +47,18 @@ inline const std::vector<Named<Method>> &choices(Method)
 
 inline bool is_stochastic(Method m) { return m == Method::em || m == Method::stochastic_heun; }
 
+/// Which weights of a checkpoint a model evaluates.
+enum class Weights
+{
+  ema, ///< the EMA of the weights (the default for inference)
+  raw  ///< the last step's weights
+};
+inline const std::vector<Named<Weights>> &choices(Weights)
+{
+  static const std::vector<Named<Weights>> table = {{Weights::ema, "ema"}, {Weights::raw, "raw"}};
+  return table;
+}
+
 /// Which engine evaluates a trained model.
 struct InferenceEngine
 {
