@@ -40,8 +40,7 @@ CLI::Option *add_inference_engine(CLI::App *cmd, sample::InferenceEngine &engine
           [](std::string &word)
           {
             return named_engine(word) ? std::string()
-                                      : "must be trained, auto or " + name_list<nn::EngineId>() + " (got '" + word +
-                                            "')";
+                                      : "must be trained, " + name_list<nn::EngineId>("auto") + " (got '" + word + "')";
           },
           ""))
       ->type_name(names + "}")

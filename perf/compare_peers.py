@@ -17,7 +17,7 @@ Implementations (each one left out when its option is empty):
   amk-omp     `amk bench` of a Kokkos 4 OpenMP build (OMP_PROC_BIND=spread OMP_PLACES=threads
               OMP_WAIT_POLICY=passive)
   jax         perf/jax_am.py (jit over the whole step; XLA uses every core)
-  torch2      shared/perf-ref/torch_am.py under a current PyTorch 2.x (its faster thread count
+  torch2      perf/torch_am.py under a current PyTorch 2.x (its faster thread count
               on 2 cores: 2)
   torch1      the same under Debian's PyTorch 1.13 (its faster thread count: 1)
 amk runs --engine auto (its measured choice, reported) and --draw once, as the peers reuse
@@ -87,7 +87,7 @@ def main():
     p.add_argument("--jax", default="/opt/venv-jax/bin/python", help="a Python with jax")
     p.add_argument("--torch2", default="/opt/venv-torch2/bin/python", help="a Python with PyTorch 2.x")
     p.add_argument("--torch1", default="/usr/bin/python3", help="a Python with Debian's PyTorch 1.13")
-    p.add_argument("--torch", default=os.path.join(HERE, "../../shared/perf-ref/torch_am.py"), help="the PyTorch peer")
+    p.add_argument("--torch", default=os.path.join(HERE, "torch_am.py"), help="the PyTorch peer")
     p.add_argument("--shapes", default="2x64,2x128,2x256,2x1024,784x256,2x256:float64",
                    help="comma-separated DxW[:float32|float64]")
     p.add_argument("--depth", type=int, default=3)

@@ -387,6 +387,26 @@ expect_error "unknown engine" bad_engine/metrics.jsonl "--engine" -- "$AMK" trai
   --engine fastest --steps 2
 expect_error "fused engine too large" big_fused/metrics.jsonl "scratch memory" -- "$AMK" train --data data.h5 \
   --out big_fused --engine fused --width 2048 --steps 2
+# an option given where it has no effect is refused, never ignored (train/options.hpp: "applies to")
+expect_error "--probes without eam" fam_bad/metrics.jsonl \
+  "--probes applies to --loss eam with the Hutchinson Laplacian only" -- "$AMK" $F --probes 4
+expect_error "--probes with the exact Laplacian" fam_bad/metrics.jsonl "--probes applies to" -- "$AMK" $F --loss eam \
+  --sigma 1 --laplacian exact --probes 4
+expect_error "--dim with --data" fam_bad/metrics.jsonl "--dim applies to a built-in --path only" -- "$AMK" $F --dim 3
+expect_error "--coupling-batch without coupled time" fam_bad/metrics.jsonl \
+  "--coupling-batch applies to --time coupled only" -- "$AMK" $F --time nearest --coupling-batch 64
+expect_error "--no-normalise on a path" fam_bad/metrics.jsonl "--no-normalise applies to --data only" -- "$AMK" train \
+  --out fam_bad --path gaussian --steps 2 --no-normalise
+expect_error "--steps not whole" fam_bad/metrics.jsonl "--steps must be a whole number in range (got '1.5')" -- \
+  "$AMK" $F --steps 1.5
+expect_error "--sigma not a number" fam_bad/metrics.jsonl "--sigma must be a number (got 'abc')" -- "$AMK" $F \
+  --loss eam --sigma 1 abc
+expect_error "an unknown --config key" fam_bad/metrics.jsonl "--fastest" -- bash -c \
+  "printf 'fastest = 1\n' >bad.toml && \"$AMK\" $F --config bad.toml"
+expect_error "field --engine fastest" field_bad.h5 "--engine: must be trained, auto, gemm or fused (got 'fastest')" -- \
+  "$AMK" field --checkpoint run/checkpoint.h5 --points points.h5 --out field_bad.h5 --engine fastest
+expect_error "eval --engine without --checkpoint" - "--engine and --weights apply to the network of --checkpoint" -- \
+  "$AMK" eval --data data.h5 --samples samples.h5 --engine gemm
 # --- amk bench: the family's losses, and the FLOP model it reports ------------------
 # FLOPs per step = 2·(Σ n_l n_{l−1})·((6 + 3m)·B + 3·2·B₀) with B₀ = B: entropic AM with the
 # exact Laplacian at d = 4 (m = 4 directions) counts (18 + 6)/(6 + 6) = 2x plain AM's.

@@ -120,7 +120,8 @@ TEST(Mpi, ShardsReadFromAFileCoverEverySampleOnce)
   const auto comm = dist::Comm::world();
   const int P = comm.size();
   const auto whole = uneven_data();
-  const std::string path = "amk_test_mpi_shards.h5";
+  // one file per rank count: ctest runs the np 1-4 jobs side by side in one directory
+  const std::string path = "amk_test_mpi_shards_np" + std::to_string(P) + ".h5";
   dist::collectively(comm, [&] { if (comm.root()) io::write_snapshots(path, whole, true); });
   const auto file = io::read_snapshots(path); // float32 values, as the shards read them
   const std::int64_t K = whole.snapshots(), N = whole.samples();

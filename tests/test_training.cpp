@@ -1,6 +1,7 @@
 // Training end to end on the closed-form Gaussian path, plus the optimiser, the time
 // samplers and exact resumption.
 #include "backend.hpp"
+#include "quick.hpp"
 #include <amk/data/gaussian_path.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/sample/model.hpp>
@@ -168,7 +169,7 @@ struct GaussianRun
     config.network.width = 64;
     config.network.depth = 3;
     config.batch = 256;
-    config.steps = 1500;
+    config.steps = test::full_or_quick(1500, 300);
     config.adam.lr = 2e-3;
     config.adam.warmup = 100;
     config.adam.ema = 0.99;
@@ -214,7 +215,7 @@ void check_gaussian_path(const std::string &engine)
       }
   }
   const double rel = std::sqrt(err2 / ref2);
-  EXPECT_LT(rel, 0.05) << "relative L2 error of the learned velocity";
+  EXPECT_LT(rel, test::full_or_quick(0.05, 0.08)) << "relative L2 error of the learned velocity"; // 300 steps: 0.043
   std::printf("[ velocity ] relative L2 error %.4f\n", rel);
 
   // 2. push q0 samples to t = 1 (RK4) and compare mean and variance with q1.
@@ -239,15 +240,17 @@ void check_gaussian_path(const std::string &engine)
       var += (xh(r, c) - mean) * (xh(r, c) - mean);
     var /= (m - 1);
     const double sd1 = path.stddev(r, 1);
+    // 300 steps: means 0.009 off, variances 16 %
     EXPECT_NEAR(mean, path.mean(r, 1), 0.1) << "mean, axis " << r;
-    EXPECT_NEAR(var / (sd1 * sd1), 1.0, 0.15) << "variance ratio, axis " << r;
+    EXPECT_NEAR(var / (sd1 * sd1), 1.0, test::full_or_quick(0.15, 0.3)) << "variance ratio, axis " << r;
     std::printf("[ transport ] axis %d: mean %.4f (exact %.4f), variance %.4f (exact %.4f)\n", r, mean, path.mean(r, 1),
                 var, sd1 * sd1);
   }
   double cov = 0; // the axes stay independent
   for (int c = 0; c < m; ++c)
     cov += (xh(0, c) - path.mean(0, 1)) * (xh(1, c) - path.mean(1, 1));
-  EXPECT_NEAR(cov / m, 0.0, 0.1) << "covariance of the axes";
+  EXPECT_NEAR(cov / m, 0.0, 0.1) << "covariance of the axes"; // 300 steps: 0.010
+  std::printf("[ covariance ] %.4f\n", cov / m);
 }
 
 TEST(Training, GaussianPathVelocityMatchesClosedFormAndTransportsQ0ToQ1) { check_gaussian_path("gemm"); }

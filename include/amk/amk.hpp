@@ -26,4 +26,5 @@
 #include <amk/train/checkpoint.hpp>
 #include <amk/train/options.hpp>
 #include <amk/train/run.hpp>
+#include <amk/train/sources.hpp>
 #include <amk/train/trainer.hpp>

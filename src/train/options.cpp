@@ -117,7 +117,7 @@ template <> struct Codec<std::string>
 template <> struct Codec<std::vector<double>>
 {
   static constexpr Option::Arity arity = Option::Arity::many;
-  static std::string value_names() { return "FLOAT ..."; }
+  static std::string value_names() { return "FLOAT"; } // CLI11 adds "..."
   static std::vector<double> parse(const std::vector<std::string> &words, const std::string &flag)
   {
     require(!words.empty(), "train: " + flag + " needs at least one value");

@@ -7,6 +7,7 @@
 #include <amk/dist/comm.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/train/options.hpp>
+#include <amk/train/sources.hpp>
 #include <amk/train/trainer.hpp>
 #include <chrono>
 #include <fmt/format.h>
@@ -61,23 +62,6 @@ std::shared_ptr<data::Source<Scalar, DefaultExec>> make_source(const RunSpec &sp
                                                                      spec.normalise, fixed, unbalanced);
 }
 
-/// Couples adjacent snapshots (--time coupled): straight lines, or for entropic AM Brownian
-/// bridges of its σ̃ at each interval's middle; returns the seconds it took.
-template <class Scalar>
-double couple(data::SnapshotSource<Scalar, DefaultExec> &source, const RunSpec &spec, const am::Objective &objective)
-{
-  const auto t = source.snapshot_times();
-  std::vector<double> sigma;
-  for (std::size_t k = 0; spec.coupling == data::CouplingPath::bridge && k + 1 < t.size(); ++k)
-    sigma.push_back(objective.sigma_at((t[k] + t[k + 1]) / 2));
-  data::CouplingOptions options;
-  options.batch = spec.coupling_batch;
-  options.epsilon = spec.coupling_epsilon;
-  const auto start = std::chrono::steady_clock::now();
-  source.couple(DefaultExec(), options, sigma, spec.seed);
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 /// Runs f(); an allocation that fails in it is this rank's shard not fitting its memory.
 template <class Scalar, class F> void shard_memory(const RunSpec &spec, const SnapshotShard *snapshots, F &&f)
 {
@@ -124,8 +108,8 @@ RunSetup<Scalar> set_up(RunSpec &spec, const dist::Comm &comm, const io::Checkpo
                        if (spec.time_mode() == am::TimeMode::coupled)
                          shard_memory<Scalar>(spec, shard, [&] {
                            s.coupling_seconds =
-                               couple(static_cast<data::SnapshotSource<Scalar, DefaultExec> &>(*s.source), spec,
-                                      objective);
+                               couple(DefaultExec(), static_cast<data::SnapshotSource<Scalar, DefaultExec> &>(*s.source),
+                                      spec, objective);
                          });
                        s.trainer = std::make_unique<Trainer<Scalar>>(DefaultExec(), spec, objective, s.source, comm);
                        if (comm.root())

@@ -13,8 +13,10 @@ import numpy as np
 
 # The sanitizer stage of run-tests.sh (AMK_TEST_QUICK=1) runs every test's amk commands with a
 # twentieth of the training steps, under AddressSanitizer and UBSan, whose reports it collects from
-# every process; the numbers a shortened run reaches are printed, not asserted (the release
-# stage asserts them at full length).
+# every process. Every check is asserted in that stage too: check() holds whatever the length
+# (exit codes, messages, bitwise equalities, files intact, timings of failures), and within() /
+# beyond() assert an accuracy against the full-length bound, or in the shortened stage against
+# the bound calibrated for a twentieth of the steps (measured, with the margin written beside it).
 QUICK = os.environ.get("AMK_TEST_QUICK") == "1"
 
 
@@ -35,11 +37,11 @@ def rank_killing_env():
     return env
 
 
-def quick_steps(cmd):
+def quick_steps(cmd, full=False):
     """cmd with every `--steps N` (N >= 400) cut to N/20 in the sanitizer stage (not a
-    --resume, which must go past its checkpoint's step)."""
+    --resume, which must go past its checkpoint's step, nor a run that must stay `full`)."""
     cmd = [str(c) for c in cmd]
-    if QUICK and "--resume" not in cmd:
+    if QUICK and not full and "--resume" not in cmd:
         for i in range(len(cmd) - 1):
             if cmd[i] == "--steps" and cmd[i + 1].isdigit() and int(cmd[i + 1]) >= 400:
                 cmd[i + 1] = str(int(cmd[i + 1]) // 20)
@@ -87,12 +89,23 @@ TIMES = [T0 + (T1 - T0) * f for f in (0.1, 0.3, 0.5, 0.7, 0.9)]
 
 
 def check(cond, what):
-    if QUICK and not cond:
-        print("not asserted in the sanitizer stage (shortened run): " + what)
-        return
+    """A check that holds whatever the training's length: asserted in every stage."""
     print(("ok: " if cond else "FAILED: ") + what)
     if not cond:
         raise AssertionError(what)
+
+
+def within(value, bound, quick, what):
+    """An accuracy that a shorter training reaches less well: value < bound at full length, value
+    < quick in the shortened sanitizer stage."""
+    limit = quick if QUICK else bound
+    check(value < limit, f"{what}: {value:.4g} < {limit:g}" + (" (shortened run)" if QUICK else ""))
+
+
+def beyond(value, bound, quick, what):
+    """value > bound at full length, value > quick in the shortened sanitizer stage."""
+    limit = quick if QUICK else bound
+    check(value > limit, f"{what}: {value:.4g} > {limit:g}" + (" (shortened run)" if QUICK else ""))
 
 
 def registry():
@@ -123,9 +136,10 @@ def run_test(tests):
     return 0
 
 
-def run(*cmd, log=None):
-    """Runs an amk command; raises with its output when it fails."""
-    p = subprocess.run(quick_steps(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def run(*cmd, log=None, full=False):
+    """Runs an amk command (shortened in the sanitizer stage unless `full`); raises with its
+    output when it fails."""
+    p = subprocess.run(quick_steps(cmd, full), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if log:
         with open(log, "w") as f:
             f.write(p.stdout)

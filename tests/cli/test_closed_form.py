@@ -13,8 +13,12 @@ import time
 import h5py
 import numpy as np
 
-from closed_form import (DIM, OFFSET, PATH, T0, T1, TIMES, GaussianPath, HarmonicPacket, OrnsteinUhlenbeck, check,
-                         field, field_error, moments, registry, run, run_test, velocity_error)
+from closed_form import (DIM, OFFSET, PATH, QUICK, T0, T1, TIMES, GaussianPath, HarmonicPacket, OrnsteinUhlenbeck,
+                         beyond, check, field, field_error, moments, registry, run, run_test, velocity_error, within)
+
+# The bounds of the shortened sanitizer stage (a twentieth of the steps: 150 instead of 3000) are
+# about 1.5-2 times what the shortened runs reached (written beside each), far below an
+# untrained network's (a velocity error of 0.9-1.0).
 
 TESTS, test = registry()
 
@@ -43,10 +47,11 @@ def check_transport(x, path, label, mean_tol=0.1, var_tol=0.15):
     exact_mean, exact_var = path.mean(path.t1), path.std(path.t1) ** 2
     print(f"[{label}] mean {np.round(mean, 3)} (exact {exact_mean}), variances {np.round(np.diag(cov), 3)} "
           f"(exact {exact_var})")
-    check(np.abs(mean - exact_mean).max() < mean_tol, f"{label}: transported mean within {mean_tol}")
-    check(np.abs(np.diag(cov) / exact_var - 1).max() < var_tol, f"{label}: transported variances within {var_tol:.0%}")
+    # shortened: means 0.007-0.05, variances 0.67-1.25 off (an untrained network's: 3), covariances 0.03-0.12
+    within(np.abs(mean - exact_mean).max(), mean_tol, 0.1, f"{label}: transported mean's largest error")
+    within(np.abs(np.diag(cov) / exact_var - 1).max(), var_tol, 2.0, f"{label}: transported variances' largest error")
     off = cov - np.diag(np.diag(cov))
-    check(np.abs(off).max() < 0.1, f"{label}: the axes stay uncorrelated")
+    within(np.abs(off).max(), 0.1, 0.2, f"{label}: the axes stay uncorrelated (largest covariance)")
 
 
 @test
@@ -61,7 +66,7 @@ def gaussian_defaults(amk, work):
     for weights in ("ema", "raw"):
         errors[weights] = velocity_error(amk, ckpt, PATH, TIMES, work, extra=("--weights", weights))
         print(f"[{weights}] relative L2 velocity error {errors[weights]:.4f}")
-        check(errors[weights] < 0.08, f"{weights} weights: velocity error {errors[weights]:.4f} < 0.08")  # measured 0.046
+        within(errors[weights], 0.08, 0.25, f"{weights} weights: velocity error")  # measured 0.046
         # the raw weights carry the last Adam steps' noise (measured: variances 16 % off, the EMA's 3 %)
         check_transport(transported(amk, ckpt, data, work, "--weights", weights), PATH, weights,
                         var_tol=0.15 if weights == "ema" else 0.25)
@@ -80,7 +85,7 @@ def no_normalise(amk, work):
         check(f.attrs["scale"] == 1.0 and not f["shift"][:].any(), "no normalisation stored (scale 1, shift 0)")
     err = velocity_error(amk, "run/checkpoint.h5", path, TIMES, work)
     print(f"relative L2 velocity error {err:.4f}")
-    check(err < 0.08, f"velocity error {err:.4f} < 0.08")
+    within(err, 0.08, 0.25, "velocity error")
     check_transport(transported(amk, "run/checkpoint.h5", data, work), path, "no-normalise")
 
 
@@ -92,7 +97,7 @@ def head_quadratic(amk, work):
         "--head", "quadratic", log="train.log")
     err = velocity_error(amk, "run/checkpoint.h5", PATH, TIMES, work)
     print(f"relative L2 velocity error {err:.4f}")
-    check(err < 0.08, f"velocity error {err:.4f} < 0.08")
+    within(err, 0.08, 0.25, "velocity error")
     check_transport(transported(amk, "run/checkpoint.h5", data, work), PATH, "quadratic head")
 
 
@@ -146,15 +151,15 @@ def ou_entropic(amk, work):
     e_other = field_error(amk, "eam/checkpoint.h5", OU.sample, OU.probability_flow, OU_TIMES, work)
     p_flow = field_error(amk, "am/checkpoint.h5", OU.sample, OU.probability_flow, OU_TIMES, work)
     print(f"eam: drift error {e_drift:.4f} (probability flow {e_other:.4f}); am: probability-flow error {p_flow:.4f}")
-    check(e_drift < 0.06, f"eam learns the drift: {e_drift:.4f} < 0.06")  # measured 0.036
-    check(e_other > 0.3, "... and not the probability flow")
-    check(p_flow < 0.07, f"plain AM learns the probability flow: {p_flow:.4f} < 0.07")  # measured 0.033
+    within(e_drift, 0.06, 0.25, "eam learns the drift")  # measured 0.036
+    beyond(e_other, 0.3, 0.3, "... and not the probability flow")  # shortened: 0.58
+    within(p_flow, 0.07, 0.45, "plain AM learns the probability flow")  # measured 0.033; shortened 0.31
     # Brownian bridges of the data's sigma between entropic-OT pairs (the SDE's own path)
     run(amk, "train", "--data", data, "--out", "bridge", "--loss", "eam", "--sigma", OU.sigma, "--coupling", "bridge",
         *common, log="bridge.log")
     e_bridge = field_error(amk, "bridge/checkpoint.h5", OU.sample, OU.drift, OU_TIMES, work)
     print(f"eam with Brownian bridges: drift error {e_bridge:.4f}")
-    check(e_bridge < 0.06, f"eam with --coupling bridge learns the drift: {e_bridge:.4f} < 0.06")  # measured 0.031
+    within(e_bridge, 0.06, 0.25, "eam with --coupling bridge learns the drift")  # measured 0.031
     mean, var = OU.mean(OU.t1), OU.var(OU.t1)
     for method in ("em", "stochastic-heun"):
         out = os.path.join(work, f"sde_{method}.h5")
@@ -165,8 +170,9 @@ def ou_entropic(amk, work):
         m, c = moments(x)
         print(f"[{method}] mean {np.round(m, 3)} (exact {mean:.3f}), variances {np.round(np.diag(c), 3)} (exact {var:.3f})")
         # sampling error of the mean 0.56/sqrt(2000) = 0.013, of a variance 3 %
-        check(np.abs(m - mean).max() < 0.06, f"{method}: mean at T = {OU.t1} within 0.06")
-        check(np.abs(np.diag(c) / var - 1).max() < 0.12, f"{method}: variances within 12 %")
+        # shortened: the means 0.07, the variances 0.39 off
+        within(np.abs(m - mean).max(), 0.06, 0.15, f"{method}: the mean's error at T = {OU.t1}")
+        within(np.abs(np.diag(c) / var - 1).max(), 0.12, 0.6, f"{method}: the variances' relative error")
     # the same seed reproduces the same paths
     again = os.path.join(work, "again.h5")
     run(amk, "sample", "--checkpoint", "eam/checkpoint.h5", "--data", data, "--from-snapshot", 0, "--to-time", OU.t1,
@@ -210,10 +216,10 @@ def ou_sigma_schedule(amk, work):
         run(amk, "train", "--data", "ou_schedule.h5", "--out", out, "--sigma", *sigma, *common, log=f"{out}.log")
         errors[name] = field_error(amk, f"{out}/checkpoint.h5", sample, drift, OU_TIMES, work)
         print(f"--sigma {name}: drift error {errors[name]:.4f}")
-    check(errors["linear"] < 0.06, f"--sigma 0.4 1.2 learns the drift: {errors['linear']:.4f} < 0.06")
-    check(errors["per snapshot"] < 0.06, f"--sigma per snapshot learns the drift: {errors['per snapshot']:.4f} < 0.06")
-    check(errors["constant"] > 1.5 * max(errors["linear"], errors["per snapshot"]),  # measured 0.039, 0.039, 0.33
-          f"a constant sigma does worse ({errors['constant']:.4f})")
+    within(errors["linear"], 0.06, 0.25, "--sigma 0.4 1.2 learns the drift")
+    within(errors["per snapshot"], 0.06, 0.25, "--sigma per snapshot learns the drift")
+    beyond(errors["constant"] / max(errors["linear"], errors["per snapshot"]), 1.5, 1.1,  # measured 0.039, 0.039, 0.33; shortened 1.30x
+           "a constant sigma does worse (its error over the schedules')")
 
 
 @test
@@ -227,7 +233,7 @@ def ou_hutchinson(amk, work):
         check("Hutchinson Laplacian, 2 rademacher probes" in f.read(), "the start line names the estimator")
     err = field_error(amk, "eam/checkpoint.h5", OU.sample, OU.drift, OU_TIMES, work)
     print(f"drift error {err:.4f}")
-    check(err < 0.08, f"drift error {err:.4f} < 0.08")
+    within(err, 0.08, 0.25, "drift error")
     run(amk, "train", "--data", data, "--out", "gauss", "--loss", "eam", "--sigma", OU.sigma, "--laplacian",
         "hutchinson", "--probes", 2, "--probe-dist", "gaussian", "--steps", 3000, "--batch", 256, "--width", 64,
         log="gauss.log")
@@ -235,7 +241,7 @@ def ou_hutchinson(amk, work):
         check("Hutchinson Laplacian, 2 gaussian probes" in f.read(), "the start line names the Gaussian probes")
     err = field_error(amk, "gauss/checkpoint.h5", OU.sample, OU.drift, OU_TIMES, work)
     print(f"--probe-dist gaussian: drift error {err:.4f}")
-    check(err < 0.08, f"--probe-dist gaussian: drift error {err:.4f} < 0.08")
+    within(err, 0.08, 0.25, "--probe-dist gaussian: drift error")
 
 
 @test
@@ -262,9 +268,9 @@ def growth_unbalanced(amk, work):
         s, v, _ = field(amk, f"{out}/checkpoint.h5", x, T, work)
         rms = float(np.sqrt((v ** 2).sum(1).mean()))
         print(f"[{out}] s mean {s.mean():.4f} (exact {g}), std {s.std():.4f}; |grad s| rms {rms:.4f}")
-        check(abs(s.mean() - g) < 0.03, f"s = g within 0.03 ({s.mean():.4f})")
-        check(s.std() < 0.06, "s is constant in x and t")
-        check(rms < 0.08, f"grad s = 0 within 0.08 ({rms:.4f})")
+        within(abs(s.mean() - g), 0.03, 0.05, "s = g: |mean s - g|")  # shortened: 0.016
+        within(s.std(), 0.06, 0.1, "s is constant in x and t: its spread")  # shortened: 0.037
+        within(rms, 0.08, 0.08, "grad s = 0: its rms")  # shortened: 0.023
         samples = os.path.join(work, f"{out}_samples.h5")
         run(amk, "sample", "--checkpoint", f"{out}/checkpoint.h5", "--data", data, "--from-snapshot", 0,
             "--to-time", t1, "--steps", 20, "--record-every", 5, "--n", 1000, "--out", samples)
@@ -273,9 +279,9 @@ def growth_unbalanced(amk, work):
             exact = 5 * np.exp(g * (r["time"] - t0))
             print(f"  T = {r['time']}: mass {r['mass']:.4f} (data {r['reference_mass']:.4f}, exact {exact:.4f}), "
                   f"weighted energy distance {r['energy_distance']:.4f}")
-            check(abs(r["mass"] / exact - 1) < 0.03, f"mass at T = {r['time']} within 3 %")
+            within(abs(r["mass"] / exact - 1), 0.03, 0.08, f"mass at T = {r['time']}: relative error")  # shortened: 0.04
             check(abs(r["reference_mass"] / exact - 1) < 1e-9, "eval reports the data's mass")
-            check(r["energy_distance"] < 0.01, "the weighted particles match the snapshot")
+            within(r["energy_distance"], 0.01, 0.01, "the weighted particles match the snapshot: energy distance")
 
 
 @test
@@ -292,14 +298,14 @@ def sparse_snapshots(amk, work):
         check("time coupled (straight lines, coupled in " in f.read(), "the start line names the time mode and the coupling time")
     err = velocity_error(amk, "coupled/checkpoint.h5", PATH, TIMES, work)
     print(f"coupled: relative L2 velocity error {err:.4f}")
-    check(err < 0.08, f"coupled: velocity error {err:.4f} < 0.08")  # measured 0.041 (nearest: 0.45)
+    within(err, 0.08, 0.25, "coupled: velocity error")  # measured 0.041 (nearest: 0.45)
     check_transport(transported(amk, "coupled/checkpoint.h5", data, work), PATH, "coupled")
     # a finer and a coarser coupling: chunks of 256 samples, a 10x coarser auction resolution
     run(amk, "train", "--data", data, "--out", "chunks", "--steps", 3000, "--batch", 512, "--width", 64,
         "--coupling-batch", 256, "--coupling-epsilon", 0.01, log="chunks.log")
     err = velocity_error(amk, "chunks/checkpoint.h5", PATH, TIMES, work)
     print(f"coupled, --coupling-batch 256 --coupling-epsilon 0.01: relative L2 velocity error {err:.4f}")
-    check(err < 0.08, f"--coupling-batch 256 --coupling-epsilon 0.01: velocity error {err:.4f} < 0.08")
+    within(err, 0.08, 0.25, "--coupling-batch 256 --coupling-epsilon 0.01: velocity error")
     p = subprocess.run([amk, "train", "--data", data, "--out", "nearest", "--time", "nearest", "--steps", "8000",
                         "--batch", "512", "--width", "64", "--log-every", "500", "--checkpoint-every", "1000"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -330,7 +336,7 @@ def quadrature_rules(amk, work):
             log=f"{out}.log")
         err = velocity_error(amk, f"{out}/checkpoint.h5", PATH, TIMES, work)
         print(f"{name}: relative L2 velocity error {err:.4f}")
-        check(err < 0.08, f"{name}: velocity error {err:.4f} < 0.08")  # measured 0.042 (all four rules), 0.051
+        within(err, 0.08, 0.25, f"{name}: velocity error")  # measured 0.042 (all four rules), 0.051
 
 
 @test
@@ -360,12 +366,12 @@ def harmonic_bohmian(amk, work):
     report = json.loads(run(amk, "eval", "--data", "h.h5", "--checkpoint", "run/checkpoint.h5", "--velocity",
                             "harmonic", "--max-samples", 500))["velocity"]
     print(f"amk eval --velocity harmonic: relative L2 {report['relative_l2']:.4f} on {report['points']} points")
-    check(report["relative_l2"] < 0.08, f"velocity error {report['relative_l2']:.4f} < 0.08")  # measured 0.051-0.053
+    within(report["relative_l2"], 0.08, 0.45, "velocity error")  # measured 0.051-0.053; shortened 0.28
     periodic = json.loads(run(amk, "eval", "--data", "h.h5", "--checkpoint", "periodic/checkpoint.h5", "--velocity",
                               "harmonic", "--max-samples", 500))["velocity"]
     print(f"--time-features 2: relative L2 {periodic['relative_l2']:.4f}")
-    check(periodic["relative_l2"] < 0.03, f"--time-features 2: velocity error {periodic['relative_l2']:.4f} < 0.03")  # measured 0.017-0.019 (seeds 1-3)
-    check(periodic["relative_l2"] < 0.6 * report["relative_l2"], "... well below the default's")
+    within(periodic["relative_l2"], 0.03, 0.12, "--time-features 2: velocity error")  # measured 0.017-0.019 (seeds 1-3); shortened 0.068
+    within(periodic["relative_l2"] / report["relative_l2"], 0.6, 0.5, "... well below the default's (their ratio)")  # shortened 0.25
     pts = np.concatenate([x[offsets[k]:offsets[k] + 500] for k in range(41)])
     ts = np.repeat(times, 500)
     _, v, _ = field(amk, "run/checkpoint.h5", pts, ts, work)
@@ -391,8 +397,8 @@ def harmonic_bohmian(amk, work):
     print(f"after one period: mean {np.round(mean, 3)} (exact {path.mean(4.0)}), variances {np.round(var, 3)} "
           f"(exact {path.var(4.0):.3f})")
     # sampling error of a variance over 2000 samples: 3 %; measured within 4 % (seeds 1-3)
-    check(np.abs(mean - path.mean(4.0)).max() < 0.1, "a whole period brings the mean back")
-    check(np.abs(var / path.var(4.0) - 1).max() < 0.12, "and the variances, within 12 %")
+    within(np.abs(mean - path.mean(4.0)).max(), 0.1, 0.05, "a whole period brings the mean back: its error")  # shortened 0.009
+    within(np.abs(var / path.var(4.0) - 1).max(), 0.12, 0.35, "and the variances: their relative error")  # shortened 0.18
     # the reference code's metric: unbiased MMD² with the kernel sum_{j=1..d} exp(-alpha r^2)
     report = json.loads(run(amk, "eval", "--data", "h.h5", "--samples", "moved.h5", "--mmd-kernel", "reference",
                             "--alpha", 0.5, "--max-samples", 400))

@@ -15,13 +15,16 @@ import sys
 import h5py
 import numpy as np
 
-from closed_form import DIM, OFFSET, PATH, T0, T1, TIMES, check, registry, run, run_test, velocity_error
+from closed_form import (DIM, OFFSET, PATH, QUICK, T0, T1, TIMES, check, registry, run, run_test, velocity_error,
+                         within)
+
 
 TESTS, test = registry()
 
 
-# width 32: both engines run it (the fused kernel's buffers fit), so auto must time them
-OPTIONS = ["--steps", 1500, "--batch", 256, "--width", 32, "--log-every", 500]
+# width 32: both engines run it (the fused kernel's buffers fit), so auto must time them. The
+# sanitizer stage runs 300 steps (not a twentieth: 75 would leave the network untrained)
+OPTIONS = ["--steps", 300 if QUICK else 1500, "--batch", 256, "--width", 32, "--log-every", 100]
 ENGINES = ("gemm", "fused")  # the registry's, in its order
 START = re.compile(r"(\w+) engine \(auto: (timed|cached) ((?:\w+ [0-9.e+-]+ ms(?:, )?)+) a step"
                    r"(?:, (?:kept in|from) ([^,)]+))?(?:, not kept: ([^)]*))?\)")
@@ -40,7 +43,7 @@ def train(amk, out, *extra, env=None):
         os.environ.clear()
         os.environ.update(env)
     try:
-        log = run(amk, "train", "--data", "data.h5", "--out", out, *OPTIONS, *extra, log=out + ".log")
+        log = run(amk, "train", "--data", "data.h5", "--out", out, *OPTIONS, *extra, log=out + ".log", full=True)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -86,15 +89,15 @@ def measures_and_keeps(amk, work, *_):
           f"the key names the shape: {k}")
     err = velocity_error(amk, "first/checkpoint.h5", PATH, TIMES, work)
     print(f"relative L2 velocity error {err:.4f}")
-    check(err < 0.1, f"velocity error {err:.4f} < 0.1")  # measured 0.05
+    within(err, 0.1, 0.2, "velocity error")  # measured 0.05; 300 steps 0.11
     with h5py.File("first/checkpoint.h5", "r") as f:
         recorded = f.attrs["engine"].decode()  # a fixed-length HDF5 string
         check(recorded == engine, f"the checkpoint records the engine ({recorded})")
     # the named engine: bitwise the same training; the other engine: another rounding (so the
     # equality shows which engine ran)
     other = next(e for e in ENGINES if e != engine)
-    run(amk, "train", "--data", "data.h5", "--out", "named", *OPTIONS, "--engine", engine, log="named.log")
-    run(amk, "train", "--data", "data.h5", "--out", "other", *OPTIONS, "--engine", other, log="other.log")
+    run(amk, "train", "--data", "data.h5", "--out", "named", *OPTIONS, "--engine", engine, log="named.log", full=True)
+    run(amk, "train", "--data", "data.h5", "--out", "other", *OPTIONS, "--engine", other, log="other.log", full=True)
     check(all(np.array_equal(a, b) for a, b in zip(params("first"), params("named"))),
           f"--engine {engine} trains bitwise the weights auto trained with it")
     check(not np.array_equal(params("first")[0], params("other")[0]), f"--engine {other} rounds otherwise")
@@ -178,11 +181,11 @@ def bench_under_mpirun(amk, work, *mpiexec):
         del os.environ["OPENBLAS_NUM_THREADS"]
         check(got == one, f"OPENBLAS_NUM_THREADS={one} is kept ({got})")
     data(amk)
-    log = run(*mpiexec, "-np", 2, amk, "train", "--data", "data.h5", "--out", "np2", *OPTIONS, log="np2.log")
+    log = run(*mpiexec, "-np", 2, amk, "train", "--data", "data.h5", "--out", "np2", *OPTIONS, log="np2.log", full=True)
     check(START.search(log.splitlines()[0]) is not None, "the 2-rank start line reports auto's times")
     err = velocity_error(amk, "np2/checkpoint.h5", PATH, TIMES, work)
     print(f"2 ranks: relative L2 velocity error {err:.4f}")
-    check(err < 0.1, f"velocity error {err:.4f} < 0.1")
+    within(err, 0.1, 0.2, "2 ranks: velocity error")  # 300 steps: 0.11
 
 
 if __name__ == "__main__":
