@@ -428,5 +428,19 @@ then ok "bench runs every loss; directions 0/4/3/0 and the FLOP model's 2x (exac
 else bad "bench: $(cat bench_*.json 2>/dev/null)"; fi
 if "$AMK" train --bogus-option >/dev/null 2>&1; then bad "unknown option accepted"; else ok "unknown option rejected"; fi
 
+# --- the README stays true: every amk train option is in its option table, and its library
+# example is the file the install test builds and runs ------------------------------------
+"$AMK" train --help >train_help.txt
+if $PY - "$REPO/README.md" "$REPO/tests/install/main.cpp" <<'PY'; then
+import re, sys
+readme, example = open(sys.argv[1]).read(), open(sys.argv[2]).read().rstrip("\n")
+options = sorted(set(re.findall(r"^\s+(--[a-z0-9-]+)", open("train_help.txt").read(), re.M)) - {"--help"})
+missing = [o for o in options if f"`{o}" not in readme]
+assert len(options) > 40 and not missing, f"options of amk train missing from README.md: {missing}"
+assert f"```cpp\n{example}\n```" in readme, "README.md's library example is not tests/install/main.cpp"
+PY
+  ok "README.md names every amk train option and shows tests/install/main.cpp as its library example"
+else bad "README.md is out of date"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
