@@ -5,6 +5,7 @@
 #include "choice_option.hpp"
 #include "commands.hpp"
 #include <algorithm>
+#include <amk/examples/gaussian_source.hpp>
 #include <amk/core/json.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/perf/flop_model.hpp>
@@ -48,7 +49,7 @@ template <class Scalar> nlohmann::json bench(const train::RunSpec &spec, const B
   // its share of the batch and summed: the machine's, as the step's figures are
   double ceiling = perf::gemm_rate<Scalar>(c.network.width, std::max(1, 3 * c.batch / comm.size()));
   comm.sum(&ceiling, 1);
-  auto source = std::make_shared<data::GaussianSource<Scalar>>(space, data::GaussianPath::preset(c.network.dim));
+  auto source = std::make_shared<examples::GaussianSource<Scalar>>(space, examples::GaussianPath::preset(c.network.dim));
   train::Trainer<Scalar> trainer(space, c, source, comm);
   trainer.choose_engine();
   const bool each = o.draw == Draw::each;

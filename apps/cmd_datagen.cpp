@@ -5,9 +5,9 @@
 #include "choice_option.hpp"
 #include "commands.hpp"
 #include <amk/core/json.hpp>
-#include <amk/data/closed_forms.hpp>
-#include <amk/data/hydrogen.hpp>
-#include <amk/data/gaussian_path.hpp>
+#include <amk/examples/closed_forms.hpp>
+#include <amk/examples/hydrogen.hpp>
+#include <amk/examples/gaussian_path.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <fmt/format.h>
@@ -74,7 +74,7 @@ Action add_datagen(CLI::App &app)
   auto *ou = cmd->add_subcommand("ou", "Ornstein-Uhlenbeck dX = -theta (X - c) dT + sigma dW from N(m0, s0^2 I): "
                                        "Gaussian marginals in closed form (for --loss eam with the same sigma)");
   auto u = std::make_shared<Common>();
-  auto ou_path = std::make_shared<data::OrnsteinUhlenbeck>();
+  auto ou_path = std::make_shared<examples::OrnsteinUhlenbeck>();
   add_common(ou, *u);
   ou->add_option("--theta", ou_path->theta, "Mean-reversion rate theta (per unit of time)")->capture_default_str();
   ou->add_option("--sigma", ou_path->sigma, "Diffusion sigma (data units per sqrt time)")->capture_default_str();
@@ -86,7 +86,7 @@ Action add_datagen(CLI::App &app)
       cmd->add_subcommand("growth", "Pure growth q_t = exp(g (t - t0)) q_0 with q_0 = M0 N(c, s0^2 I): positions "
                                     "fixed, mass grows at rate g (for --loss uam); masses as /snapshot_mass");
   auto w = std::make_shared<Common>();
-  auto growth_path = std::make_shared<data::PureGrowth>();
+  auto growth_path = std::make_shared<examples::PureGrowth>();
   auto per_sample = std::make_shared<bool>(false);
   add_common(growth, *w);
   growth->add_option("--rate", growth_path->rate, "g: growth rate per unit of time (negative: decay)")
@@ -101,7 +101,7 @@ Action add_datagen(CLI::App &app)
                   "x0 = c + (a, -a, ...), momentum p: |psi|^2 and its Bohmian velocity in closed form, periodic "
                   "(period 2 pi / omega); for amk eval --velocity harmonic");
   auto h = std::make_shared<Common>();
-  auto packet = std::make_shared<data::HarmonicPacket>();
+  auto packet = std::make_shared<examples::HarmonicPacket>();
   add_common(harmonic, *h);
   harmonic->add_option("--omega", packet->omega, "omega: the potential's angular frequency (default: period 1)")
       ->capture_default_str();
@@ -116,7 +116,7 @@ Action add_datagen(CLI::App &app)
   auto *hydrogen = cmd->add_subcommand(
       "hydrogen", "The AM paper's Schrodinger experiment: Bohmian trajectories of a superposition of hydrogen "
                   "eigenstates (hbar = m_e = e = eps0 = 1, a0 = 4 pi), from |psi(x,0)|^2 by random-walk Metropolis");
-  auto ho = std::make_shared<data::HydrogenOptions>();
+  auto ho = std::make_shared<examples::HydrogenOptions>();
   auto states = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"3,2,-1", "2,1,0"});
   auto hout = std::make_shared<std::string>();
   auto hfloat = std::make_shared<bool>(false);
@@ -140,12 +140,12 @@ Action add_datagen(CLI::App &app)
       return 0;
     if (*gauss)
     {
-      const auto path = data::GaussianPath::preset(g->dim, g->t0, g->t1, *offset);
+      const auto path = examples::GaussianPath::preset(g->dim, g->t0, g->t1, *offset);
       write(*g, path.snapshots(g->snapshots, g->samples, g->seed), path.describe());
     }
     else if (*ou)
     {
-      data::OrnsteinUhlenbeck p = *ou_path;
+      examples::OrnsteinUhlenbeck p = *ou_path;
       p.dim = u->dim;
       p.t0 = u->t0;
       p.t1 = u->t1;
@@ -153,7 +153,7 @@ Action add_datagen(CLI::App &app)
     }
     else if (*growth)
     {
-      data::PureGrowth p = *growth_path;
+      examples::PureGrowth p = *growth_path;
       p.dim = w->dim;
       p.t0 = w->t0;
       p.t1 = w->t1;
@@ -161,7 +161,7 @@ Action add_datagen(CLI::App &app)
     }
     else if (*harmonic)
     {
-      data::HarmonicPacket p = *packet;
+      examples::HarmonicPacket p = *packet;
       p.dim = h->dim;
       p.t0 = h->t0;
       p.t1 = h->t1;
@@ -169,12 +169,12 @@ Action add_datagen(CLI::App &app)
     }
     else if (*hydrogen)
     {
-      data::Hydrogen atom;
+      examples::Hydrogen atom;
       atom.states.clear();
       atom.coefficients.clear();
       for (const auto &text : *states)
       {
-        data::HydrogenState st;
+        examples::HydrogenState st;
         char comma1 = 0, comma2 = 0;
         std::istringstream in(text);
         in >> st.n >> comma1 >> st.l >> comma2 >> st.m;
@@ -183,8 +183,8 @@ Action add_datagen(CLI::App &app)
         atom.states.push_back(st);
         atom.coefficients.emplace_back(1.0);
       }
-      data::MetropolisReport report;
-      const auto snapshots = data::hydrogen_snapshots(atom, *ho, &report);
+      examples::MetropolisReport report;
+      const auto snapshots = examples::hydrogen_snapshots(atom, *ho, &report);
       const auto [r1, r2] = atom.radial_moments();
       fmt::print("amk datagen: Metropolis acceptance {:.2f}; <r> = {:.2f}, <r^2> = {:.0f} over the chains' ends "
                  "(|psi|^2: {:.2f}, {:.0f}: {})\n",

@@ -10,8 +10,8 @@
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
 #include <amk/io/snapshot_file.hpp>
-#include <amk/data/closed_forms.hpp>
-#include <amk/data/hydrogen.hpp>
+#include <amk/examples/closed_forms.hpp>
+#include <amk/examples/hydrogen.hpp>
 #include <amk/metrics/distances.hpp>
 #include <amk/metrics/velocity_error.hpp>
 #include <amk/sample/model.hpp>
@@ -69,10 +69,10 @@ metrics::ReferenceField true_field(const std::string &file, KnownField known)
           file + ": its amk_path attribute is not from amk datagen " + name);
   if (known == KnownField::harmonic)
   {
-    const auto p = data::HarmonicPacket::from_json(j);
+    const auto p = examples::HarmonicPacket::from_json(j);
     return {[p](const double *x, double T, double *v) { p.velocity(x, T, v); }, {}, {}};
   }
-  const auto h = data::Hydrogen::from_json(j);
+  const auto h = examples::Hydrogen::from_json(j);
   return {[h](const double *x, double T, double *v) { h.velocity(x, T, v); },
           [h](const double *x, double T) { return h.node_distance(x, T); },
           [h](const double *x, double T) { return h.hidden_circulation(x, T); }};

@@ -18,6 +18,7 @@
 // (the compulsory traffic with no cache reuse between kernels; see gemm_engine_bytes).
 //   ./build/perf/amk_bench_step --benchmark_filter='step_matrix<float>/width:256'
 #include <algorithm>
+#include <amk/examples/gaussian_source.hpp>
 #include <amk/perf/flop_model.hpp>
 #include <amk/train/trainer.hpp>
 #include <benchmark/benchmark.h>
@@ -98,13 +99,13 @@ using Loss = am::ActionLoss<Scalar, Exec>;
 struct Loaded
 {
   train::RunSpec c;
-  std::shared_ptr<data::GaussianSource<Scalar, Exec>> source;
+  std::shared_ptr<examples::GaussianSource<Scalar, Exec>> source;
   am::BatchBuilder<Scalar, Exec> builder;
   nn::GemmEngine<Scalar, Exec, Loss> engine;
   Vector<Scalar, Exec> params, grad;
   explicit Loaded(const benchmark::State &state)
       : c(config(int(state.range(0)), int(state.range(1)))),
-        source(std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2))),
+        source(std::make_shared<examples::GaussianSource<Scalar, Exec>>(Exec(), examples::GaussianPath::preset(2))),
         builder(Exec(), c.network, am::Objective(), c.batch, c.boundary(), 0, 1, am::TimeSampling::low_discrepancy,
                 0),
         engine(Exec(), c.network, builder.capacity(c.network.dim)), params("params", c.network.param_count()),
@@ -243,7 +244,7 @@ void BM_sweeps(benchmark::State &state)
 void BM_train_step(benchmark::State &state)
 {
   const auto c = config(int(state.range(0)), int(state.range(1)));
-  auto source = std::make_shared<data::GaussianSource<Scalar, Exec>>(Exec(), data::GaussianPath::preset(2));
+  auto source = std::make_shared<examples::GaussianSource<Scalar, Exec>>(Exec(), examples::GaussianPath::preset(2));
   train::Trainer<Scalar, Exec> trainer(Exec(), c, source, dist::Comm::self());
   timed(state, [&] { trainer.step(); });
   state.counters["FLOPS"] = benchmark::Counter(perf::step_flops(c.network, c.batch, c.boundary()), benchmark::Counter::kIsIterationInvariantRate);
@@ -254,7 +255,7 @@ template <class T> void BM_step_matrix(benchmark::State &state)
 {
   auto c = config(int(state.range(0)), int(state.range(1)), int(state.range(2)), int(state.range(3)));
   c.dtype = std::is_same<T, double>::value ? train::Precision::float64 : train::Precision::float32;
-  auto source = std::make_shared<data::GaussianSource<T, Exec>>(Exec(), data::GaussianPath::preset(c.network.dim));
+  auto source = std::make_shared<examples::GaussianSource<T, Exec>>(Exec(), examples::GaussianPath::preset(c.network.dim));
   train::Trainer<T, Exec> trainer(Exec(), c, source, dist::Comm::self());
   trainer.choose_engine(); // as amk train chooses it
   trainer.step(); // warm-up, and the batch every timed step reuses (as torch_am.py does)

@@ -9,6 +9,7 @@
 // (The fused engine here runs blocks of 4 samples in 2 slots: partial blocks and the slot sum.)
 #include "backend.hpp"
 #include "fd_check.hpp"
+#include <amk/examples/gaussian_source.hpp>
 #include <amk/am/batch.hpp>
 #include <amk/am/loss.hpp>
 #include <amk/nn/fused_engine.hpp>
@@ -368,7 +369,7 @@ TEST(Engine, HutchinsonProbesAverageToTheLaplacian)
   shape.width = 8;
   shape.depth = 2;
   const Vec params = parameters(shape);
-  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(3));
+  auto source = std::make_shared<examples::GaussianSource<double, Exec>>(Exec(), examples::GaussianPath::preset(3));
   for (auto dist : {am::ProbeDistribution::rademacher, am::ProbeDistribution::gaussian})
   {
     am::Objective o;

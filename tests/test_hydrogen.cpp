@@ -2,7 +2,7 @@
 // normalised, the radial moments of |ψ_t|² constant and equal to the textbook values, the
 // analytic ∇ arg ψ against finite differences, and the Metropolis + Bohmian particles'
 // moments at every snapshot.
-#include <amk/data/hydrogen.hpp>
+#include <amk/examples/hydrogen.hpp>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -15,10 +15,10 @@ using namespace amk;
 constexpr double pi = 3.14159265358979323846;
 
 /// ∫|ψ_t|² r^p dx on a spherical grid (midpoints in θ, trapezoid in φ and r; r ≤ 60 a0).
-double moment(const data::Hydrogen &h, double t, int p)
+double moment(const examples::Hydrogen &h, double t, int p)
 {
   const int nr = 1200, nt = 96, np = 32;
-  const double rmax = 60 * data::Hydrogen::a0, dr = rmax / nr;
+  const double rmax = 60 * examples::Hydrogen::a0, dr = rmax / nr;
   double sum = 0;
   for (int i = 1; i <= nr; ++i)
     for (int j = 0; j < nt; ++j)
@@ -33,7 +33,7 @@ double moment(const data::Hydrogen &h, double t, int p)
 
 TEST(Hydrogen, PsiIsNormalisedAndItsRadialMomentsAreConstant)
 {
-  const data::Hydrogen h; // (3,2,−1) + (2,1,0), the paper's superposition
+  const examples::Hydrogen h; // (3,2,−1) + (2,1,0), the paper's superposition
   const auto [r1, r2] = h.radial_moments();
   EXPECT_NEAR(h.period(), 2 * pi / (5.0 / 36 / (2 * h.a0 * h.a0)), 1e-6);
   EXPECT_NEAR(h.period(), 14287.6, 0.1) << "T = 14000 is about one beat period";
@@ -50,7 +50,7 @@ TEST(Hydrogen, PsiIsNormalisedAndItsRadialMomentsAreConstant)
 
 TEST(Hydrogen, BohmianVelocityMatchesFiniteDifferencesOfThePhase)
 {
-  data::Hydrogen h;
+  examples::Hydrogen h;
   h.states = {{3, 2, -1}, {2, 1, 0}, {3, 1, 1}, {1, 0, 0}};
   h.coefficients = {{1.0, 0.0}, {0.5, 0.5}, {0.0, -0.7}, {0.3, 0.0}};
   const RandomKey key(3);
@@ -80,7 +80,7 @@ TEST(Hydrogen, BohmianVelocityMatchesFiniteDifferencesOfThePhase)
 TEST(Hydrogen, NodeDistanceIsTheDistanceToTheNodalPlane)
 {
   // ψ_210 ∝ z e^{−r/(2a0)}: its nodal set is the plane z = 0, and |ψ|/|∇ψ| → |z| near it
-  data::Hydrogen h;
+  examples::Hydrogen h;
   h.states = {{2, 1, 0}};
   h.coefficients = {1.0};
   for (double z : {1e-3, 1e-2, 0.1})
@@ -94,11 +94,11 @@ TEST(Hydrogen, HiddenCirculationIsAllOfAStationaryVortexAndNoneWithoutOne)
 {
   // one state with m = −1: a static, axially symmetric density, so no density shows any of
   // its velocity −φ̂/ρ: the hidden part is all of it, c²/(ι|ψ|²) = 1/ρ²
-  data::Hydrogen vortex;
+  examples::Hydrogen vortex;
   vortex.states = {{3, 2, -1}};
   vortex.coefficients = {1.0};
   // m = 0 states only: ∇ arg ψ has no azimuthal part, nothing is hidden
-  data::Hydrogen meridional;
+  examples::Hydrogen meridional;
   meridional.states = {{2, 1, 0}, {1, 0, 0}};
   for (const auto &x : std::vector<std::array<double, 3>>{{20, -15, 7}, {-3, 40, -25}, {60, 2, 30}})
   {
@@ -115,13 +115,13 @@ TEST(Hydrogen, HiddenCirculationIsAllOfAStationaryVortexAndNoneWithoutOne)
 
 TEST(Hydrogen, MetropolisAndBohmianParticlesKeepTheRadialMoments)
 {
-  const data::Hydrogen h;
-  data::HydrogenOptions o;
+  const examples::Hydrogen h;
+  examples::HydrogenOptions o;
   o.samples = 2000;
   o.snapshots = 11;
   o.substeps = 20; // dt = 70
-  data::MetropolisReport report;
-  const auto d = data::hydrogen_snapshots(h, o, &report);
+  examples::MetropolisReport report;
+  const auto d = examples::hydrogen_snapshots(h, o, &report);
   const auto [r1, r2] = h.radial_moments();
   std::printf("[ Metropolis ] acceptance %.3f, <r> %.3f (%.3f), <r²> %.1f (%.1f)\n", report.acceptance,
               report.mean_r, r1, report.mean_r2, r2);

@@ -5,6 +5,7 @@
 // gradient is the one-rank mean. Run under mpirun at np 1, 2, 3 and 4; each rank also
 // computes the one-rank answer itself.
 #include "backend.hpp"
+#include <amk/examples/gaussian_source.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <amk/train/trainer.hpp>
 #include <cmath>
@@ -44,8 +45,8 @@ void check_ranks_reproduce_one_rank(const std::string &engine)
   SCOPED_TRACE("engine " + engine);
   auto c = config();
   c.engine = find_choice<nn::EngineId>(engine);
-  const auto path = data::GaussianPath::preset(c.network.dim);
-  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), path);
+  const auto path = examples::GaussianPath::preset(c.network.dim);
+  auto source = std::make_shared<examples::GaussianSource<double, Exec>>(Exec(), path);
   train::Trainer<double, Exec> many(Exec(), c, source, dist::Comm::world());
   train::Trainer<double, Exec> one(Exec(), c, source, dist::Comm::self());
   for (int step = 0; step < 5; ++step)

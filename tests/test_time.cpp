@@ -2,9 +2,9 @@
 // checked on the objective itself rather than on a training run.
 #include "backend.hpp"
 #include <amk/am/batch.hpp>
-#include <amk/data/gaussian_path.hpp>
+#include <amk/examples/gaussian_path.hpp>
 #include <amk/data/sources.hpp>
-#include <amk/nn/gemm_engine.hpp>
+#include <amk/am/engines.hpp>
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -44,7 +44,7 @@ TEST(TimeModes, TheNearestStaircaseIsUnboundedBelowAndTheCoupledPathIsNot)
   // On the nearest-snapshot staircase E_{q_t}[J] jumps at t_j from m₁ to m₂, so L → λ(m₁ − m₂):
   // linear in λ, unbounded below when m₁ < m₂. On the coupled path E_{q_t}[J] is linear in t
   // between snapshots, the first term is O(λη) and the second O(1/λ): L → 0.
-  const auto path = data::GaussianPath::preset(2);
+  const auto path = examples::GaussianPath::preset(2);
   const auto snapshots = path.snapshots(5, 4000, 1);
   data::SnapshotSource<double, Exec> nearest(Exec(), snapshots, false);
   data::SnapshotSource<double, Exec> coupled(Exec(), snapshots, false);
@@ -91,9 +91,12 @@ double added_by_a_function_of_time(am::QuadratureRule rule, const std::vector<do
   o.nodes = nodes;
   const int B = 200000;
   am::BatchBuilder<double, Exec> builder(Exec(), shape, o, B, B, 0, 1, am::TimeSampling::low_discrepancy, 1);
-  data::GaussianPath path = data::GaussianPath::preset(1);
+  examples::GaussianPath path = examples::GaussianPath::preset(1);
   data::SnapshotSource<double, Exec> source(Exec(), path.snapshots(int(nodes.size()), 100, 2), false);
-  nn::GemmEngine<double, Exec, am::ActionLoss<double, Exec>> engine(Exec(), shape, builder.capacity(1));
+  // the GEMM engine from the registry (compiled once in libamk for the default space)
+  auto engine_ptr = nn::make_engine<double, Exec, am::ActionLoss<double, Exec>>(Exec(), *find_choice<nn::EngineId>("gemm"), shape,
+                                                                               builder.capacity(1));
+  auto &engine = *engine_ptr;
   builder.build(Exec(), source, engine, 0);
   const auto &loss = builder.loss();
   auto t = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), loss.t);

@@ -1,8 +1,10 @@
 // Training end to end on the closed-form Gaussian path, plus the optimiser, the time
 // samplers and exact resumption.
 #include "backend.hpp"
+#include <amk/am/engines.hpp>
 #include "quick.hpp"
-#include <amk/data/gaussian_path.hpp>
+#include <amk/examples/gaussian_source.hpp>
+#include <amk/examples/gaussian_path.hpp>
 #include <amk/io/checkpoint.hpp>
 #include <amk/sample/model.hpp>
 #include <amk/train/run.hpp>
@@ -112,8 +114,11 @@ TEST(Batch, LowDiscrepancyTimesFollowTheSqrt2SequenceAcrossSteps)
   shape.depth = 1;
   am::BatchBuilder<double, Exec> builder(Exec(), shape, am::Objective(), B, B, 0, 1, am::TimeSampling::low_discrepancy,
                                          3);
-  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(2));
-  nn::GemmEngine<double, Exec, am::ActionLoss<double, Exec>> engine(Exec(), shape, builder.capacity(2));
+  auto source = std::make_shared<examples::GaussianSource<double, Exec>>(Exec(), examples::GaussianPath::preset(2));
+  // the GEMM engine from the registry (compiled once in libamk for the default space)
+  auto engine_ptr = nn::make_engine<double, Exec, am::ActionLoss<double, Exec>>(Exec(), *find_choice<nn::EngineId>("gemm"), shape,
+                                                                               builder.capacity(2));
+  auto &engine = *engine_ptr;
   std::vector<double> first;
   for (int step = 0; step < 2; ++step)
   {
@@ -142,8 +147,11 @@ TEST(Batch, StratifiedTimesHitEveryStratumOnce)
   shape.width = 4;
   shape.depth = 1;
   am::BatchBuilder<double, Exec> builder(Exec(), shape, am::Objective(), B, 1, 0, 1, am::TimeSampling::stratified, 5);
-  auto source = std::make_shared<data::GaussianSource<double, Exec>>(Exec(), data::GaussianPath::preset(1));
-  nn::GemmEngine<double, Exec, am::ActionLoss<double, Exec>> engine(Exec(), shape, builder.capacity(1));
+  auto source = std::make_shared<examples::GaussianSource<double, Exec>>(Exec(), examples::GaussianPath::preset(1));
+  // the GEMM engine from the registry (compiled once in libamk for the default space)
+  auto engine_ptr = nn::make_engine<double, Exec, am::ActionLoss<double, Exec>>(Exec(), *find_choice<nn::EngineId>("gemm"), shape,
+                                                                               builder.capacity(1));
+  auto &engine = *engine_ptr;
   builder.build(Exec(), *source, engine, 7);
   auto t = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), builder.times());
   std::vector<int> hits(B, 0);
@@ -157,7 +165,7 @@ TEST(Batch, StratifiedTimesHitEveryStratumOnce)
 struct GaussianRun
 {
   train::RunSpec config;
-  std::shared_ptr<data::GaussianSource<float, Exec>> source;
+  std::shared_ptr<examples::GaussianSource<float, Exec>> source;
   std::unique_ptr<train::Trainer<float, Exec>> trainer;
 
   explicit GaussianRun(const std::string &engine)
@@ -174,7 +182,7 @@ struct GaussianRun
     config.adam.warmup = 100;
     config.adam.ema = 0.99;
     config.seed = 1;
-    source = std::make_shared<data::GaussianSource<float, Exec>>(Exec(), data::GaussianPath::preset(2));
+    source = std::make_shared<examples::GaussianSource<float, Exec>>(Exec(), examples::GaussianPath::preset(2));
     trainer = std::make_unique<train::Trainer<float, Exec>>(Exec(), config, source, dist::Comm::world());
     while (trainer->completed_steps() < config.steps)
       trainer->step();

@@ -8,7 +8,10 @@
 #include <amk/core/kokkos_compat.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
-#include <amk/data/gaussian_path.hpp>
+#include <amk/examples/closed_forms.hpp>
+#include <amk/examples/gaussian_path.hpp>
+#include <amk/examples/gaussian_source.hpp>
+#include <amk/examples/hydrogen.hpp>
 #include <amk/data/normalisation.hpp>
 #include <amk/data/sources.hpp>
 #include <amk/dist/comm.hpp>

@@ -8,11 +8,6 @@ namespace amk::train
 {
 RunSpec spec_of(const io::Checkpoint &checkpoint) { return spec_from_json(checkpoint.config); }
 
-std::optional<nn::EngineId> engine_of(const io::Checkpoint &checkpoint)
-{
-  return find_choice<nn::EngineId>(checkpoint.engine);
-}
-
 io::Checkpoint load_checkpoint(const std::string &path)
 {
   const io::Checkpoint c = io::read_checkpoint(path);

@@ -3,6 +3,7 @@
 // path), the objective (built once, for the coupling and the trainer alike), the source, the
 // trainer and the run's log; every failure agreed over ranks before anything is written.
 #include "run_log.hpp"
+#include <amk/examples/gaussian_source.hpp>
 #include <amk/data/sources.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/checkpoint.hpp>
@@ -53,8 +54,8 @@ std::shared_ptr<data::Source<Scalar, DefaultExec>> make_source(const RunSpec &sp
   if (!snapshots)
   {
     require(!unbalanced, "train: --loss uam needs masses: a --data file with /mass or /snapshot_mass");
-    return std::make_shared<data::GaussianSource<Scalar, DefaultExec>>(
-        DefaultExec(), data::GaussianPath::preset(spec.network.dim, spec.path_t0, spec.path_t1));
+    return std::make_shared<examples::GaussianSource<Scalar, DefaultExec>>(
+        DefaultExec(), examples::GaussianPath::preset(spec.network.dim, spec.path_t0, spec.path_t1));
   }
   require(!unbalanced || snapshots->shard.has_mass(),
           "train: --loss uam needs the data's masses: " + spec.data + " has neither /mass nor /snapshot_mass");

@@ -16,7 +16,7 @@ int main(int argc, char **argv)
 
   // 1. Snapshots in memory: 11 times over T in [3, 5], 2000 samples each, d = 2, centred at 50
   //    (SnapshotData: times [K], x [N × d] row-major grouped by snapshot, offsets [K + 1])
-  const auto path = amk::data::GaussianPath::preset(2, 3.0, 5.0, 50.0);
+  const auto path = amk::examples::GaussianPath::preset(2, 3.0, 5.0, 50.0);
   const amk::data::SnapshotData snapshots = path.snapshots(11, 2000, 1);
 
   // 2. A run specification (typed: what `amk train` parses its options into) and a trainer

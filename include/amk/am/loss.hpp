@@ -12,7 +12,7 @@
 // Plain AM (Neklyudov et al., ICML 2023, eq. 6): σ̃ = 0, κ = 0. Entropic AM: + ½σ̃²Δs,
 // whose minimiser's ∇s is the drift of the SDE. Unbalanced AM: + ½κs² with every
 // expectation under the unnormalised measure (ω carries the masses); the derivation of its
-// form and signs is in tests/cli/test_family.py beside its test.
+// form and signs is in tests/cli/test_closed_form.py beside its test (growth_unbalanced).
 // With g = ∇ᵤs, u = [x, e(t)] (∂ₜs = Σ_j g_{d+j} e_j'(t)), the seeds are
 //   a₀ = ω (gₓ, e'(t)),  c_s = ω κ s + ν,  c_lap = ω ½σ̃².
 #include <amk/core/contracts.hpp>

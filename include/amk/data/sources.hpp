@@ -1,7 +1,7 @@
 #pragma once
 // Where training samples come from: a source draws x ~ q_t for given normalised times t
-// on the device, with each draw's mass. Two kinds: snapshots of a data set and the
-// closed-form Gaussian path (exact x_t for any t). Between snapshots x_t comes either from
+// on the device, with each draw's mass. Snapshots of a data set here; the built-in paths'
+// exact draws at any t are examples (examples/gaussian_source.hpp). Between snapshots x_t comes either from
 // the nearest snapshot (for equally spaced snapshots the reference code's round(t·(K−1)))
 // or, once couple() has paired adjacent snapshots (data/coupling.hpp), from the path
 // x_t = (1 − τ)x_k + τx_{k+1} (+ σ√(τ(1 − τ)Δt) ξ, a Brownian bridge, for SDEs) of a random
@@ -16,7 +16,6 @@
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
 #include <amk/data/coupling.hpp>
-#include <amk/data/gaussian_path.hpp>
 #include <amk/data/normalisation.hpp>
 #include <amk/data/shard.hpp>
 #include <amk/data/snapshot_data.hpp>
@@ -111,7 +110,7 @@ public:
     auto x_host = Kokkos::View<Scalar **, Kokkos::LayoutRight, Kokkos::HostSpace>("x", n, d);
     for (std::int64_t i = 0; i < n; ++i)
       for (std::int64_t r = 0; r < d; ++r)
-        x_host(i, r) = Scalar((shard.x(i, r) - m_norm.shift[r]) / m_norm.scale);
+        x_host(i, r) = Scalar(m_norm.normalised_x(shard.x(i, r), std::size_t(r)));
     // the window's parts lie one after another among the rows held (sorted by row)
     const std::int64_t W = std::int64_t(shard.window.size());
     auto off_host = Kokkos::View<std::int64_t *, Kokkos::HostSpace>("offsets", W + 1);
@@ -304,57 +303,4 @@ private:
   Kokkos::View<double *, memory_space> m_bridge;         ///< per window interval: σ̃ of its Brownian bridges
 };
 
-/// Exact draws from the Gaussian path (no normalisation: its scale is already O(1)).
-template <class Scalar, class ExecutionSpace = DefaultExec> class GaussianSource : public Source<Scalar, ExecutionSpace>
-{
-public:
-  using memory_space = typename ExecutionSpace::memory_space;
-
-  GaussianSource(const ExecutionSpace &space, const GaussianPath &path) : m_path(path)
-  {
-    m_norm.t0 = path.t0;
-    m_norm.span = path.t1 - path.t0;
-    m_norm.shift.assign(path.dim, 0.0);
-    auto host = Kokkos::View<double **, Kokkos::LayoutRight, Kokkos::HostSpace>("path", 4, path.dim);
-    for (int r = 0; r < path.dim; ++r)
-    {
-      host(0, r) = path.mean0[r];
-      host(1, r) = path.mean1[r];
-      host(2, r) = path.std0[r];
-      host(3, r) = path.std1[r];
-    }
-    m_params = Kokkos::create_mirror_view_and_copy(memory_space(), host);
-    space.fence();
-  }
-  int dim() const override { return m_path.dim; }
-  const Normalisation &normalisation() const override { return m_norm; }
-  const GaussianPath &path() const { return m_path; }
-
-  void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
-            const Kokkos::View<std::uint64_t *, memory_space> &ids, RandomKey key,
-            const MatrixRef<Scalar, ExecutionSpace> &u, const Vector<Scalar, ExecutionSpace> &mass,
-            const Columns & = Columns()) const override
-  { // exact draws at any t: no slices, every column weighs 1
-    const auto p = m_params;
-    const int d = m_path.dim;
-    Kokkos::parallel_for(
-        "amk::GaussianSource::draw", policy(space, u.extent(1)), KOKKOS_LAMBDA(std::int64_t c) {
-          const double tc = t(c);
-          const RandomKey k = key(ids(c));
-          for (int r = 0; r < d; r += 2) // both Box–Muller outputs: half the log/sqrt/cos
-          {
-            double z[2];
-            k.normal_pair(std::uint64_t(r / 2) + 1, z[0], z[1]);
-            for (int q = r; q < r + 2 && q < d; ++q)
-              u(q, c) = Scalar((1 - tc) * p(0, q) + tc * p(1, q) + ((1 - tc) * p(2, q) + tc * p(3, q)) * z[q - r]);
-          }
-          mass(c) = 1;
-        });
-  }
-
-private:
-  GaussianPath m_path;
-  Normalisation m_norm;
-  Kokkos::View<double **, Kokkos::LayoutRight, memory_space> m_params;
-};
 } // namespace amk::data

@@ -16,9 +16,6 @@ io::Checkpoint load_checkpoint(const std::string &path);
 /// The run specification a checkpoint stores (train/options.hpp, spec_from_json).
 RunSpec spec_of(const io::Checkpoint &checkpoint);
 
-/// The engine the checkpoint's run trained with (its `engine` attribute), if this amk has it.
-std::optional<nn::EngineId> engine_of(const io::Checkpoint &checkpoint);
-
 /// Calls f(float{}) or f(double{}): the precision the checkpoint's network was trained in.
 template <class F> decltype(auto) with_precision(const io::Checkpoint &checkpoint, F &&f)
 {

@@ -12,8 +12,12 @@
 #include <string>
 #include <vector>
 
-namespace amk::data
+namespace amk::examples
 {
+using data::equally_spaced;
+using data::normal_snapshots;
+using data::SnapshotData;
+
 struct GaussianPath
 {
   int dim = 2;
@@ -74,4 +78,4 @@ struct GaussianPath
            " mu1=" + list(mean1) + " sigma0=" + list(std0) + " sigma1=" + list(std1);
   }
 };
-} // namespace amk::data
+} // namespace amk::examples

@@ -19,8 +19,12 @@
 #include <string>
 #include <vector>
 
-namespace amk::data
+namespace amk::examples
 {
+using data::equally_spaced;
+using data::normal_snapshots;
+using data::SnapshotData;
+
 namespace hydrogen_detail
 {
 inline double factorial(int n)
@@ -342,4 +346,4 @@ inline SnapshotData hydrogen_snapshots(const Hydrogen &h, const HydrogenOptions 
   out.offsets.push_back(std::int64_t(o.snapshots) * n);
   return out;
 }
-} // namespace amk::data
+} // namespace amk::examples

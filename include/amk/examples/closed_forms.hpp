@@ -16,8 +16,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace amk::data
+namespace amk::examples
 {
+using data::equally_spaced;
+using data::normal_snapshots;
+using data::SnapshotData;
+
 /// K equally spaced snapshots over [t0, t1] of n independent draws from N(mean(T, r),
 /// stddev(T)² I) (counter-based): the data of the built-in paths with Gaussian marginals.
 template <class Mean, class Std>
@@ -189,4 +193,4 @@ struct HarmonicPacket
     return p;
   }
 };
-} // namespace amk::data
+} // namespace amk::examples
