@@ -13,7 +13,7 @@ import time
 import h5py
 import numpy as np
 
-from closed_form import (DIM, OFFSET, PATH, QUICK, T0, T1, TIMES, GaussianPath, HarmonicPacket, OrnsteinUhlenbeck,
+from closed_form import (DIM, OFFSET, PATH, QUICK, SNAPSHOT_SAMPLES, T0, T1, TIMES, GaussianPath, HarmonicPacket, OrnsteinUhlenbeck,
                          beyond, check, field, field_error, moments, registry, run, run_test, velocity_error, within)
 
 # The bounds of the shortened sanitizer stage (a twentieth of the steps: 150 instead of 3000) are
@@ -23,7 +23,7 @@ from closed_form import (DIM, OFFSET, PATH, QUICK, T0, T1, TIMES, GaussianPath, 
 TESTS, test = registry()
 
 
-def gaussian_data(amk, work, snapshots=41, samples=4000, offset=OFFSET):
+def gaussian_data(amk, work, snapshots=41, samples=SNAPSHOT_SAMPLES, offset=OFFSET):
     data = os.path.join(work, f"gauss{snapshots}_{offset:g}.h5")
     if not os.path.exists(data):
         run(amk, "datagen", "gaussian", "--dim", DIM, "--snapshots", snapshots, "--samples", samples, "--t0", T0,
@@ -47,8 +47,9 @@ def check_transport(x, path, label, mean_tol=0.1, var_tol=0.15):
     exact_mean, exact_var = path.mean(path.t1), path.std(path.t1) ** 2
     print(f"[{label}] mean {np.round(mean, 3)} (exact {exact_mean}), variances {np.round(np.diag(cov), 3)} "
           f"(exact {exact_var})")
-    # shortened: means 0.007-0.05, variances 0.67-1.25 off (an untrained network's: 3), covariances 0.03-0.12
-    within(np.abs(mean - exact_mean).max(), mean_tol, 0.1, f"{label}: transported mean's largest error")
+    # shortened: means 0.007-0.07, variances 0.67-1.25 off, covariances 0.03-0.12 (an untrained
+    # network's: means 2 and variances 3 off)
+    within(np.abs(mean - exact_mean).max(), mean_tol, 0.15, f"{label}: transported mean's largest error")
     within(np.abs(np.diag(cov) / exact_var - 1).max(), var_tol, 2.0, f"{label}: transported variances' largest error")
     off = cov - np.diag(np.diag(cov))
     within(np.abs(off).max(), 0.1, 0.2, f"{label}: the axes stay uncorrelated (largest covariance)")
@@ -131,7 +132,7 @@ OU_TIMES = [2.2, 2.6, 3.0, 3.4, 3.8]
 
 def ou_data(amk, work):
     data = os.path.join(work, "ou.h5")
-    run(amk, "datagen", "ou", "--dim", OU.dim, "--snapshots", 21, "--samples", 2000, "--t0", OU.t0, "--t1", OU.t1,
+    run(amk, "datagen", "ou", "--dim", OU.dim, "--snapshots", 21, "--samples", SNAPSHOT_SAMPLES // 2, "--t0", OU.t0, "--t1", OU.t1,
         "--theta", OU.theta, "--sigma", OU.sigma, "--center", OU.center, "--mean0", OU.mean0, "--std0", OU.std0,
         "--out", data)
     return data
@@ -170,8 +171,8 @@ def ou_entropic(amk, work):
         m, c = moments(x)
         print(f"[{method}] mean {np.round(m, 3)} (exact {mean:.3f}), variances {np.round(np.diag(c), 3)} (exact {var:.3f})")
         # sampling error of the mean 0.56/sqrt(2000) = 0.013, of a variance 3 %
-        # shortened: the means 0.07, the variances 0.39 off
-        within(np.abs(m - mean).max(), 0.06, 0.15, f"{method}: the mean's error at T = {OU.t1}")
+        # shortened: the means 0.07-0.10, the variances 0.31-0.39 off
+        within(np.abs(m - mean).max(), 0.06, 0.2, f"{method}: the mean's error at T = {OU.t1}")
         within(np.abs(np.diag(c) / var - 1).max(), 0.12, 0.6, f"{method}: the variances' relative error")
     # the same seed reproduces the same paths
     again = os.path.join(work, "again.h5")
@@ -349,7 +350,7 @@ def harmonic_bohmian(amk, work):
     brings q_0 back; without them (the default) the turning points' errors (10-50 %) make a
     whole period's transport depend on the seed (variances 0.25-0.57 for seeds 1-3, exact 0.25)."""
     path = HarmonicPacket(2, 2.0, 4.0, omega=np.pi, center=10.0, amplitude=2.0, momentum=1.0, sigma0=0.5)
-    run(amk, "datagen", "harmonic", "--dim", 2, "--snapshots", 41, "--samples", 4000, "--t0", 2, "--t1", 4,
+    run(amk, "datagen", "harmonic", "--dim", 2, "--snapshots", 41, "--samples", SNAPSHOT_SAMPLES, "--t0", 2, "--t1", 4,
         "--omega", np.pi, "--center", 10, "--amplitude", 2, "--momentum", 1, "--sigma0", 0.5, "--out", "h.h5")
     with h5py.File("h.h5", "r") as f:
         x, offsets, times = f["x"][:], f["offsets"][:], f["times"][:]

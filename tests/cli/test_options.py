@@ -16,7 +16,7 @@ import sys
 import h5py
 import numpy as np
 
-from closed_form import (DIM, OFFSET, PATH, QUICK, T0, T1, TIMES, beyond, check, field, registry, run, run_test,
+from closed_form import (DIM, OFFSET, PATH, QUICK, SNAPSHOT_SAMPLES, T0, T1, TIMES, beyond, check, field, registry, run, run_test,
                          velocity_error, within)
 
 TESTS, test = registry()
@@ -32,7 +32,7 @@ TRAIN = ["--steps", 3000, "--batch", 256, "--width", 64]
 def data(amk, snapshots=41):
     path = f"data{snapshots}.h5"
     if not os.path.exists(path):
-        run(amk, "datagen", "gaussian", "--dim", DIM, "--snapshots", snapshots, "--samples", 4000, "--t0", T0,
+        run(amk, "datagen", "gaussian", "--dim", DIM, "--snapshots", snapshots, "--samples", SNAPSHOT_SAMPLES, "--t0", T0,
             "--t1", T1, "--offset", OFFSET, "--out", path)
     return path
 

@@ -14,7 +14,7 @@ import time
 
 import h5py
 
-from closed_form import (DIM, OFFSET, PATH, T0, T1, TIMES, check, registry, run, run_test, sanitized, velocity_error,
+from closed_form import (DIM, OFFSET, PATH, SNAPSHOT_SAMPLES, T0, T1, TIMES, check, registry, run, run_test, sanitized, velocity_error,
                          within)
 
 # shortened (the sanitizer stage): velocity errors 0.11-0.18 after 150 steps (untrained: 0.9-1)
@@ -35,7 +35,7 @@ def train_on_shards(amk, work, *mpiexec):
     """Defaults (the coupled path) on 1, 2 and 3 ranks, and on 2 ranks as sample slices:
     the same velocity accuracy; the shard map in the checkpoint: each rank's bytes about
     1/P of one rank's (plus its window's edge snapshot and its slices of the first and last)."""
-    run(amk, "datagen", "gaussian", "--dim", DIM, "--snapshots", K, "--samples", 4000, "--t0", T0, "--t1", T1,
+    run(amk, "datagen", "gaussian", "--dim", DIM, "--snapshots", K, "--samples", SNAPSHOT_SAMPLES, "--t0", T0, "--t1", T1,
         "--offset", OFFSET, "--float32", "--out", "data.h5")
     options = ["--steps", 3000, "--batch", 256, "--width", 64]
     one_rank = None
@@ -54,7 +54,7 @@ def train_on_shards(amk, work, *mpiexec):
         if ranks > 1:
             check(f"{grid[0]} time window" in start and f"{grid[1]} sample slice" in start,
                   f"{label}: the start line names the grid")
-        check(m["file_bytes"] == K * 4000 * DIM * 4, f"{label}: the map records the float32 file's size")
+        check(m["file_bytes"] == K * SNAPSHOT_SAMPLES * DIM * 4, f"{label}: the map records the float32 file's size")
         bytes_ = [r["bytes"] for r in m["shards"]]
         if one_rank is None:
             one_rank = bytes_[0]
@@ -67,7 +67,7 @@ def train_on_shards(amk, work, *mpiexec):
         check(all(0.95 / ranks <= s <= 1 / ranks + extra_share for s in shares),
               f"{label}: each rank holds about 1/{ranks} of the data (shares {[round(s, 3) for s in shares]})")
         owned = sum(r["rows"] for r in m["shards"])
-        check(owned >= K * 4000, f"{label}: the shards hold every sample ({owned} rows held over the ranks)")
+        check(owned >= K * SNAPSHOT_SAMPLES, f"{label}: the shards hold every sample ({owned} rows held over the ranks)")
 
 
 @test
