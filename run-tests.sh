@@ -44,7 +44,7 @@ build_sanitize() {
   cmake -S . -B "$SAN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS="$SAN" -DCMAKE_EXE_LINKER_FLAGS="$SAN" \
     -DCMAKE_SHARED_LINKER_FLAGS="$SAN" -DAMK_ENABLE_BENCHMARKS=OFF -DAMK_TEST_HEADERS=OFF \
-    -DAMK_WARNINGS_AS_ERRORS=ON >/dev/null
+    -DAMK_TEST_KERNEL_TESTS_O0=ON -DAMK_WARNINGS_AS_ERRORS=ON >/dev/null
   cmake --build "$SAN_DIR" -j "$JOBS"
 }
 FUZZ="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"

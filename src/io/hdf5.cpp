@@ -82,14 +82,6 @@ std::int64_t element_count(const std::vector<std::int64_t> &shape)
   return n;
 }
 
-std::string shape_string(const std::vector<std::int64_t> &shape)
-{
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 /// Opens dataset name of file, or throws "<path>: missing dataset <name>".
 Handle open_dataset(hid_t file, const std::string &path, const std::string &name)
 {
@@ -555,4 +547,12 @@ void H5Writer::commit()
   const auto slash = m_path.find_last_of('/');
   sync_path(slash == std::string::npos ? "." : slash == 0 ? "/" : m_path.substr(0, slash));
 }
+std::string shape_string(const std::vector<std::int64_t> &shape)
+{
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 } // namespace amk::io

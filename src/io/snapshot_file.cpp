@@ -19,14 +19,6 @@ std::string num(double v)
 
 std::string num(std::int64_t v) { return std::to_string(v); }
 
-std::string shape_string(const std::vector<std::int64_t> &shape)
-{
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 /// Shape and type checks of one dataset, before anything is read.
 std::vector<std::int64_t> check_dataset(const H5Reader &r, const std::string &name, std::size_t rank, bool want_float,
                                         const std::string &layout)

@@ -69,6 +69,9 @@ private:
 /// then crashes, so the program reports its error and ends with std::_Exit.
 bool hdf5_unusable();
 
+/// "[3, 4]": a dataset's shape in messages.
+std::string shape_string(const std::vector<std::int64_t> &shape);
+
 /// Writes a new HDF5 file atomically: to final_path + ".tmp", renamed onto final_path by
 /// commit(). Without commit() the temporary file is removed when the writer is destroyed.
 class H5Writer
