@@ -5,7 +5,7 @@
 #              leaks included, trainings shortened, every check asserted  build-sanitize/
 #   fuzz       the libFuzzer harnesses (clang), a fixed number of inputs each from a fixed
 #              seed over the seed corpus in tests/fuzz/corpus             build-fuzz/
-#   ./run-tests.sh                       all three (about 25 minutes on 2 cores, builds included)
+#   ./run-tests.sh                       all three (22 minutes on 2 cores in CI, builds included)
 #   AMK_TEST_STAGES=release ./run-tests.sh   a subset; AMK_FUZZ_SCALE=10 fuzzes ten times longer
 # Every stage runs; the exit status is non-zero if any failed.
 #
