@@ -8,6 +8,7 @@ packages=(
   libopenblas-dev libopenblas0-pthread                   # fast BLAS behind KokkosBlas::gemm
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev         # MPI and parallel HDF5
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev   # command line, JSON, formatting, CRC-32
+  liblemon-dev                                            # exact optimal transport (network simplex)
   libgtest-dev libbenchmark-dev                           # tests and perf/
   clang libclang-rt-14-dev                                # libFuzzer + sanitizers (run-tests.sh fuzz)
   python3-h5py python3-matplotlib python3-numpy           # the example's picture, CLI tests

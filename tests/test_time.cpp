@@ -266,4 +266,83 @@ TEST(Coupling, BridgePartnersAreDrawnFromTheEntropicPlanAndAreTheAssignmentWhenI
             data::auction_partners(Exec(), X, Y, o.epsilon))
       << "a plan sharper than the auction's resolution is the assignment";
 }
+
+TEST(Coupling, UnequalSnapshotsAreCoupledWithBothMarginalsExact)
+{
+  // Snapshots of 30, 45, 19 and 19 samples (2-D, moving and spreading), in chunks of 16: every
+  // row of snapshot k carries exactly 1/N_k of its interval's pairs and every row of k + 1
+  // exactly 1/N_{k+1} (to rounding), for straight lines and for bridges. A one-to-one
+  // assignment leaves 15 rows of the second snapshot out: the jump in q_t at its time that
+  // the AM objective rewards without bound. The straight plan of one chunk is exact OT between
+  // the uniform distributions (120 and 180 samples: against the assignment of 3 copies of each
+  // first row to 2 of each second row, 360 x 360); equal sizes with the
+  // assignment give one pair per row, all of weight 1/N (drawn as before, by row).
+  using View = Kokkos::View<double **, Kokkos::LayoutRight, Exec::memory_space>;
+  const std::vector<std::int64_t> sizes = {30, 45, 19, 19}, offsets = {0, 30, 75, 94, 113};
+  const int d = 2;
+  View x("x", offsets.back(), d);
+  auto h = Kokkos::create_mirror_view(x);
+  for (std::size_t k = 0; k < sizes.size(); ++k)
+    for (std::int64_t i = offsets[k]; i < offsets[k + 1]; ++i)
+      for (int r = 0; r < d; ++r)
+        h(i, r) = double(k) * (r == 0 ? 1.0 : -0.5) + (1 + 0.3 * double(k)) * RandomKey(31)(i).normal(r);
+  Kokkos::deep_copy(x, h);
+  data::CouplingOptions chunked;
+  chunked.batch = 16;
+  for (const bool bridge : {false, true})
+  {
+    const auto pairs =
+        data::couple_adjacent(Exec(), x, offsets, chunked, bridge ? std::vector<double>{0.3, 0.3, 0.3} : std::vector<double>{}, 5);
+    ASSERT_EQ(pairs.intervals(), 3);
+    for (std::int64_t k = 0; k < 3; ++k)
+    {
+      std::vector<double> first(std::size_t(sizes[k]), 0.0), second(std::size_t(sizes[k + 1]), 0.0);
+      for (std::int64_t p = pairs.begin[k]; p < pairs.begin[k + 1]; ++p)
+      {
+        EXPECT_GT(pairs.weight[p], 0);
+        first[std::size_t(pairs.from[p] - offsets[k])] += pairs.weight[p];
+        second[std::size_t(pairs.to[p] - offsets[k + 1])] += pairs.weight[p];
+      }
+      for (const double w : first)
+        EXPECT_NEAR(w * double(sizes[k]), 1.0, 1e-12) << (bridge ? "bridge" : "straight") << " interval " << k;
+      for (const double w : second)
+        EXPECT_NEAR(w * double(sizes[k + 1]), 1.0, 1e-12) << (bridge ? "bridge" : "straight") << " interval " << k;
+    }
+    EXPECT_FALSE(pairs.uniform[0]);
+    EXPECT_EQ(pairs.uniform[2], !bridge) << "equal sizes: the assignment is one pair per row";
+  }
+  // the plan's cost against exact OT (one chunk): 120 and 180 samples of two Gaussians
+  const int n0 = 120, n1 = 180, lcm = 360;
+  View z("z", n0 + n1, d);
+  auto hz = Kokkos::create_mirror_view(z);
+  for (int i = 0; i < n0 + n1; ++i)
+    for (int r = 0; r < d; ++r)
+      hz(i, r) = (i < n0 ? 0.0 : (r == 0 ? 1.0 : -0.5)) + (i < n0 ? 1.0 : 1.4) * RandomKey(32)(i).normal(r);
+  Kokkos::deep_copy(z, hz);
+  auto zsquare = [&](std::int64_t i, std::int64_t j)
+  { return (hz(i, 0) - hz(j, 0)) * (hz(i, 0) - hz(j, 0)) + (hz(i, 1) - hz(j, 1)) * (hz(i, 1) - hz(j, 1)); };
+  data::CouplingOptions whole;
+  whole.epsilon = 1e-7;
+  const auto pairs = data::couple_adjacent(Exec(), z, std::vector<std::int64_t>{0, n0, n0 + n1}, whole, {}, 5);
+  double plan = 0;
+  for (std::size_t p = 0; p < pairs.from.size(); ++p)
+    plan += pairs.weight[p] * zsquare(pairs.from[p], pairs.to[p]);
+  View X("X", lcm, d), Y("Y", lcm, d);
+  auto hx = Kokkos::create_mirror_view(X), hy = Kokkos::create_mirror_view(Y);
+  for (int c = 0; c < lcm; ++c)
+    for (int r = 0; r < d; ++r)
+    {
+      hx(c, r) = hz(c % n0, r);
+      hy(c, r) = hz(n0 + c % n1, r);
+    }
+  Kokkos::deep_copy(X, hx);
+  Kokkos::deep_copy(Y, hy);
+  const auto assignment = data::auction_partners(Exec(), X, Y, 1e-7);
+  double exact = 0;
+  for (int c = 0; c < lcm; ++c)
+    exact += zsquare(c % n0, n0 + assignment[c] % n1) / lcm;
+  std::printf("coupling of %d and %d samples: plan E|dx|^2 %.5f, exact OT %.5f (ratio %.4f), %zu pairs\n", n0, n1,
+              plan, exact, plan / exact, pairs.from.size());
+  EXPECT_NEAR(plan, exact, 1e-6 * exact) << "one chunk: exact OT";
+}
 } // namespace

@@ -1,6 +1,7 @@
 #include <amk/core/error.hpp>
 #include <amk/train/policies.hpp>
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 
 namespace amk::train
@@ -33,10 +34,26 @@ double median(std::vector<double> v)
 }
 } // namespace
 
-bool RunawayGuard::running_away(std::int64_t step, double grad_norm)
+bool RunawayGuard::running_away(std::int64_t step, double grad_norm, double loss)
 {
   if (step <= m_first)
     return false;
+  if (m_bound)
+  {
+    if (!std::isfinite(loss))
+      return false; // the NaN policy's case
+    m_losses.push_back(loss);
+    if (m_losses.size() > 100)
+      m_losses.erase(m_losses.begin());
+    if (m_losses.size() < 100)
+      return false;
+    m_loss_level = median(m_losses);
+    std::vector<double> deviation;
+    for (const double l : m_losses)
+      deviation.push_back(std::abs(l - m_loss_level));
+    const double spread = 1.4826 * median(deviation); // a step's standard deviation, robustly
+    return m_loss_level < *m_bound - std::max(std::abs(*m_bound), spread);
+  }
   if (step <= m_first + 200)
   {
     m_early.push_back(grad_norm);
@@ -54,6 +71,11 @@ bool RunawayGuard::running_away(std::int64_t step, double grad_norm)
 std::string RunawayGuard::message(const RunSpec &spec, std::int64_t step, double loss,
                                   const std::string &checkpoint) const
 {
+  if (m_bound)
+    return fmt::format("train: the objective is running away at step {} (median loss {:.4g} over 100 steps, below "
+                       "{:.4g}, the least any network can reach on this path: minus its kinetic energy); lower --lr "
+                       "(now {}) or check the data; the last checkpoint ({}) is kept",
+                       step, m_loss_level, *m_bound, spec.adam.lr, checkpoint);
   const am::TimeMode mode = spec.time_mode();
   const bool staircase = mode == am::TimeMode::nearest || mode == am::TimeMode::quadrature;
   return fmt::format("train: the objective is running away at step {} (|grad| {:.3g}, {:.0f}x its level after "

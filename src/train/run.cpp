@@ -87,14 +87,15 @@ RunSummary run(RunSpec spec, const dist::Comm &comm, const io::Checkpoint *resum
     trainer.restore(*resume);
   trainer.poison_steps(poisoned_steps());
   Checkpoints checkpoints(spec, comm, resume, setup.shards);
+  const std::optional<double> bound = trainer.loss_bound(); // collective
   log.start(layout_text(setup.shards, comm), trainer.objective(), setup.coupling_seconds, trainer.engine_name(),
-            trainer.engine_note());
+            trainer.engine_note(), bound);
   if (resume)
     log.resuming(resume->step, checkpoints.path(), resume->ranks, comm.size());
 
   const StopOnSignal signal;
   NanPolicy nan(spec.on_nan, spec.adam.lr);
-  RunawayGuard guard(std::max<std::int64_t>(trainer.completed_steps(), spec.adam.warmup));
+  RunawayGuard guard(std::max<std::int64_t>(trainer.completed_steps(), spec.adam.warmup), bound);
   RunSummary summary;
   log.begin(trainer.completed_steps());
   while (trainer.completed_steps() < spec.steps)
@@ -103,7 +104,7 @@ RunSummary run(RunSpec spec, const dist::Comm &comm, const io::Checkpoint *resum
     const std::int64_t step = trainer.completed_steps();
     // every rank sees the same summed loss and gradient norm: they all decide alike
     nan.after_step(trainer.last_step_skipped(), step, parts.total(), trainer.last_gradient_norm(), checkpoints.kept());
-    if (guard.running_away(step, trainer.last_gradient_norm()))
+    if (guard.running_away(step, trainer.last_gradient_norm(), parts.total()))
       throw CollectiveError(guard.message(spec, step, parts.total(), checkpoints.path()));
     if (!trainer.last_step_skipped())
       summary.loss = parts.total();

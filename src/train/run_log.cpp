@@ -56,7 +56,7 @@ void RunLog::open(std::int64_t resumed_step)
 }
 
 void RunLog::start(const std::string &layout, const am::Objective &o, double coupling_seconds,
-                   const std::string &engine, const std::string &engine_note)
+                   const std::string &engine, const std::string &engine_note, std::optional<double> bound)
 {
   if (!m_root || m_quiet)
     return;
@@ -69,6 +69,8 @@ void RunLog::start(const std::string &layout, const am::Objective &o, double cou
     loss += fmt::format(" ({}, coupled in {:.1f} s)",
                         s.coupling == data::CouplingPath::bridge ? "Brownian bridges" : "straight lines",
                         coupling_seconds);
+  if (bound)
+    loss += fmt::format(", loss >= {:.4g} (minus the path's kinetic energy)", *bound);
   if (o.kind == am::LossKind::entropic)
     loss += o.laplacian == am::LaplacianMode::exact
                 ? " (exact Laplacian)"

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 namespace amk::train
@@ -23,7 +24,8 @@ public:
   void open(std::int64_t resumed_step);
   /// The start line: the run's size, layout, loss, time in the loss, network, precision, engine.
   void start(const std::string &layout, const am::Objective &objective, double coupling_seconds,
-             const std::string &engine, const std::string &engine_note);
+             const std::string &engine, const std::string &engine_note,
+             std::optional<double> bound = std::nullopt);
   /// "resuming at step …" (ranks: the rank count that wrote the checkpoint).
   void resuming(std::int64_t step, const std::string &checkpoint, std::int64_t ranks, int now_ranks);
   /// Starts the clocks (after the set-up and the engine's timing).

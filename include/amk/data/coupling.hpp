@@ -5,19 +5,24 @@
 // "Time in the loss").
 //
 // Minibatch optimal transport, as TorchCFM does for flow matching: both snapshots are
-// shuffled and cut into matching chunks of about `batch` samples, and each chunk pair is
-// coupled on the device, with cost ½|x − y|²:
-//   straight lines: exact OT, an assignment solved by Bertsekas' auction algorithm (Jacobi
-//     bidding, ε-scaling down to a relative ε: optimal within n·ε of the total cost);
+// shuffled and cut into matching chunks of about `batch` samples (of equal mass: a sample on a
+// cut shares its mass between two chunks), and each chunk pair is coupled, with cost ½|x − y|²:
+//   straight lines: exact OT; for snapshots of equal size an assignment solved on the device
+//     by Bertsekas' auction algorithm (Jacobi bidding, ε-scaling down to a relative ε: optimal
+//     within n·ε of the total cost), for unequal sizes a transport plan by the network simplex
+//     (data/transport.hpp);
 //   Brownian bridges (SDEs): entropic OT with ε = σ²Δt, the static Schrödinger bridge of
 //     Brownian motion with diffusion σ (as simulation-free Schrödinger bridges do), by
-//     log-domain Sinkhorn; each sample of snapshot k draws its partner from its plan row.
+//     log-domain Sinkhorn; each sample draws its partner from its plan row.
+// Either way the pairs' two marginals are exactly the two snapshots (CoupledPairs).
 #include <amk/core/choice.hpp>
 #include <amk/core/error.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
+#include <amk/data/transport.hpp>
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -293,22 +298,132 @@ std::vector<std::int64_t> auction_partners(const ExecutionSpace &space, const XV
   return impl::auction_on_cost(space, cost, mean_cost, eps_relative);
 }
 
-/// For every sample row i of snapshots 0 … K−2 (rows of x, N × d, grouped by `offsets`), a
-/// partner row in the next snapshot, from minibatch OT (see the file comment).
+/// A coupling of each pair of adjacent snapshots: pairs (from, to) of rows, each with its
+/// probability within its interval. Its marginals are exactly the two snapshots' empirical
+/// distributions (every row of snapshot k carries 1/N_k of the first, every row of k + 1 1/N_{k+1}
+/// of the second), so the coupled path is continuous at every snapshot time and the AM objective
+/// on it is bounded below (am/batch.hpp). With unequal snapshot sizes (growing or dying
+/// populations, unequal sampling) a one-to-one assignment cannot be that: it leaves rows of the
+/// larger snapshot out of one interval's end and in the next one's start, a jump in q_t that the
+/// objective rewards without bound.
+struct CoupledPairs
+{
+  std::vector<std::int64_t> from, to; ///< rows of x (snapshot k, snapshot k + 1)
+  std::vector<double> weight;         ///< probability of each pair within its interval
+  std::vector<std::int64_t> begin;    ///< interval k's pairs: begin[k] … begin[k + 1] − 1
+  std::vector<bool> uniform;          ///< interval k: one pair per row of k, all of weight 1/N_k (in row order)
+  std::int64_t intervals() const { return std::int64_t(begin.size()) - 1; }
+};
+
+namespace impl
+{
+/// One chunk of an interval: rows of the two snapshots with the share of their mass that lies
+/// in the chunk (in units of 1/(N_k N_{k+1}) of the interval's total), and its pairs.
+struct Chunk
+{
+  std::vector<std::int64_t> from, to;               ///< rows of x
+  std::vector<std::int64_t> from_share, to_share;   ///< units of each row in this chunk
+  std::vector<std::int64_t> pair_from, pair_to;     ///< indices into from / to
+  std::vector<double> pair_units;
+};
+
+/// Makes the chunk's second marginal exact: where a `to` row holds more than its share,
+/// weight moves from one of its pairs (i, j) to a pair (i, j′) with j′ a row holding less,
+/// the move that adds the least cost c(i, j′) − c(i, j). The first marginal is left as it is.
+inline void repair_second_marginal(Chunk &c, const std::function<double(std::int64_t, std::int64_t)> &cost)
+{
+  const std::size_t rows = c.to.size();
+  std::vector<double> held(rows, 0.0);
+  std::vector<std::vector<std::size_t>> pairs_of(rows);
+  for (std::size_t p = 0; p < c.pair_to.size(); ++p)
+  {
+    held[std::size_t(c.pair_to[p])] += c.pair_units[p];
+    pairs_of[std::size_t(c.pair_to[p])].push_back(p);
+  }
+  const double tolerance = 1e-9;
+  auto excess = [&](std::size_t j) { return held[j] - double(c.to_share[j]); };
+  for (std::size_t j = 0; j < rows; ++j)
+    while (excess(j) > tolerance)
+    {
+      std::size_t best_pair = 0, best_row = rows;
+      double best_cost = 0;
+      for (const std::size_t p : pairs_of[j])
+        if (c.pair_units[p] > 0)
+        {
+          const std::int64_t i = c.from[std::size_t(c.pair_from[p])];
+          const double here = cost(i, c.to[j]);
+          for (std::size_t r = 0; r < rows; ++r)
+            if (excess(r) < -tolerance)
+            {
+              const double added = cost(i, c.to[r]) - here;
+              if (best_row == rows || added < best_cost)
+              {
+                best_row = r;
+                best_pair = p;
+                best_cost = added;
+              }
+            }
+        }
+      require(best_row < rows, "coupling: the plan's marginal could not be made exact");
+      const double moved = std::min({excess(j), c.pair_units[best_pair], -excess(best_row)});
+      c.pair_units[best_pair] -= moved;
+      held[j] -= moved;
+      held[best_row] += moved;
+      c.pair_from.push_back(c.pair_from[best_pair]);
+      c.pair_to.push_back(std::int64_t(best_row));
+      c.pair_units.push_back(moved);
+      pairs_of[best_row].push_back(c.pair_units.size() - 1);
+    }
+}
+
+/// Cuts `rows` (each of `unit` units) at the units [lo, hi): the rows that overlap, with their share.
+inline void cut(const std::vector<std::int64_t> &rows, std::int64_t unit, std::int64_t lo, std::int64_t hi,
+                std::vector<std::int64_t> &out, std::vector<std::int64_t> &share)
+{
+  for (std::int64_t i = lo / unit; i < std::int64_t(rows.size()) && i * unit < hi; ++i)
+  {
+    const std::int64_t a = std::max(lo, i * unit), b = std::min(hi, (i + 1) * unit);
+    if (b > a)
+    {
+      out.push_back(rows[std::size_t(i)]);
+      share.push_back(b - a);
+    }
+  }
+}
+} // namespace impl
+
+/// Couples every pair of adjacent snapshots 0 … K−1 (rows of x, N × d, grouped by `offsets`) by
+/// minibatch OT (see the file comment). Both snapshots are shuffled, and their masses (1/N_k a
+/// row, 1/N_{k+1} a row) cut at the same places into chunks of about o.batch rows, a row on a
+/// cut sharing its mass between two chunks: every chunk holds as much of one snapshot as of the
+/// other, and the chunks' plans add up to a coupling whose marginals are exactly the two
+/// snapshots. In each chunk: straight lines, exact OT (the auction where the chunk is one row
+/// each of equal mass, else the network simplex, data/transport.hpp); bridges, the rows of the
+/// side with more rows draw partners from the entropic plan, and weight then moves to the other
+/// side's rows that hold less than their share (impl::repair_second_marginal).
 /// \param bridge [in] per interval: ε = σ²Δt of a Brownian bridge (empty: straight lines,
 ///                   ε = o.epsilon × the chunk's mean cost)
 /// \param first_snapshot [in] the global index of snapshot 0 here (random streams are keyed by it)
 template <class ExecutionSpace, class XV>
-std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV &x,
-                                          const std::vector<std::int64_t> &offsets, const CouplingOptions &o,
-                                          const std::vector<double> &bridge, std::uint64_t seed,
-                                          std::int64_t first_snapshot = 0)
+CoupledPairs couple_adjacent(const ExecutionSpace &space, const XV &x, const std::vector<std::int64_t> &offsets,
+                             const CouplingOptions &o, const std::vector<double> &bridge, std::uint64_t seed,
+                             std::int64_t first_snapshot = 0)
 {
   using memory_space = typename ExecutionSpace::memory_space;
   require(o.batch >= 2, "coupling: --coupling-batch must be at least 2");
   require(o.epsilon > 0 && std::isfinite(o.epsilon), "coupling: --coupling-epsilon must be positive");
   const std::int64_t K = std::int64_t(offsets.size()) - 1, d = x.extent(1);
-  std::vector<std::int64_t> partner(offsets.back(), -1);
+  const auto x_host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
+  auto cost = [&](std::int64_t i, std::int64_t j)
+  {
+    double c = 0;
+    for (std::int64_t r = 0; r < d; ++r)
+    {
+      const double e = double(x_host(i, r)) - double(x_host(j, r));
+      c += e * e;
+    }
+    return c / 2;
+  };
   const RandomKey key = RandomKey(seed)(0xc0de);
   auto shuffled = [&](std::int64_t k)
   {
@@ -320,41 +435,127 @@ std::vector<std::int64_t> couple_adjacent(const ExecutionSpace &space, const XV 
     return rows;
   };
   // rows (host list) gathered into a device block
-  auto gather = [&](const std::vector<std::int64_t> &rows, std::size_t begin, std::size_t end)
+  auto gather = [&](const std::vector<std::int64_t> &rows)
   {
-    Kokkos::View<std::int64_t *, Kokkos::HostSpace> ids("ids", end - begin);
-    for (std::size_t i = begin; i < end; ++i)
-      ids(i - begin) = rows[i];
+    Kokkos::View<std::int64_t *, Kokkos::HostSpace> ids("ids", rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      ids(i) = rows[i];
     const auto dev = Kokkos::create_mirror_view_and_copy(memory_space(), ids);
-    Kokkos::View<double **, Kokkos::LayoutRight, memory_space> block("amk::coupling::block", end - begin, d);
+    Kokkos::View<double **, Kokkos::LayoutRight, memory_space> block("amk::coupling::block", rows.size(), d);
     Kokkos::parallel_for(
-        "amk::coupling::gather", policy(space, std::int64_t(end - begin)), KOKKOS_LAMBDA(std::int64_t i) {
+        "amk::coupling::gather", policy(space, std::int64_t(rows.size())), KOKKOS_LAMBDA(std::int64_t i) {
           for (std::int64_t r = 0; r < d; ++r)
             block(i, r) = double(x(dev(i), r));
         });
     return block;
   };
+  CoupledPairs out;
+  out.begin.push_back(0);
   std::vector<std::int64_t> to = shuffled(0);
   for (std::int64_t k = 0; k + 1 < K; ++k)
   {
     const auto from = std::move(to); // snapshot k's shuffle, made as interval k − 1's target
     to = shuffled(k + 1);
-    const std::int64_t nk = std::int64_t(from.size()), nn = std::int64_t(to.size());
+    const std::int64_t nk = std::int64_t(from.size()), nn = std::int64_t(to.size()), total = nk * nn;
     const std::int64_t chunks = std::max<std::int64_t>(1, (std::max(nk, nn) + o.batch - 1) / o.batch);
+    std::vector<std::int64_t> pair_from, pair_to;
+    std::vector<double> weight;
     for (std::int64_t c = 0; c < chunks; ++c)
     {
-      const std::size_t a0 = nk * c / chunks, a1 = nk * (c + 1) / chunks, b0 = nn * c / chunks,
-                        b1 = nn * (c + 1) / chunks;
-      const auto X = gather(from, a0, a1), Y = gather(to, b0, b1);
-      const auto picks =
-          bridge.empty()
-              ? auction_partners(space, X, Y, o.epsilon)
-              : impl::sinkhorn_partners(space, X, Y, bridge[k], o,
-                                              key(std::uint64_t(first_snapshot + k))(2 + std::uint64_t(c)));
-      for (std::size_t i = 0; i < picks.size(); ++i)
-        partner[from[a0 + i]] = to[b0 + std::size_t(picks[i])];
+      impl::Chunk chunk;
+      if (nk == nn) // whole rows, as many of each: a chunk of one share per row
+      {
+        for (std::int64_t i = nk * c / chunks; i < nk * (c + 1) / chunks; ++i)
+        {
+          chunk.from.push_back(from[std::size_t(i)]);
+          chunk.to.push_back(to[std::size_t(i)]);
+        }
+        chunk.from_share.assign(chunk.from.size(), nn);
+        chunk.to_share.assign(chunk.to.size(), nk);
+      }
+      else // the same units of both snapshots
+      {
+        const std::int64_t lo = total / chunks * c + std::min(c, total % chunks),
+                           hi = total / chunks * (c + 1) + std::min(c + 1, total % chunks);
+        impl::cut(from, nn, lo, hi, chunk.from, chunk.from_share);
+        impl::cut(to, nk, lo, hi, chunk.to, chunk.to_share);
+      }
+      const std::size_t A = chunk.from.size(), B = chunk.to.size();
+      if (!bridge.empty())
+      { // the side with more rows draws; the other is repaired
+        const bool rows_draw = A >= B;
+        const auto &drawers = rows_draw ? chunk.from : chunk.to, &others = rows_draw ? chunk.to : chunk.from;
+        const auto &drawn_share = rows_draw ? chunk.from_share : chunk.to_share;
+        const auto picks = impl::sinkhorn_partners(space, gather(drawers), gather(others), bridge[k], o,
+                                                   key(std::uint64_t(first_snapshot + k))(2 + std::uint64_t(c)));
+        impl::Chunk drawn; // as seen from the drawing side: its rows are `from`
+        drawn.from = drawers;
+        drawn.to = others;
+        drawn.from_share = drawn_share;
+        drawn.to_share = rows_draw ? chunk.to_share : chunk.from_share;
+        for (std::size_t i = 0; i < drawers.size(); ++i)
+        {
+          drawn.pair_from.push_back(std::int64_t(i));
+          drawn.pair_to.push_back(picks[i]);
+          drawn.pair_units.push_back(double(drawn_share[i]));
+        }
+        impl::repair_second_marginal(drawn, cost);
+        chunk.pair_from = rows_draw ? drawn.pair_from : drawn.pair_to;
+        chunk.pair_to = rows_draw ? drawn.pair_to : drawn.pair_from;
+        chunk.pair_units = drawn.pair_units;
+      }
+      else if (nk == nn) // the assignment (one share per row on both sides)
+      {
+        const auto picks = auction_partners(space, gather(chunk.from), gather(chunk.to), o.epsilon);
+        for (std::size_t i = 0; i < A; ++i)
+        {
+          chunk.pair_from.push_back(std::int64_t(i));
+          chunk.pair_to.push_back(picks[i]);
+          chunk.pair_units.push_back(double(nn));
+        }
+      }
+      else
+      {
+        std::vector<double> c2(A * B);
+        for (std::size_t i = 0; i < A; ++i)
+          for (std::size_t j = 0; j < B; ++j)
+            c2[i * B + j] = cost(chunk.from[i], chunk.to[j]);
+        const TransportPlan plan = exact_transport(chunk.from_share, chunk.to_share, c2);
+        for (std::size_t e = 0; e < plan.flow.size(); ++e)
+        {
+          chunk.pair_from.push_back(plan.source[e]);
+          chunk.pair_to.push_back(plan.target[e]);
+          chunk.pair_units.push_back(double(plan.flow[e]));
+        }
+      }
+      for (std::size_t p = 0; p < chunk.pair_units.size(); ++p)
+      {
+        pair_from.push_back(chunk.from[std::size_t(chunk.pair_from[p])]);
+        pair_to.push_back(chunk.to[std::size_t(chunk.pair_to[p])]);
+        weight.push_back(chunk.pair_units[p] / double(total));
+      }
     }
+    // in row order (one pair per row of k, all of weight 1/N_k: drawn by row as an index)
+    std::vector<std::size_t> order(pair_from.size());
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b)
+              { return pair_from[a] != pair_from[b] ? pair_from[a] < pair_from[b] : pair_to[a] < pair_to[b]; });
+    bool uniform = std::int64_t(order.size()) == nk;
+    std::int64_t previous = -1;
+    for (const std::size_t p : order)
+      if (weight[p] > 0)
+      {
+        uniform = uniform && weight[p] == weight[order.front()] && pair_from[p] != previous;
+        previous = pair_from[p];
+        out.from.push_back(pair_from[p]);
+        out.to.push_back(pair_to[p]);
+        out.weight.push_back(weight[p]);
+      }
+      else
+        uniform = false;
+    out.begin.push_back(std::int64_t(out.from.size()));
+    out.uniform.push_back(uniform);
   }
-  return partner;
+  return out;
 }
 } // namespace amk::data

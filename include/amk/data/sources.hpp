@@ -21,6 +21,7 @@
 #include <amk/data/snapshot_data.hpp>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -51,6 +52,10 @@ public:
   virtual Window window() const { return Window(); }
   /// Bytes of data held (on the device): what a rank's share of the data costs.
   virtual std::size_t bytes() const { return 0; }
+  /// This rank's share of the kinetic energy E = ½∫E|v|²dt of the path it draws from
+  /// (normalised units), where the path is known to have one: the plain AM objective on it is
+  /// then bounded below by −E (summed over ranks). None where it is not known.
+  virtual std::optional<double> path_energy() const { return std::nullopt; }
   /// x̃_c ~ q_{t(c)} into rows 0…d−1 of u (input_size × n) and its mass into mass(c);
   /// ids(c) names the draw.
   virtual void draw(const ExecutionSpace &space, const Vector<Scalar, ExecutionSpace> &t,
@@ -125,6 +130,7 @@ public:
               "shard: the window's parts are not contiguous");
       wt_host(j) = m_times[std::size_t(p.snapshot)];
       share_host(j) = double(p.rows) / double(snapshot_rows(p.snapshot));
+      m_window_share.push_back(share_host(j));
     }
     off_host(W) = off_host(W - 1) + shard.window.back().rows;
     auto bound_host = Kokkos::View<std::int64_t *, Kokkos::HostSpace>("boundary", 4);
@@ -168,8 +174,8 @@ public:
   std::vector<double> snapshot_times() const override { return m_times; }
   Window window() const override { return m_window; }
 
-  /// Pairs every sample of the window's snapshots but its last with one of the next
-  /// snapshot's (minibatch OT, keyed by the global snapshot index: a window of whole
+  /// Couples each pair of the window's adjacent snapshots (minibatch OT with both marginals
+  /// exact, data::couple_adjacent, keyed by the global snapshot index: a window of whole
   /// snapshots is coupled exactly as on one rank); from then on draw() samples the coupled path.
   /// \param bridge_sigma [in] σ̃ per interval of the whole data set (normalised): Brownian
   ///                         bridges of that diffusion with the matching entropic coupling
@@ -184,24 +190,73 @@ public:
       sigma.push_back(bridge_sigma[std::size_t(k)]);
       epsilon.push_back(sigma.back() * sigma.back() * (m_times[std::size_t(k + 1)] - m_times[std::size_t(k)]));
     }
-    const auto partner = couple_adjacent(space, m_x, std::vector<std::int64_t>(offsets.data(), offsets.data() + offsets.extent(0)),
-                                         options, epsilon, seed, m_window.first);
-    Kokkos::View<std::int64_t *, Kokkos::HostSpace> p("partner", partner.size());
-    for (std::size_t i = 0; i < partner.size(); ++i)
-      p(i) = partner[i];
-    m_partner = Kokkos::create_mirror_view_and_copy(memory_space(), p);
+    const CoupledPairs pairs = couple_adjacent(
+        space, m_x, std::vector<std::int64_t>(offsets.data(), offsets.data() + offsets.extent(0)), options, epsilon,
+        seed, m_window.first);
+    const std::size_t P = pairs.from.size();
+    const std::int64_t intervals = pairs.intervals();
+    Kokkos::View<std::int64_t *, Kokkos::HostSpace> from("from", P), to("to", P), begin("begin", intervals + 1);
+    Kokkos::View<double *, Kokkos::HostSpace> cumulative("cumulative", P);
+    Kokkos::View<int *, Kokkos::HostSpace> uniform("uniform", intervals);
+    const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_x);
+    m_path_square.assign(std::size_t(intervals), 0.0);
+    for (std::int64_t k = 0; k <= intervals; ++k)
+      begin(k) = pairs.begin[std::size_t(k)];
+    for (std::int64_t k = 0; k < intervals; ++k)
+    {
+      uniform(k) = pairs.uniform[std::size_t(k)] ? 1 : 0;
+      double acc = 0;
+      for (std::int64_t p = begin(k); p < begin(k + 1); ++p)
+      {
+        from(p) = pairs.from[std::size_t(p)];
+        to(p) = pairs.to[std::size_t(p)];
+        acc += pairs.weight[std::size_t(p)];
+        cumulative(p) = acc;
+        double square = 0;
+        for (int r = 0; r < m_dim; ++r)
+        {
+          const double e = double(x(to(p), r)) - double(x(from(p), r));
+          square += e * e;
+        }
+        m_path_square[std::size_t(k)] += pairs.weight[std::size_t(p)] * square;
+      }
+    }
+    m_pair_from = Kokkos::create_mirror_view_and_copy(memory_space(), from);
+    m_pair_to = Kokkos::create_mirror_view_and_copy(memory_space(), to);
+    m_pair_begin = Kokkos::create_mirror_view_and_copy(memory_space(), begin);
+    m_pair_cumulative = Kokkos::create_mirror_view_and_copy(memory_space(), cumulative);
+    m_pair_uniform = Kokkos::create_mirror_view_and_copy(memory_space(), uniform);
     Kokkos::View<double *, Kokkos::HostSpace> b("bridge", sigma.size());
     for (std::size_t k = 0; k < sigma.size(); ++k)
       b(k) = sigma[k];
     m_bridge = Kokkos::create_mirror_view_and_copy(memory_space(), b);
     space.fence();
   }
-  bool coupled() const { return m_partner.extent(0) > 0; }
+  /// Per interval of the window: E|x_{k+1} − x_k|² over its coupled pairs (normalised
+  /// coordinates; empty before couple()). The straight path's kinetic energy is
+  /// ½ Σ_k that / Δt_k: the plain AM objective on the path is bounded below by minus it.
+  const std::vector<double> &path_square_lengths() const { return m_path_square; }
+  /// Straight coupled paths: ½ Σ_k share_k E|Δx|²/Δt_k over the window's intervals (Brownian
+  /// bridges have none: their drift's square diverges at the ends).
+  std::optional<double> path_energy() const override
+  {
+    if (!coupled() || m_bridge.extent(0) > 0)
+      return std::nullopt;
+    double energy = 0;
+    for (std::size_t k = 0; k < m_path_square.size(); ++k)
+    {
+      const std::size_t snapshot = std::size_t(m_window.first) + k;
+      energy += 0.5 * m_window_share[k] * m_path_square[k] / (m_times[snapshot + 1] - m_times[snapshot]);
+    }
+    return energy;
+  }
+  bool coupled() const { return m_pair_begin.extent(0) > 0; }
   std::size_t bytes() const override
   {
     return m_x.span() * sizeof(Scalar) + m_mass.span() * sizeof(Scalar) + m_offsets.span() * sizeof(std::int64_t) +
            m_window_times.span() * sizeof(double) + m_share.span() * sizeof(double) +
-           m_boundary.span() * sizeof(std::int64_t) + m_partner.span() * sizeof(std::int64_t) +
+           m_boundary.span() * sizeof(std::int64_t) + (m_pair_from.span() + m_pair_to.span()) * sizeof(std::int64_t) +
+           m_pair_cumulative.span() * sizeof(double) +
            m_bridge.span() * sizeof(double);
   }
 
@@ -217,7 +272,9 @@ public:
     const auto times = m_window_times;
     const auto share = m_share;
     const auto boundary = m_boundary;
-    const auto partner = m_partner;
+    const auto pair_from = m_pair_from, pair_to = m_pair_to, pair_begin = m_pair_begin;
+    const auto pair_cumulative = m_pair_cumulative;
+    const auto pair_uniform = m_pair_uniform;
     const auto bridge = m_bridge;
     const int d = m_dim;
     const int K = int(times.extent(0));
@@ -250,7 +307,25 @@ public:
           { // strictly inside interval k = lo − 1: a random pair of its coupling
             const int k = lo - 1;
             const double dt = times(k + 1) - times(k), tau = (tc - times(k)) / dt;
-            const std::int64_t i = offsets(k) + draw.index(0, offsets(k + 1) - offsets(k)), j = partner(i);
+            const std::int64_t first = pair_begin(k), count = pair_begin(k + 1) - first;
+            std::int64_t p = first;
+            if (pair_uniform(k)) // one pair per row of k, as the row itself is drawn
+              p += draw.index(0, count);
+            else // the first pair whose cumulative probability exceeds the level
+            {
+              const double level = draw.uniform(0) * pair_cumulative(first + count - 1);
+              std::int64_t a = first, b = first + count - 1;
+              while (a < b)
+              {
+                const std::int64_t mid = (a + b) / 2;
+                if (pair_cumulative(mid) <= level)
+                  a = mid + 1;
+                else
+                  b = mid;
+              }
+              p = a;
+            }
+            const std::int64_t i = pair_from(p), j = pair_to(p);
             const double spread = bridged ? bridge(k) * math::sqrt(tau * (1 - tau) * dt) : 0.0;
             for (int r = 0; r < d; ++r)
               u(r, c) = Scalar((1 - tau) * double(x(i, r)) + tau * double(x(j, r)) +
@@ -299,7 +374,12 @@ private:
   Kokkos::View<double *, memory_space> m_window_times;            ///< window snapshot j's time
   Kokkos::View<double *, memory_space> m_share;     ///< slice/snapshot of window snapshot j, then of the two boundary slices
   Kokkos::View<std::int64_t *, memory_space> m_boundary; ///< first row and rows of the q₀ slice, then of the q₁ slice
-  Kokkos::View<std::int64_t *, memory_space> m_partner;  ///< per window row: its partner in the next snapshot
+  // the coupling (data/coupling.hpp): pairs of rows held, interval k's from m_pair_begin(k)
+  Kokkos::View<std::int64_t *, memory_space> m_pair_from, m_pair_to, m_pair_begin;
+  Kokkos::View<double *, memory_space> m_pair_cumulative; ///< within its interval
+  Kokkos::View<int *, memory_space> m_pair_uniform;       ///< interval k: one pair per row, equal weights
+  std::vector<double> m_path_square;                      ///< per interval: E|Δx|² over its pairs
+  std::vector<double> m_window_share;                     ///< window snapshot j: slice / snapshot (host)
   Kokkos::View<double *, memory_space> m_bridge;         ///< per window interval: σ̃ of its Brownian bridges
 };
 

@@ -178,6 +178,19 @@ public:
   const std::optional<EngineTiming> &engine_timing() const { return m_engine_timing; }
   /// The objective in normalised units.
   const am::Objective &objective() const { return m_objective; }
+  /// The objective's lower bound where one is known (collective: every rank calls it): plain
+  /// AM without a time weighting on a path of kinetic energy E (the straight coupled path)
+  /// satisfies L(s) = ∫E[½|∇s|² − ∇s·v]dt ≥ −E for every s, so an estimate far below −E is
+  /// the estimator exploited, never a descent. None where the objective has no such bound here.
+  std::optional<double> loss_bound() const
+  {
+    auto energy = m_source->path_energy(); // present or not on every rank alike (the spec decides)
+    if (!energy || m_objective.kind != am::LossKind::plain || m_objective.weighting != am::Weighting::none)
+      return std::nullopt;
+    double sum = *energy;
+    m_comm.sum(&sum, 1);
+    return -sum;
+  }
   const RunSpec &spec() const { return m_spec; }
 
   /// The whole state as a checkpoint (host copies in double).

@@ -74,6 +74,7 @@ class Amk(CMakePackage, CudaPackage, ROCmPackage):
     depends_on("nlohmann-json@3.9:")
     depends_on("fmt@8:")
     depends_on("zlib-api")  # CRC-32 of checkpoints
+    depends_on("lemon@1.3:")  # exact optimal transport: the network simplex (headers)
 
     depends_on("googletest", type=("build", "link"), when="+tests")
     depends_on("benchmark", when="+benchmarks")
