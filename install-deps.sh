@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libbenchmark-dev                           # tests and perf/
   clang libclang-rt-14-dev                                # libFuzzer + sanitizers (run-tests.sh fuzz)
   python3-h5py python3-matplotlib python3-numpy           # the example's picture, CLI tests
+  python3-scipy                                           # the CLI tests' brute-force W1/W2 (linprog)
 )
 missing=()
 for p in "${packages[@]}"; do

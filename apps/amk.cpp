@@ -126,7 +126,7 @@ int main(int argc, char **argv)
       {"datagen", amk::app::add_datagen(app)}, {"train", amk::app::add_train(app)},
       {"sample", amk::app::add_sample(app)},   {"field", amk::app::add_field(app)},
       {"eval", amk::app::add_eval(app)},       {"bench", amk::app::add_bench(app)},
-      {"info", amk::app::add_info(app)}};
+      {"info", amk::app::add_info(app)},       {"convert", amk::app::add_convert(app)}};
   const auto world = amk::dist::Comm::world();
   const bool root = world.root();
   try

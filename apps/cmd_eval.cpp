@@ -1,5 +1,5 @@
-// amk eval: energy distance and MMD between sampled trajectories and the data snapshots
-// at the same times; for weighted particles (unbalanced AM: /log_weights) the weighted
+// amk eval: energy distance, MMD and exact W1 and W2 between sampled trajectories and the
+// data snapshots at the same times; for weighted particles (unbalanced AM: /log_weights) the weighted
 // distances against the data's masses, and the total mass against the data's. With
 // --velocity, the learned velocity against the true one of a built-in path with a known
 // field (written by amk datagen as the data's amk_path attribute), on the data's samples,
@@ -9,11 +9,13 @@
 #include <amk/core/json.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
+#include <amk/io/import.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <amk/examples/closed_forms.hpp>
 #include <amk/examples/hydrogen.hpp>
 #include <amk/metrics/distances.hpp>
 #include <amk/metrics/velocity_error.hpp>
+#include <amk/metrics/wasserstein.hpp>
 #include <amk/sample/model.hpp>
 #include <amk/train/checkpoint.hpp>
 #include <algorithm>
@@ -53,6 +55,8 @@ struct EvalOptions
   bool alpha_given = false, engine_given = false, weights_given = false;
   double exclude_nodal = -1; ///< < 0: the default, 2 % for a field with nodes
   std::int64_t max_samples = 2000;
+  bool wasserstein = true; ///< exact W1 and W2 beside the energy distance and MMD
+  io::ImportOptions import;
 };
 
 /// The true velocity of the data's built-in path (its amk_path attribute), and for a field
@@ -209,10 +213,21 @@ nlohmann::json distances(const EvalOptions &o, const data::SnapshotData &data)
                                 {"mmd2", o.mmd_kernel == metrics::MmdKernel::reference
                                              ? metrics::mmd2_fixed(space, X, Y, std::vector<double>(std::size_t(d), o.alpha), A, Bw)
                                              : metrics::mmd2(space, X, Y, A, Bw)}};
+        if (o.wasserstein)
+        { // exact OT on the same subsets, both normalised to a probability
+          const std::int64_t nx = X.extent(0), ny = Y.extent(0);
+          const auto w = metrics::wasserstein(std::vector<double>(x.data() + i * n * d, x.data() + i * n * d + nx * d), nx,
+                                              std::vector<double>(data.x.data() + begin * d, data.x.data() + (begin + ny) * d),
+                                              ny, d, std::vector<double>(a.begin(), a.begin() + std::min<std::int64_t>(a.size(), nx)),
+                                              std::vector<double>(b.begin(), b.begin() + std::min<std::int64_t>(b.size(), ny)));
+          entry["w1"] = w.w1;
+          entry["w2"] = w.w2;
+        }
         if (weighted)
         {
           entry["mass"] = mass;
           entry["reference_mass"] = data.total_mass(k);
+          entry["mass_error"] = std::abs(mass - data.total_mass(k)) / data.total_mass(k);
         }
         results.push_back(entry);
       }
@@ -234,7 +249,7 @@ int run_eval(const EvalOptions &o)
           "eval: --alpha sets the kernel of --mmd-kernel reference (with --samples)");
   require((!o.engine_given && !o.weights_given) || !o.checkpoint.empty(),
           "eval: --engine and --weights apply to the network of --checkpoint");
-  const auto data = io::read_snapshots(o.data);
+  const auto data = io::read_data(o.data, o.import);
   nlohmann::json report = {{"data", o.data}};
   if (!o.samples.empty())
   {
@@ -246,6 +261,10 @@ int run_eval(const EvalOptions &o)
     report["mmd_kernel"] = o.mmd_kernel == metrics::MmdKernel::reference ? fmt::format("sum of d exp(-{} |x-y|^2)", o.alpha)
                                                        : std::string("multiscale RBF");
     report["avg_abs_mmd2"] = avg;
+    if (o.wasserstein)
+      report["wasserstein"] = "exact OT (network simplex) between the two sets, each normalised to a probability "
+                              "(uniform, or the particles' weights and the data's masses), in the data's own "
+                              "coordinates; w1 with cost |x - y|, w2 with |x - y|^2 (its square root)";
   }
   if (o.velocity && from_file)
   {
@@ -276,10 +295,13 @@ int run_eval(const EvalOptions &o)
 
 Action add_eval(CLI::App &app)
 {
-  auto *cmd = app.add_subcommand("eval", "Energy distance and MMD of sampled trajectories against the data snapshots");
+  auto *cmd = app.add_subcommand("eval", "Energy distance, MMD and W1/W2 of sampled trajectories against the data snapshots");
   auto o = std::make_shared<EvalOptions>();
-  cmd->add_option("--data", o->data, "HDF5 snapshot file (the reference)")->required();
-  cmd->add_option("--samples", o->samples, "Output of amk sample (/times, /x): energy distance and MMD");
+  cmd->add_option("--data", o->data, "Snapshot file (the reference): amk HDF5 or .csv")->required();
+  add_import_options(cmd, o->import);
+  cmd->add_option("--samples", o->samples,
+                  "Output of amk sample (/times, /x): energy distance, MMD and exact W1, W2 at each snapshot time");
+  cmd->add_flag("!--no-wasserstein", o->wasserstein, "Skip the exact W1 and W2 (O(n^2) memory, about 1 s at 2000 samples)");
   add_choice(cmd, "--mmd-kernel", o->mmd_kernel,
              "multiscale (RBF at 1/4..4 of the data's scale) or reference (sum over j = 1..d of "
              "exp(-alpha |x-y|^2), the reference AM code's hydrogen metric)");

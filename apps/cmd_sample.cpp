@@ -6,6 +6,7 @@
 #include <amk/core/random.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/io/hdf5.hpp>
+#include <amk/io/import.hpp>
 #include <amk/io/snapshot_file.hpp>
 #include <amk/sample/model.hpp>
 #include <amk/train/checkpoint.hpp>
@@ -27,13 +28,14 @@ struct SampleOptions
   double to_time = 0;
   int steps = 100, record_every = 1;
   std::uint64_t seed = 0;
+  io::ImportOptions import;
 };
 
 template <class Scalar> void run_sample(const SampleOptions &o, const io::Checkpoint &checkpoint)
 {
   using Exec = DefaultExec;
   const DefaultExec space;
-  const auto data = io::read_snapshots(o.data);
+  const auto data = io::read_data(o.data, import_of_run(o.import, checkpoint.config));
   sample::ActionModel<Scalar> model(space, checkpoint, o.weights == sample::Weights::ema, 8192, false, o.engine);
   const auto &objective = model.objective();
   const bool sde = objective.kind == am::LossKind::entropic, weighted = objective.kind == am::LossKind::unbalanced;
@@ -119,7 +121,8 @@ Action add_sample(CLI::App &app)
   auto *cmd = app.add_subcommand("sample", "Integrate samples of a snapshot along the learned velocity");
   auto o = std::make_shared<SampleOptions>();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train")->required();
-  cmd->add_option("--data", o->data, "HDF5 snapshot file holding the start samples")->required();
+  cmd->add_option("--data", o->data, "Snapshot file (amk HDF5 or .csv) holding the start samples")->required();
+  add_import_options(cmd, o->import);
   cmd->add_option("--from-snapshot", o->from_snapshot, "Index of the start snapshot")->capture_default_str();
   cmd->add_option("--to-time", o->to_time, "Physical end time")->required();
   cmd->add_option("--steps", o->steps, "Integration steps")->capture_default_str();

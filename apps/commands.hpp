@@ -4,7 +4,9 @@
 #include "option_table.hpp"
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <amk/io/import.hpp>
 #include <amk/sample/model.hpp>
+#include <nlohmann/json.hpp>
 #include <amk/train/run_spec.hpp>
 #include <functional>
 #include <memory>
@@ -23,6 +25,7 @@ Action add_field(CLI::App &app);
 Action add_eval(CLI::App &app);
 Action add_bench(CLI::App &app);
 Action add_info(CLI::App &app);
+Action add_convert(CLI::App &app);
 
 /// `amk train`'s options on its subcommand; spec() is the line's run specification (set
 /// `given` to the option names the line or --config gave). Checked by train::run_training.
@@ -55,5 +58,11 @@ Points read_points(const std::string &path, std::int64_t d);
 CLI::Option *add_inference_engine(CLI::App *cmd, sample::InferenceEngine &engine);
 /// --weights ema|raw of the same commands.
 CLI::Option *add_weights(CLI::App *cmd, sample::Weights &weights, const std::string &help = "ema or raw");
+
+/// --time-column and --dims (how a --data table is read) of sample, eval and convert.
+void add_import_options(CLI::App *cmd, io::ImportOptions &import);
+/// The import options for data a checkpoint's run read: those given, else the run's own
+/// (its config's time_column and dims), so the training table reads alike without repeating them.
+io::ImportOptions import_of_run(const io::ImportOptions &given, const nlohmann::json &config);
 
 } // namespace amk::app

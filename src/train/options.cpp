@@ -2,6 +2,7 @@
 // from them.
 #include <amk/core/error.hpp>
 #include <amk/core/json.hpp>
+#include <amk/io/import.hpp>
 #include <amk/train/options.hpp>
 #include <cerrno>
 #include <charconv>
@@ -254,8 +255,20 @@ std::vector<Option> make_table()
 {
   using R = Option::Resume;
   std::vector<Option> t;
-  t.push_back(row("data", "/data", AMK_FIELD(data), "HDF5 snapshot file (see README: /times, /x, /offsets)",
+  t.push_back(row("data", "/data", AMK_FIELD(data),
+                  "Snapshot file: amk's HDF5 (see README: /times, /x, /offsets) or a CSV table with a time column",
                   R::resumable));
+  const auto table = [](const RunSpec &s) { return !s.builtin() && io::format_of(s.data) != io::DataFormat::amk; };
+  // (absent from checkpoints written before tables could be read: their defaults)
+  t.push_back(absent(applies(row("time-column", "/time_column", AMK_FIELD(time_column),
+                                 "--data table: the column of the time (default: the first)"),
+                             "a table (--data .csv) only (an amk HDF5 file has its own /times)", table),
+                     ""));
+  t.push_back(absent(check(applies(row("dims", "/dims", AMK_FIELD(dims),
+                                       "--data table: keep its first N coordinates (0: all)"),
+                                   "a table (--data .csv) only", table),
+                           [](const RunSpec &s) { return need(s.dims >= 0, "train: --dims must be non-negative"); }),
+                     0));
   t.push_back(row("path", "/path", AMK_FIELD(path), "Train on a built-in path instead of --data"));
   Option dim = applies(row("dim", "/network/dim", AMK_FIELD(network.dim), "Dimension of the built-in --path"),
                        "a built-in --path only (a --data file has its own dimension)",

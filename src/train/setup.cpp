@@ -1,5 +1,6 @@
 #include "setup.hpp"
 #include <algorithm>
+#include <amk/io/import.hpp>
 #include <amk/io/snapshot_file.hpp>
 
 namespace amk::train
@@ -7,6 +8,25 @@ namespace amk::train
 SnapshotShard read_shard(const RunSpec &spec, const dist::Comm &comm)
 {
   SnapshotShard s;
+  if (io::format_of(spec.data) != io::DataFormat::amk)
+  { // a table: every rank reads it whole (tables are small; `amk convert` writes the HDF5 shards read best)
+    io::ImportOptions import;
+    import.time_column = spec.time_column;
+    import.dims = spec.dims;
+    dist::collectively(comm,
+                       [&]
+                       {
+                         const data::SnapshotData all = io::read_data(spec.data, import);
+                         const bool pairs = spec.time_mode() == am::TimeMode::quadrature &&
+                                            spec.rule == am::QuadratureRule::simpson;
+                         const auto grid = data::RankGrid::choose(comm.size(), all.snapshots(), spec.ranks_time, pairs);
+                         s.shard = data::shard_of(all, grid, comm.rank());
+                       });
+    auto sums = data::partial_sums(s.shard);
+    comm.sum(sums.data(), sums.size());
+    dist::collectively(comm, [&] { s.stats = data::statistics(s.shard, sums); });
+    return s;
+  }
   // what a rank can find alone, agreed before the collective open in which it would hang the others
   dist::collectively(comm, [&] { io::check_readable(spec.data); });
   io::ShardRequest request;

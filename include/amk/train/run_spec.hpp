@@ -58,7 +58,9 @@ inline const std::vector<Named<BuiltinPath>> &choices(BuiltinPath)
 struct RunSpec
 {
   // what to learn from: a snapshot file, or a built-in path
-  std::string data;                        ///< HDF5 snapshot file
+  std::string data;                        ///< snapshot file: amk's HDF5 or a table (io/import.hpp)
+  std::string time_column;                 ///< a table's time column (empty: the first)
+  int dims = 0;                            ///< a table's coordinates kept (0: all)
   BuiltinPath path = BuiltinPath::none;    ///< a built-in path instead of data
   double path_t0 = 0, path_t1 = 1;         ///< the built-in path's time span
   bool normalise = true;                   ///< centre and scale x (isotropically)
