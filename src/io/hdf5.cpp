@@ -179,12 +179,26 @@ Handle open_root(hid_t file, const std::string &path)
   return root;
 }
 
-/// Opens root attribute name, checks it holds exactly one value, and returns it with its type.
-std::pair<Handle, Handle> open_scalar_attr(hid_t file, const std::string &path, const std::string &name)
+/// The object (group or dataset) at name: "/" is the root group.
+Handle open_object(hid_t file, const std::string &path, const std::string &object)
 {
-  Handle root = open_root(file, path);
+  if (object == "/")
+    return open_root(file, path);
+  if (H5Lexists(file, object.c_str(), H5P_DEFAULT) <= 0)
+    throw Error(path + ": missing " + object);
+  Handle obj(H5Oopen(file, object.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!obj.valid())
+    throw Error(path + ": cannot open " + object);
+  return obj;
+}
+
+/// Opens attribute name of object, checks it holds exactly one value, and returns it with its type.
+std::pair<Handle, Handle> open_scalar_attr(hid_t file, const std::string &path, const std::string &name,
+                                           const std::string &object = "/")
+{
+  Handle root = open_object(file, path, object);
   if (H5Aexists(root.get(), name.c_str()) <= 0)
-    throw Error(path + ": missing attribute " + name);
+    throw Error(path + ": missing attribute " + name + (object == "/" ? "" : " of " + object));
   Handle attr(H5Aopen(root.get(), name.c_str(), H5P_DEFAULT), H5Aclose);
   if (!attr.valid())
     throw Error(path + ": cannot open attribute " + name);
@@ -350,15 +364,86 @@ std::vector<std::int64_t> H5Reader::read_i64(const std::string &name) const
   return read_dataset<std::int64_t>(m_file, m_path, name, H5T_NATIVE_INT64);
 }
 
-bool H5Reader::has_attr(const std::string &name) const
+bool H5Reader::has_attr(const std::string &name, const std::string &object) const
 {
-  Handle root = open_root(m_file, m_path);
+  if (object != "/" && H5Lexists(m_file, object.c_str(), H5P_DEFAULT) <= 0)
+    return false;
+  Handle root = open_object(m_file, m_path, object);
   return H5Aexists(root.get(), name.c_str()) > 0;
 }
 
-std::string H5Reader::read_string_attr(const std::string &name) const
+bool H5Reader::is_group(const std::string &name) const
 {
-  auto [attr, type] = open_scalar_attr(m_file, m_path, name);
+  if (H5Lexists(m_file, name.c_str(), H5P_DEFAULT) <= 0)
+    return false;
+  Handle obj(H5Oopen(m_file, name.c_str(), H5P_DEFAULT), H5Oclose);
+  return obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP;
+}
+
+std::vector<std::string> H5Reader::members(const std::string &group) const
+{
+  Handle g(H5Gopen2(m_file, group.c_str(), H5P_DEFAULT), H5Gclose);
+  if (!g.valid())
+    throw Error(m_path + ": cannot open group " + group);
+  H5G_info_t info;
+  if (H5Gget_info(g.get(), &info) < 0)
+    throw Error(m_path + ": cannot list group " + group);
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i)
+  {
+    const ssize_t size = H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (size < 0)
+      throw Error(m_path + ": cannot list group " + group);
+    std::vector<char> buf(std::size_t(size) + 1, '\0');
+    H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buf.data(), buf.size(), H5P_DEFAULT);
+    names.emplace_back(buf.data());
+  }
+  return names;
+}
+
+std::vector<std::string> H5Reader::read_strings(const std::string &name) const
+{
+  Handle ds = open_dataset(m_file, m_path, name);
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  if (!type.valid() || H5Tget_class(type.get()) != H5T_STRING)
+    throw Error(m_path + ": " + name + " is not a string dataset");
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  const hssize_t n = space.valid() ? H5Sget_simple_extent_npoints(space.get()) : -1;
+  if (n < 0)
+    throw Error(m_path + ": cannot read the shape of " + name);
+  std::vector<std::string> out;
+  if (H5Tis_variable_str(type.get()) > 0)
+  {
+    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    std::vector<char *> p(std::size_t(n), nullptr);
+    if (n > 0 && H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()) < 0)
+      throw Error(m_path + ": cannot read " + name);
+    for (char *c : p)
+      out.emplace_back(c ? c : "");
+    if (n > 0)
+      H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, p.data());
+    return out;
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  std::vector<char> buf(std::size_t(n) * size + 1, '\0');
+  if (n > 0 && H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+    throw Error(m_path + ": cannot read " + name);
+  for (hssize_t i = 0; i < n; ++i)
+  {
+    std::string v(buf.data() + std::size_t(i) * size, size);
+    v = v.substr(0, v.find('\0'));
+    if (H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD)
+      v.erase(v.find_last_not_of(' ') + 1);
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::string H5Reader::read_string_attr(const std::string &name, const std::string &object) const
+{
+  auto [attr, type] = open_scalar_attr(m_file, m_path, name, object);
   if (H5Tget_class(type.get()) != H5T_STRING)
     throw Error(m_path + ": attribute " + name + " is not a string");
   if (H5Tis_variable_str(type.get()) > 0)

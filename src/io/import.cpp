@@ -1,5 +1,6 @@
 #include <amk/core/error.hpp>
 #include <amk/io/import.hpp>
+#include "import_rows.hpp"
 #include <amk/io/snapshot_file.hpp>
 #include <algorithm>
 #include <cctype>
@@ -75,38 +76,18 @@ double number(const std::string &word, const std::string &where)
   return v;
 }
 
-/// Snapshots from (time, coordinates) rows: grouped by time, ascending, rows in the file's order.
-data::SnapshotData group_by_time(const std::vector<double> &time, const std::vector<double> &x, std::int64_t dim,
-                                 const std::string &where)
-{
-  std::map<double, std::vector<std::size_t>> rows;
-  for (std::size_t i = 0; i < time.size(); ++i)
-    rows[time[i]].push_back(i);
-  require(rows.size() >= 2,
-          where + ": the data need at least two times (found " + std::to_string(rows.size()) + ")");
-  data::SnapshotData out;
-  out.dim = dim;
-  out.offsets.push_back(0);
-  for (const auto &[t, list] : rows)
-  {
-    out.times.push_back(t);
-    for (const std::size_t i : list)
-      out.x.insert(out.x.end(), x.begin() + std::ptrdiff_t(i) * dim, x.begin() + std::ptrdiff_t(i + 1) * dim);
-    out.offsets.push_back(out.offsets.back() + std::int64_t(list.size()));
-  }
-  const double first = double(out.offsets[1] - out.offsets[0]);
-  for (std::size_t k = 0; k + 1 < out.offsets.size(); ++k)
-    out.snapshot_mass.push_back(double(out.offsets[k + 1] - out.offsets[k]) / first);
-  return out;
-}
 } // namespace
 
 DataFormat format_of(const std::string &path)
 {
-  return ends_with(lower(path), ".csv") ? DataFormat::csv : DataFormat::amk;
+  const std::string p = lower(path);
+  return ends_with(p, ".csv") ? DataFormat::csv : ends_with(p, ".h5ad") ? DataFormat::h5ad : DataFormat::amk;
 }
 
-const char *format_name(DataFormat format) { return format == DataFormat::csv ? "CSV" : "amk HDF5"; }
+const char *format_name(DataFormat format)
+{
+  return format == DataFormat::csv ? "CSV" : format == DataFormat::h5ad ? "AnnData" : "amk HDF5";
+}
 
 data::SnapshotData read_csv(const std::string &path, const ImportOptions &options)
 {
@@ -163,6 +144,7 @@ data::SnapshotData read_csv(const std::string &path, const ImportOptions &option
       }
   }
   require(!time.empty(), path + ": the table has a header but no rows");
+  require(options.embedding.empty(), path + ": --embedding names an AnnData .obsm entry; a CSV's coordinates are its columns");
   data::SnapshotData out = group_by_time(time, x, dim, path);
   validate(out, path);
   return out;
@@ -173,8 +155,10 @@ data::SnapshotData read_data(const std::string &path, const ImportOptions &optio
   const DataFormat format = format_of(path);
   if (format == DataFormat::csv)
     return read_csv(path, options);
-  require(!options.given(), path + ": --time-column and --dims apply to tables (.csv); an amk HDF5 file has "
-                                   "its own /times and dimension");
+  if (format == DataFormat::h5ad)
+    return read_h5ad(path, options);
+  require(!options.given(), path + ": --time-column, --embedding and --dims apply to tables (.csv, .h5ad); an amk "
+                                   "HDF5 file has its own /times and dimension");
   return read_snapshots(path);
 }
 } // namespace amk::io

@@ -256,17 +256,22 @@ std::vector<Option> make_table()
   using R = Option::Resume;
   std::vector<Option> t;
   t.push_back(row("data", "/data", AMK_FIELD(data),
-                  "Snapshot file: amk's HDF5 (see README: /times, /x, /offsets) or a CSV table with a time column",
+                  "Snapshot file: amk's HDF5 (see README: /times, /x, /offsets), a CSV table or an AnnData .h5ad",
                   R::resumable));
   const auto table = [](const RunSpec &s) { return !s.builtin() && io::format_of(s.data) != io::DataFormat::amk; };
   // (absent from checkpoints written before tables could be read: their defaults)
   t.push_back(absent(applies(row("time-column", "/time_column", AMK_FIELD(time_column),
-                                 "--data table: the column of the time (default: the first)"),
-                             "a table (--data .csv) only (an amk HDF5 file has its own /times)", table),
+                                 "--data table: the column of the time (default: the first; .h5ad: an obs column)"),
+                             "a table (--data .csv, .h5ad) only (an amk HDF5 file has its own /times)", table),
+                     ""));
+  t.push_back(absent(applies(row("embedding", "/embedding", AMK_FIELD(embedding),
+                                 "--data .h5ad: the /obsm embedding (default: X_pca, else a dense X)"),
+                             "an AnnData file (--data .h5ad) only",
+                             [](const RunSpec &s) { return !s.builtin() && io::format_of(s.data) == io::DataFormat::h5ad; }),
                      ""));
   t.push_back(absent(check(applies(row("dims", "/dims", AMK_FIELD(dims),
                                        "--data table: keep its first N coordinates (0: all)"),
-                                   "a table (--data .csv) only", table),
+                                   "a table (--data .csv, .h5ad) only", table),
                            [](const RunSpec &s) { return need(s.dims >= 0, "train: --dims must be non-negative"); }),
                      0));
   t.push_back(row("path", "/path", AMK_FIELD(path), "Train on a built-in path instead of --data"));

@@ -12,6 +12,7 @@ SnapshotShard read_shard(const RunSpec &spec, const dist::Comm &comm)
   { // a table: every rank reads it whole (tables are small; `amk convert` writes the HDF5 shards read best)
     io::ImportOptions import;
     import.time_column = spec.time_column;
+    import.embedding = spec.embedding;
     import.dims = spec.dims;
     dist::collectively(comm,
                        [&]

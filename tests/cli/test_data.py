@@ -116,7 +116,85 @@ def csv_errors(amk, work):
     expect_error(amk, ["convert", "--data", table, "--dims", 9, "--out", "o.h5"], "--dims 9", "3 coordinate columns")
     run(amk, "convert", "--data", table, "--time-column", "day", "--out", "ok.h5")
     expect_error(amk, ["train", "--data", "ok.h5", "--time-column", "day", "--out", "r"], "--time-column", "table")
-    expect_error(amk, ["eval", "--data", "ok.h5", "--dims", 2, "--samples", "x.h5"], "--time-column and --dims apply to tables")
+    expect_error(amk, ["eval", "--data", "ok.h5", "--dims", 2, "--samples", "x.h5"], "--time-column, --embedding and --dims apply to tables")
+    check(not os.path.exists("o.h5") and not os.path.exists("r"), "no output from a failed command")
+
+
+def write_h5ad(path, X, obsm, obs, sparse_x=False):
+    """An AnnData file as anndata >= 0.8 writes it (h5py only): /X dense or CSR, /obsm/<key>,
+    /obs a dataframe group of numeric, string and categorical columns."""
+    strings = h5py.string_dtype()
+    with h5py.File(path, "w") as f:
+        f.attrs["encoding-type"], f.attrs["encoding-version"] = "anndata", "0.1.0"
+        if sparse_x:
+            g = f.create_group("X")
+            g.attrs["encoding-type"], g.attrs["encoding-version"] = "csr_matrix", "0.1.0"
+            g.attrs["shape"] = X.shape
+            rows, cols = np.nonzero(X)
+            g["data"], g["indices"] = X[rows, cols], cols
+            g["indptr"] = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=X.shape[0]))])
+        else:
+            f["X"] = X
+        m = f.create_group("obsm")
+        m.attrs["encoding-type"], m.attrs["encoding-version"] = "dict", "0.1.0"
+        for key, value in obsm.items():
+            m[key] = value
+        o = f.create_group("obs")
+        o.attrs["encoding-type"], o.attrs["encoding-version"] = "dataframe", "0.2.0"
+        o.attrs["_index"] = "_index"
+        o.attrs["column-order"] = np.array(list(obs), dtype=object).astype(strings) if obs else np.array([], dtype=strings)
+        o.create_dataset("_index", data=np.array([f"cell{i}" for i in range(X.shape[0])], dtype=object), dtype=strings)
+        for name, value in obs.items():
+            if isinstance(value, tuple):  # categorical: (categories, codes)
+                categories, codes = value
+                c = o.create_group(name)
+                c.attrs["encoding-type"], c.attrs["encoding-version"], c.attrs["ordered"] = "categorical", "0.2.0", False
+                c.create_dataset("categories", data=np.array(categories, dtype=object), dtype=strings)
+                c["codes"] = np.asarray(codes, dtype=np.int8)
+            else:
+                o[name] = value
+
+
+@test
+def h5ad_reads_embeddings_and_categorical_times(amk, work):
+    """AnnData files (written here as anndata >= 0.8 lays them out): the embedding X_pca by default,
+    --embedding X for a dense X, --dims; the time from a categorical obs column whose labels name
+    it ("day 0", "day 1.5", "E3") or from a numeric one; cells of one time in the file's order; a run
+    on the .h5ad is bitwise the run on its conversion; and one-line errors for a sparse X without an
+    embedding, a missing obs column (the columns listed), a label without a number, no --time-column."""
+    rng = np.random.default_rng(11)
+    n = 240
+    codes = rng.integers(0, 3, n)
+    times = np.array([0.0, 1.5, 3.0])
+    pca = rng.normal(0, 1, (n, 4)) + times[codes][:, None] * np.array([1.0, -0.5, 0.2, 0.0])
+    X = np.abs(rng.normal(0, 1, (n, 6)))
+    obs = {"day": (["day 0", "day 1.5", "E3"], codes), "hours": 24 * times[codes]}
+    write_h5ad("cells.h5ad", X, {"X_pca": pca, "X_umap": pca[:, :2]}, obs)
+    run(amk, "convert", "--data", "cells.h5ad", "--time-column", "day", "--out", "pca.h5")
+    with h5py.File("pca.h5", "r") as f:
+        t, x, off = f["times"][:], f["x"][:], f["offsets"][:]
+    check(np.array_equal(t, times), f"the categorical labels' times {t}")
+    check(np.array_equal(x, np.concatenate([pca[codes == k] for k in range(3)])), "X_pca's rows, grouped by time in file order")
+    run(amk, "convert", "--data", "cells.h5ad", "--time-column", "hours", "--embedding", "X", "--dims", 3, "--out", "x.h5")
+    with h5py.File("x.h5", "r") as f:
+        check(np.array_equal(f["times"][:], 24 * times), "a numeric obs column's times")
+        check(np.array_equal(f["x"][:], np.concatenate([X[codes == k, :3] for k in range(3)])), "--embedding X --dims 3")
+    common = ["--steps", 200, "--batch", 128, "--width", 32, "--log-every", 100, "--engine", "gemm"]
+    run(amk, "train", "--data", "cells.h5ad", "--time-column", "day", "--out", "from_h5ad", *common)
+    run(amk, "train", "--data", "pca.h5", "--out", "from_h5", *common)
+    with open("from_h5ad/metrics.jsonl") as a, open("from_h5/metrics.jsonl") as b:
+        check([json.loads(l)["loss"] for l in a] == [json.loads(l)["loss"] for l in b],
+              "the .h5ad's run is bitwise its conversion's")
+    write_h5ad("sparse.h5ad", X, {}, obs, sparse_x=True)
+    expect_error(amk, ["convert", "--data", "sparse.h5ad", "--time-column", "day", "--out", "o.h5"],
+                 "X is sparse (csr_matrix)", "--embedding")
+    expect_error(amk, ["convert", "--data", "cells.h5ad", "--time-column", "stage", "--out", "o.h5"],
+                 "no obs column 'stage'", "day, hours")
+    expect_error(amk, ["convert", "--data", "cells.h5ad", "--out", "o.h5"], "give --time-column", "day, hours")
+    expect_error(amk, ["convert", "--data", "cells.h5ad", "--time-column", "day", "--embedding", "X_tsne", "--out",
+                       "o.h5"], "no /obsm entry 'X_tsne'", "X_pca, X_umap")
+    write_h5ad("late.h5ad", X, {"X_pca": pca}, {"day": (["day 0", "day 1.5", "late"], codes)})
+    expect_error(amk, ["train", "--data", "late.h5ad", "--time-column", "day", "--out", "r"], "'late' holds no number")
     check(not os.path.exists("o.h5") and not os.path.exists("r"), "no output from a failed command")
 
 

@@ -49,10 +49,16 @@ public:
                                    const std::vector<std::pair<std::int64_t, std::int64_t>> &ranges) const;
   /// Whole dataset as int64, row-major; amk::Error unless it is an integer dataset.
   std::vector<std::int64_t> read_i64(const std::string &name) const;
-  /// True when the root group has an attribute called name.
-  bool has_attr(const std::string &name) const;
-  /// String attribute on the root group (variable or fixed length); amk::Error if missing.
-  std::string read_string_attr(const std::string &name) const;
+  /// True when object (the root group by default; a group or dataset path) has an attribute called name.
+  bool has_attr(const std::string &name, const std::string &object = "/") const;
+  /// String attribute of object (the root group by default; variable or fixed length); amk::Error if missing.
+  std::string read_string_attr(const std::string &name, const std::string &object = "/") const;
+  /// True when name is a group in the file.
+  bool is_group(const std::string &name) const;
+  /// The names in a group (in name order).
+  std::vector<std::string> members(const std::string &group) const;
+  /// A dataset of strings (variable or fixed length), all of it, flattened.
+  std::vector<std::string> read_strings(const std::string &name) const;
   /// Numeric (float or integer) single-value attribute on the root group, as double.
   double read_f64_attr(const std::string &name) const;
 

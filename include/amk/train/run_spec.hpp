@@ -60,6 +60,7 @@ struct RunSpec
   // what to learn from: a snapshot file, or a built-in path
   std::string data;                        ///< snapshot file: amk's HDF5 or a table (io/import.hpp)
   std::string time_column;                 ///< a table's time column (empty: the first)
+  std::string embedding;                   ///< an AnnData file's /obsm embedding (empty: X_pca, else X)
   int dims = 0;                            ///< a table's coordinates kept (0: all)
   BuiltinPath path = BuiltinPath::none;    ///< a built-in path instead of data
   double path_t0 = 0, path_t1 = 1;         ///< the built-in path's time span
