@@ -11,7 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fmt/format.h>
-#include <regex>
+#include <cctype>
 
 namespace amk::io
 {
@@ -38,12 +38,34 @@ double time_of_label(const std::string &label, const std::string &where)
   const double whole = std::strtod(label.c_str(), &end);
   if (!label.empty() && end == label.c_str() + label.size() && std::isfinite(whole))
     return whole;
-  static const std::regex number(R"([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)");
-  const auto first = std::sregex_iterator(label.begin(), label.end(), number);
-  const std::ptrdiff_t count = std::distance(first, std::sregex_iterator());
+  // the runs of digits and points that hold a digit ("E14.5": 14.5; a minus sign counts at the
+  // start or after a space); std::regex is not used: GCC 12 warns inside it under -O1 sanitizers
+  std::vector<std::string> numbers;
+  for (std::size_t i = 0; i < label.size();)
+  {
+    if (!(std::isdigit(static_cast<unsigned char>(label[i])) || label[i] == '.'))
+    {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < label.size() && (std::isdigit(static_cast<unsigned char>(label[j])) || label[j] == '.'))
+      ++j;
+    std::string run = label.substr(i, j - i);
+    if (run.find_first_of("0123456789") != std::string::npos)
+    {
+      if (i > 0 && label[i - 1] == '-' && (i == 1 || label[i - 2] == ' '))
+        run = "-" + run;
+      numbers.push_back(run);
+    }
+    i = j;
+  }
+  const std::size_t count = numbers.size();
   require(count == 1, fmt::format("{}: the time label '{}' {} (give a numeric column as --time-column)", where, label,
                                   count == 0 ? "holds no number" : "holds more than one number"));
-  const double v = std::strtod(first->str().c_str(), nullptr);
+  char *stop = nullptr;
+  const double v = std::strtod(numbers[0].c_str(), &stop);
+  require(stop == numbers[0].c_str() + numbers[0].size(), where + ": the time label '" + label + "' holds no number");
   require(std::isfinite(v), where + ": the time label '" + label + "' is not finite");
   return v;
 }
