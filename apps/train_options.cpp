@@ -3,6 +3,7 @@
 // --config files (tests/fuzz) runs exactly this.
 #include "commands.hpp"
 #include <algorithm>
+#include <cstdlib>
 #include <amk/core/error.hpp>
 
 namespace amk::app
@@ -15,6 +16,13 @@ bool on_command_line(const std::vector<std::string> &args, std::vector<std::stri
 {
   return std::any_of(from, args.cend(), [&](const std::string &a)
                      { return a == option || a.rfind(option + "=", 0) == 0; });
+}
+/// Whether a word reads as a number (strtod, the whole word).
+bool is_number(const std::string &word)
+{
+  char *end = nullptr;
+  std::strtod(word.c_str(), &end);
+  return end == word.c_str() + word.size();
 }
 } // namespace
 
@@ -58,6 +66,11 @@ std::vector<std::string> expand_config(std::vector<std::string> args)
         expanded.push_back(option);
       if (flag)
         continue;
+      // a value the parser would take for an option ("-h": help) is refused; negative numbers are values
+      for (const auto &value : item.inputs)
+        if (!value.empty() && value[0] == '-' && !is_number(value))
+          throw amk::Error("--config " + file + ": the value '" + value + "' of '" + item.name +
+                           "' starts with '-': the command line would read it as an option");
       expanded.push_back(option);
       expanded.insert(expanded.end(), item.inputs.begin(), item.inputs.end());
     }

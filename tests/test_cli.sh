@@ -403,6 +403,9 @@ expect_error "--sigma not a number" fam_bad/metrics.jsonl "--sigma must be a num
   --loss eam --sigma 1 abc
 expect_error "an unknown --config key" fam_bad/metrics.jsonl "--fastest" -- bash -c \
   "printf 'fastest = 1\n' >bad.toml && \"$AMK\" $F --config bad.toml"
+# a value the parser would take for an option (the fuzzer's "-h", which printed the help and exited 0)
+expect_error "a --config value starting with -" fam_bad/metrics.jsonl "the value '-h' of 'activation' starts with '-'" -- \
+  bash -c "printf 'activation = [\"tanh\", \"-h\"]\n' >dash.toml && \"$AMK\" $F --config dash.toml"
 expect_error "field --engine fastest" field_bad.h5 "--engine: must be trained, auto, gemm or fused (got 'fastest')" -- \
   "$AMK" field --checkpoint run/checkpoint.h5 --points points.h5 --out field_bad.h5 --engine fastest
 expect_error "eval --engine without --checkpoint" - "--engine and --weights apply to the network of --checkpoint" -- \
