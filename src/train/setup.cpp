@@ -8,6 +8,7 @@ namespace amk::train
 SnapshotShard read_shard(const RunSpec &spec, const dist::Comm &comm)
 {
   SnapshotShard s;
+  const bool pairs = spec.time_mode() == am::TimeMode::quadrature && spec.rule == am::QuadratureRule::simpson;
   if (io::format_of(spec.data) != io::DataFormat::amk)
   { // a table: every rank reads it whole (tables are small; `amk convert` writes the HDF5 shards read best)
     io::ImportOptions import;
@@ -18,25 +19,22 @@ SnapshotShard read_shard(const RunSpec &spec, const dist::Comm &comm)
                        [&]
                        {
                          const data::SnapshotData all = io::read_data(spec.data, import);
-                         const bool pairs = spec.time_mode() == am::TimeMode::quadrature &&
-                                            spec.rule == am::QuadratureRule::simpson;
                          const auto grid = data::RankGrid::choose(comm.size(), all.snapshots(), spec.ranks_time, pairs);
                          s.shard = data::shard_of(all, grid, comm.rank());
                        });
-    auto sums = data::partial_sums(s.shard);
-    comm.sum(sums.data(), sums.size());
-    dist::collectively(comm, [&] { s.stats = data::statistics(s.shard, sums); });
-    return s;
   }
-  // what a rank can find alone, agreed before the collective open in which it would hang the others
-  dist::collectively(comm, [&] { io::check_readable(spec.data); });
-  io::ShardRequest request;
-  request.rank = comm.rank();
-  request.ranks = comm.size();
-  request.ranks_time = spec.ranks_time;
-  request.pairs = spec.time_mode() == am::TimeMode::quadrature && spec.rule == am::QuadratureRule::simpson;
-  request.collective = comm.size() > 1;
-  dist::collectively(comm, [&] { s.shard = io::read_shard(spec.data, request); });
+  else
+  {
+    // what a rank can find alone, agreed before the collective open in which it would hang the others
+    dist::collectively(comm, [&] { io::check_readable(spec.data); });
+    io::ShardRequest request;
+    request.rank = comm.rank();
+    request.ranks = comm.size();
+    request.ranks_time = spec.ranks_time;
+    request.pairs = pairs;
+    request.collective = comm.size() > 1;
+    dist::collectively(comm, [&] { s.shard = io::read_shard(spec.data, request); });
+  }
   auto sums = data::partial_sums(s.shard);
   comm.sum(sums.data(), sums.size());
   dist::collectively(comm, [&] { s.stats = data::statistics(s.shard, sums); });

@@ -312,6 +312,7 @@ struct CoupledPairs
   std::vector<double> weight;         ///< probability of each pair within its interval
   std::vector<std::int64_t> begin;    ///< interval k's pairs: begin[k] … begin[k + 1] − 1
   std::vector<bool> uniform;          ///< interval k: one pair per row of k, all of weight 1/N_k (in row order)
+  std::vector<double> square_length;  ///< interval k: E|x_{k+1} − x_k|² over its pairs
   std::int64_t intervals() const { return std::int64_t(begin.size()) - 1; }
 };
 
@@ -542,6 +543,7 @@ CoupledPairs couple_adjacent(const ExecutionSpace &space, const XV &x, const std
               { return pair_from[a] != pair_from[b] ? pair_from[a] < pair_from[b] : pair_to[a] < pair_to[b]; });
     bool uniform = std::int64_t(order.size()) == nk;
     std::int64_t previous = -1;
+    double square_length = 0;
     for (const std::size_t p : order)
       if (weight[p] > 0)
       {
@@ -550,11 +552,13 @@ CoupledPairs couple_adjacent(const ExecutionSpace &space, const XV &x, const std
         out.from.push_back(pair_from[p]);
         out.to.push_back(pair_to[p]);
         out.weight.push_back(weight[p]);
+        square_length += weight[p] * 2 * cost(pair_from[p], pair_to[p]);
       }
       else
         uniform = false;
     out.begin.push_back(std::int64_t(out.from.size()));
     out.uniform.push_back(uniform);
+    out.square_length.push_back(square_length);
   }
   return out;
 }

@@ -198,8 +198,7 @@ public:
     Kokkos::View<std::int64_t *, Kokkos::HostSpace> from("from", P), to("to", P), begin("begin", intervals + 1);
     Kokkos::View<double *, Kokkos::HostSpace> cumulative("cumulative", P);
     Kokkos::View<int *, Kokkos::HostSpace> uniform("uniform", intervals);
-    const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_x);
-    m_path_square.assign(std::size_t(intervals), 0.0);
+    m_path_square = pairs.square_length;
     for (std::int64_t k = 0; k <= intervals; ++k)
       begin(k) = pairs.begin[std::size_t(k)];
     for (std::int64_t k = 0; k < intervals; ++k)
@@ -212,13 +211,6 @@ public:
         to(p) = pairs.to[std::size_t(p)];
         acc += pairs.weight[std::size_t(p)];
         cumulative(p) = acc;
-        double square = 0;
-        for (int r = 0; r < m_dim; ++r)
-        {
-          const double e = double(x(to(p), r)) - double(x(from(p), r));
-          square += e * e;
-        }
-        m_path_square[std::size_t(k)] += pairs.weight[std::size_t(p)] * square;
       }
     }
     m_pair_from = Kokkos::create_mirror_view_and_copy(memory_space(), from);
