@@ -10,12 +10,16 @@
 #                               STEPS=100000 is the full size. REFERENCE=/path/to/action-matching
 #                               also trains the reference code on the same data and compares.
 #                               → hydrogen-out/{data.h5, run/, samples.h5, eval_*.json, *.png, density.gif}
+#   ./run-example.sh cells      real data: the Guo et al. (2010) mouse embryo (2- to 64-cell
+#                               stages, Debian's r-bioc-destiny), unbalanced AM with its growth
+#                               from the cell counts (apps/cells_experiment.sh; STEPS, default 2000)
+#                               → cells-out/{guo.csv, cells.h5, run/, samples.h5, eval.json, growth.json, cells.png}
 set -euo pipefail
 cd "$(dirname "$0")"
 EXAMPLE=${1:-gaussian}
 case "$EXAMPLE" in
-gaussian | hydrogen) ;;
-*) echo "run-example: unknown example '$EXAMPLE' (gaussian or hydrogen)" >&2; exit 2 ;;
+gaussian | hydrogen | cells) ;;
+*) echo "run-example: unknown example '$EXAMPLE' (gaussian, hydrogen or cells)" >&2; exit 2 ;;
 esac
 ./install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
@@ -26,6 +30,11 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DAMK_ENABLE_TESTS=OFF -DA
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target amk_cli
 AMK="$BUILD_DIR/apps/amk"
 [ "$EXAMPLE" = hydrogen ] && exec apps/hydrogen_experiment.sh "$AMK"
+if [ "$EXAMPLE" = cells ]; then # R reads the data package's ExpressionSet
+  command -v Rscript >/dev/null && Rscript -e 'library(Biobase)' >/dev/null 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends r-base-core r-bioc-biobase >/dev/null
+  exec apps/cells_experiment.sh "$AMK"
+fi
 OUT=${OUT:-example-out}
 mkdir -p "$OUT"
 "$AMK" datagen gaussian --dim 2 --snapshots 10 --samples 2000 --t0 0 --t1 10 --out "$OUT/data.h5"

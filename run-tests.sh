@@ -5,8 +5,11 @@
 #              leaks included, trainings shortened, every check asserted  build-sanitize/
 #   fuzz       the libFuzzer harnesses (clang), a fixed number of inputs each from a fixed
 #              seed over the seed corpus in tests/fuzz/corpus             build-fuzz/
-#   ./run-tests.sh                       all three (22 minutes on 2 cores in CI, builds included)
+#   openmp     (on request only) every kernel test on Kokkos 3.4's OpenMP back end, built from
+#              Debian's trilinos source (install-deps.sh --kokkos-openmp)         build-openmp/
+#   ./run-tests.sh                       the first three (22 minutes on 2 cores in CI, builds included)
 #   AMK_TEST_STAGES=release ./run-tests.sh   a subset; AMK_FUZZ_SCALE=10 fuzzes ten times longer
+#   AMK_TEST_STAGES=openmp ./run-tests.sh    the OpenMP lane (8 minutes on 2 cores: beyond CI's budget)
 # Every stage runs; the exit status is non-zero if any failed.
 #
 # A stage's tests leave part of the cores idle (start-ups, MPI launches, a test's sleeps and
@@ -101,13 +104,14 @@ if has sanitize; then
     # failed allocation itself (the tests ask for 624 GiB); leaks: amk's own, with Open MPI's
     # start-up excluded (src/dist/comm.cpp). One BLAS thread: two tests share the two cores.
     # AMK_TEST_QUICK: shorter trainings with their own bounds (tests/cli/closed_form.py, tests/quick.hpp).
+    # install (an install tree used through find_package) runs in the release stage only.
     REPORTS=$PWD/$SAN_DIR/sanitizer-reports
     rm -rf "$REPORTS" && mkdir -p "$REPORTS"
     ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:log_path=$REPORTS/asan \
     LSAN_OPTIONS=suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$REPORTS/ubsan \
     OPENBLAS_NUM_THREADS=1 AMK_TEST_QUICK=1 \
-      ctest --test-dir "$SAN_DIR" --output-on-failure --timeout 900 -j "$JOBS" || failed+=(sanitize)
+      ctest --test-dir "$SAN_DIR" --output-on-failure --timeout 900 -j "$JOBS" -E '^install$' || failed+=(sanitize)
     # errors fail the stage; warnings (a huge allocation the tests ask for, refused) are shown
     if [ -n "$(ls -A "$REPORTS")" ]; then
       echo "run-tests: sanitizer reports:"; head -n 60 "$REPORTS"/*
@@ -122,6 +126,22 @@ if has fuzz; then
   if finish fuzz; then
     ctest --test-dir "$FUZZ_DIR" --output-on-failure --timeout 1800 -j "$JOBS" || failed+=(fuzz)
   else failed+=(fuzz-build); fi
+fi
+
+if has openmp; then
+  stage openmp
+  ./install-deps.sh --kokkos-openmp
+  OMP_DIR=${OPENMP_DIR:-build-openmp}
+  cmake -S . -B "$OMP_DIR" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="${AMK_KOKKOS_OPENMP:-/opt/amk-deps/kokkos-3.4-openmp}" \
+    -DAMK_ENABLE_BENCHMARKS=OFF -DAMK_TEST_HEADERS=OFF -DAMK_WARNINGS_AS_ERRORS=ON \
+    -DCMAKE_CXX_FLAGS="${AMK_CXX_FLAGS--march=native}" >/dev/null
+  # the kernel tests' OpenMP builds (their Serial twins are the release stage's)
+  targets=$(cmake --build "$OMP_DIR" --target help | awk '/amk_test_.*_openmp$/{print $2}')
+  # Kokkos 3.4 warns without OMP_PROC_BIND; passive waits leave OpenBLAS's pthreads the cores
+  if cmake --build "$OMP_DIR" -j "$JOBS" --target $targets; then
+    OMP_PROC_BIND=spread OMP_PLACES=threads OMP_WAIT_POLICY=passive \
+      ctest --test-dir "$OMP_DIR" --output-on-failure --timeout 900 -R '_openmp$' || failed+=(openmp)
+  else failed+=(openmp-build); fi
 fi
 
 rm -rf "$LOGS"

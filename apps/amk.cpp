@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <new>
 #include <string>
@@ -115,7 +116,18 @@ int main(int argc, char **argv)
   }
   int kokkos_argc = int(kokkos_argv.size());
   char **kokkos_args = kokkos_argv.data();
-  Kokkos::ScopeGuard kokkos(kokkos_argc, kokkos_args);
+  // a GPU build on a machine without a visible device: Kokkos throws from initialize()
+  std::optional<Kokkos::ScopeGuard> kokkos;
+  try
+  {
+    kokkos.emplace(kokkos_argc, kokkos_args);
+  }
+  catch (const std::exception &e)
+  {
+    std::fprintf(stderr, "amk: error: Kokkos cannot start its %s back end: %s\n", Kokkos::DefaultExecutionSpace::name(),
+                 amk::printable(e.what()).c_str());
+    return 1;
+  }
 
   CLI::App app{"amk " AMK_VERSION_STRING ": learn stochastic dynamics from samples with Action Matching", "amk"};
   app.require_subcommand(1);

@@ -16,6 +16,7 @@ the data's own coordinates), the energy distance and, for unbalanced AM, the rel
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -59,14 +60,44 @@ def without(data, k, path):
     return path
 
 
-def push(binary, checkpoint, data, start, to_time, seed, steps, out):
-    """Snapshot `start` (all its samples) moved to to_time; scored by amk eval at that time."""
-    samples = out + ".samples.h5"
-    amk(binary, "sample", "--checkpoint", checkpoint, "--data", data, "--from-snapshot", start, "--to-time", to_time,
-        "--steps", steps, "--record-every", steps, "--n", 0, "--seed", seed, "--out", samples)
+def score(binary, data, samples, to_time):
+    """amk eval of pushed samples against the snapshot at to_time."""
     report = json.loads(amk(binary, "eval", "--data", data, "--samples", samples).strip().splitlines()[-1])
     (r,) = [r for r in report["results"] if abs(r["time"] - to_time) <= 1e-9 * max(1.0, abs(to_time))]
     return {key: r[key] for key in ("w1", "w2", "energy_distance", "mass_error") if key in r}
+
+
+def run_amk(binary, extra, train_data, data, seed, run_dir, pushes):
+    """amk train, then amk sample for each push (start snapshot, time, integration steps, samples file)."""
+    amk(binary, "train", "--data", train_data, "--seed", seed, "--out", run_dir, *extra)
+    checkpoint = os.path.join(run_dir, "checkpoint.h5")
+    for start, to_time, steps, samples in pushes:
+        amk(binary, "sample", "--checkpoint", checkpoint, "--data", data, "--from-snapshot", start, "--to-time",
+            to_time, "--steps", steps, "--record-every", steps, "--n", 0, "--seed", seed, "--out", samples)
+
+
+def run_peer(command, train_data, data, seed, run_dir, pushes):
+    """A peer's command line (perf/otcfm_peer.py's interface): it trains and writes the pushed samples."""
+    os.makedirs(run_dir, exist_ok=True)
+    args = [*shlex.split(command), "--data", train_data, "--full-data", data, "--seed", str(seed), "--out", run_dir]
+    for start, to_time, _, samples in pushes:
+        args += ["--push", f"{start}:{to_time!r}:{samples}"]
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit(f"amk_protocol: the peer failed: {p.stderr.strip()[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def summary(label, options, runs, walls, targets, times):
+    row = {"label": label, "options": options, "train_wall_s_mean": float(np.mean(walls)), "times": {}}
+    for k in targets:
+        entry = {"time": float(times[k])}
+        for key in runs[k][0]:
+            v = np.array([s[key] for s in runs[k]])
+            entry[key] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                          "runs": v.tolist()}
+        row["times"][f"t{k}"] = entry
+    return row
 
 
 def main():
@@ -83,6 +114,9 @@ def main():
     ap.add_argument("--dims", type=int, default=0)
     ap.add_argument("--steps-per-unit", type=float, default=0, help="integration steps per unit of time (default: 100 per interval)")
     ap.add_argument("--label", default="amk")
+    ap.add_argument("--peer", default="", help="a peer's command, run beside amk on the same files and scored "
+                    "by the same amk eval, e.g. '/opt/venv-cfm/bin/python perf/otcfm_peer.py'")
+    ap.add_argument("--peer-label", default="OT-CFM (TorchCFM)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     if args.seeds < 1:
@@ -97,39 +131,45 @@ def main():
     for k in targets:
         if not 1 <= k < K or (args.protocol == "leave-one-out" and K < 3):
             sys.exit(f"amk_protocol: snapshot {k} cannot be held out of {K}")
-    per_seed, walls = {k: [] for k in targets}, []
+    trainers = [args.label] + ([args.peer_label] if args.peer else [])
+    per_seed = {label: {k: [] for k in targets} for label in trainers}
+    walls = {label: [] for label in trainers}
     for seed in range(args.seeds):
         runs = [(None, data)] if args.protocol == "all-times" else \
             [(k, without(data, k, os.path.join(args.out, f"without{k}.h5"))) for k in targets]
         for held, train_data in runs:
-            run_dir = os.path.join(args.out, f"seed{seed}" + ("" if held is None else f"_without{held}"))
-            t0 = time.time()
-            amk(binary, "train", "--data", train_data, "--seed", seed, "--out", run_dir, *extra)
-            walls.append(time.time() - t0)
-            checkpoint = os.path.join(run_dir, "checkpoint.h5")
-            for k in (targets if held is None else [held]):
-                start = 0 if held is None else k - 1
-                span = times[k] - times[start]
-                steps = max(10, int(round(span * args.steps_per_unit))) if args.steps_per_unit > 0 else 100 * (k - start)
-                score = push(binary, checkpoint, data, start, times[k], seed, steps, os.path.join(run_dir, f"t{k}"))
-                per_seed[k].append(score)
-                print(f"[{args.label}] seed {seed} t{k} = {times[k]:g}: W1 {score['w1']:.4f}, W2 {score['w2']:.4f}", flush=True)
-    table = {"protocol": args.protocol, "data": args.data, "label": args.label, "seeds": args.seeds,
-             "train_options": extra, "train_wall_s_mean": float(np.mean(walls)), "times": {}}
-    for k in targets:
-        entry = {"time": float(times[k])}
-        for key in per_seed[k][0]:
-            v = np.array([s[key] for s in per_seed[k]])
-            entry[key] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-                          "runs": v.tolist()}
-        table["times"][f"t{k}"] = entry
+            for label in trainers:
+                run_dir = os.path.join(args.out, ("peer_" if label != args.label else "") + f"seed{seed}" +
+                                       ("" if held is None else f"_without{held}"))
+                pushes = []
+                for k in (targets if held is None else [held]):
+                    start = 0 if held is None else k - 1
+                    span = times[k] - times[start]
+                    steps = max(10, int(round(span * args.steps_per_unit))) if args.steps_per_unit > 0 else 100 * (k - start)
+                    pushes.append((start, times[k], steps, os.path.join(run_dir, f"t{k}.samples.h5")))
+                t0 = time.time()
+                if label == args.label:
+                    run_amk(binary, extra, train_data, data, seed, run_dir, pushes)
+                else:
+                    peer_name = run_peer(args.peer, train_data, data, seed, run_dir, pushes).get("peer", "")
+                walls[label].append(time.time() - t0)
+                for (start, to_time, _, samples), k in zip(pushes, (targets if held is None else [held])):
+                    s = score(binary, data, samples, to_time)
+                    per_seed[label][k].append(s)
+                    print(f"[{label}] seed {seed} t{k} = {times[k]:g}: W1 {s['w1']:.4f}, W2 {s['w2']:.4f}", flush=True)
+    rows = [summary(label, extra if label == args.label else shlex.split(args.peer), per_seed[label], walls[label],
+                    targets, times) for label in trainers]
+    table = {"protocol": args.protocol, "data": args.data, "seeds": args.seeds, "rows": rows}
+    if args.peer:
+        table["peer"] = peer_name
     with open(os.path.join(args.out, "protocol.json"), "w") as f:
         json.dump(table, f, indent=2)
     head = " | ".join(f"t{k}" for k in targets)
-    cells = " | ".join(f"{table['times'][f't{k}']['w1']['mean']:.3f} ± {table['times'][f't{k}']['w1']['sd']:.3f}"
-                       for k in targets)
-    md = (f"| W1 ({args.protocol}, {args.seeds} seeds) | {head} | train s |\n|---|" + "---|" * len(targets) + "---|\n"
-          f"| {args.label} | {cells} | {table['train_wall_s_mean']:.0f} |\n")
+    md = f"| W1 ({args.protocol}, {args.seeds} seeds) | {head} | train + push s |\n|---|" + "---|" * len(targets) + "---|\n"
+    for row in rows:
+        cells = " | ".join(f"{row['times'][f't{k}']['w1']['mean']:.3f} ± {row['times'][f't{k}']['w1']['sd']:.3f}"
+                           for k in targets)
+        md += f"| {row['label']} | {cells} | {row['train_wall_s_mean']:.0f} |\n"
     with open(os.path.join(args.out, "protocol.md"), "w") as f:
         f.write(md)
     print(md, end="")

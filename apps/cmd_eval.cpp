@@ -56,6 +56,7 @@ struct EvalOptions
   double exclude_nodal = -1; ///< < 0: the default, 2 % for a field with nodes
   std::int64_t max_samples = 2000;
   bool wasserstein = true; ///< exact W1 and W2 beside the energy distance and MMD
+  bool growth = false;      ///< the learned growth rate per snapshot (unbalanced AM)
   io::ImportOptions import;
 };
 
@@ -101,6 +102,53 @@ metrics::FieldAtPoints checkpoint_field(const EvalOptions &o, const io::Checkpoi
     }
   f.velocity = sample::field_at(space, model, f.x, f.t).velocity;
   return f;
+}
+
+/// Unbalanced AM's learned per-capita growth rate g(x, T) = d log w/dT = κ s̃ / span (the
+/// sampler's weight equation in physical time; s̃ = s / (scale²/span)) averaged over each
+/// snapshot's samples (weighted by their masses), beside the data's own rate d log M/dT from
+/// the snapshot masses (central differences; one-sided at the ends).
+template <class Scalar>
+nlohmann::json growth_rates(const EvalOptions &o, const io::Checkpoint &checkpoint, const data::SnapshotData &data)
+{
+  const DefaultExec space;
+  sample::ActionModel<Scalar> model(space, checkpoint, o.weights == sample::Weights::ema, 8192, false, o.engine);
+  require(model.objective().kind == am::LossKind::unbalanced,
+          "eval: --growth needs an unbalanced AM checkpoint (amk train --loss uam); " + o.checkpoint + " is " +
+              name_of(model.objective().kind));
+  require(model.shape().dim == data.dim,
+          fmt::format("eval: {} has d = {} but {} has d = {}", o.checkpoint, model.shape().dim, o.data, data.dim));
+  const double per_action = model.growth_per_action();
+  const std::int64_t K = data.snapshots(), d = data.dim;
+  nlohmann::json rows = nlohmann::json::array();
+  for (std::int64_t k = 0; k < K; ++k)
+  {
+    const std::int64_t begin = data.offsets[k], n = std::min(data.offsets[k + 1] - begin, o.max_samples);
+    const std::vector<double> x(data.x.begin() + begin * d, data.x.begin() + (begin + n) * d);
+    const auto f = sample::field_at(space, model, x, std::vector<double>(std::size_t(n), data.times[k]));
+    double sum_w = 0, mean = 0, square = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+    {
+      const double w = data.mass.empty() ? 1.0 : data.mass[std::size_t(begin + i)];
+      const double g = per_action * f.s[std::size_t(i)];
+      sum_w += w;
+      mean += w * g;
+      square += w * g * g;
+    }
+    mean /= sum_w;
+    nlohmann::json row = {{"time", data.times[k]}, {"learned_rate", mean},
+                          {"learned_rate_sd", std::sqrt(std::max(0.0, square / sum_w - mean * mean))}};
+    if (data.has_mass() && K >= 2)
+    {
+      const std::int64_t a = std::max<std::int64_t>(k - 1, 0), b = std::min(k + 1, K - 1);
+      row["data_rate"] = std::log(data.total_mass(b) / data.total_mass(a)) / (data.times[b] - data.times[a]);
+    }
+    rows.push_back(row);
+  }
+  return {{"per_snapshot", rows},
+          {"rate", "per-capita growth rate d log w/dT in the data's time units: the checkpoint's mean over each "
+                   "snapshot's samples (sd across them); data_rate = d log M/dT from the snapshot masses (central "
+                   "differences, one-sided at the ends)"}};
 }
 
 /// A field computed elsewhere (amk field, another code): --points (/x, /t) and --field (/grad_x).
@@ -237,14 +285,16 @@ nlohmann::json distances(const EvalOptions &o, const data::SnapshotData &data)
 
 int run_eval(const EvalOptions &o)
 {
-  require(!o.samples.empty() || o.velocity, "eval: give --samples (distances) and/or --velocity (field error)");
+  require(!o.samples.empty() || o.velocity || o.growth,
+          "eval: give --samples (distances), --velocity (field error) and/or --growth (growth rates)");
   const bool from_file = !o.points.empty() || !o.field.empty();
   require(o.points.empty() == o.field.empty(), "eval: --points and --field go together (the points and the field there)");
   require(!from_file || o.checkpoint.empty(), "eval: give the learned field as --checkpoint or as --points and --field, not both");
   require(!o.velocity || !o.checkpoint.empty() || from_file,
           "eval: --velocity needs --checkpoint (or --points and --field: the learned field)");
-  require((o.checkpoint.empty() && !from_file) || o.velocity,
-          "eval: --checkpoint, --points and --field are read with --velocity only");
+  require(!o.growth || !o.checkpoint.empty(), "eval: --growth needs --checkpoint (an unbalanced AM run)");
+  require(from_file ? bool(o.velocity) : (o.checkpoint.empty() || o.velocity || o.growth),
+          "eval: --checkpoint is read with --velocity or --growth; --points and --field with --velocity");
   require(!o.alpha_given || (o.mmd_kernel == metrics::MmdKernel::reference && !o.samples.empty()),
           "eval: --alpha sets the kernel of --mmd-kernel reference (with --samples)");
   require((!o.engine_given && !o.weights_given) || !o.checkpoint.empty(),
@@ -280,6 +330,13 @@ int run_eval(const EvalOptions &o)
                           { report["velocity"] = velocity_error(o, checkpoint_field<decltype(scalar)>(o, checkpoint, data), data.dim); });
     report["velocity"]["weights"] = name_of(o.weights);
   }
+  if (o.growth)
+  {
+    const auto checkpoint = train::load_checkpoint(o.checkpoint);
+    report["checkpoint"] = o.checkpoint;
+    train::with_precision(checkpoint, [&](auto scalar)
+                          { report["growth"] = growth_rates<decltype(scalar)>(o, checkpoint, data); });
+  }
   std::cout << to_text(report) << std::endl;
   if (!o.out.empty())
   {
@@ -312,7 +369,10 @@ Action add_eval(CLI::App &app)
              "harmonic or hydrogen: the relative L2 error of the learned velocity (--checkpoint) against the "
              "data's true Bohmian velocity, on the data's samples (up to --max-samples per snapshot)",
              false);
-  cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train (with --velocity)");
+  cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train (with --velocity or --growth)");
+  cmd->add_flag("--growth", o->growth,
+                "with --checkpoint of an unbalanced AM run: its per-capita growth rate averaged over each snapshot's "
+                "samples (up to --max-samples), beside the data's d log M/dT from the snapshot masses");
   cmd->add_option("--points", o->points,
                   "with --velocity, instead of --checkpoint: points /x [n, d], /t [n] (as for amk field) where "
                   "--field gives a learned velocity (e.g. another code's)");
@@ -322,7 +382,7 @@ Action add_eval(CLI::App &app)
                   "with --velocity hydrogen: the fraction of points nearest the nodal set (smallest |psi|/|grad psi|, "
                   "where grad arg psi diverges) left out (default 0.02)")
       ->check(CLI::Range(0.0, 0.5));
-  auto *weights = add_weights(cmd, o->weights, "with --velocity --checkpoint: ema or raw");
+  auto *weights = add_weights(cmd, o->weights, "with --checkpoint: ema or raw");
   cmd->add_option("--max-samples", o->max_samples, "Use at most this many samples per set")->capture_default_str();
   auto *engine = add_inference_engine(cmd, o->engine);
   cmd->add_option("--out", o->out, "Also write the JSON report to this file");

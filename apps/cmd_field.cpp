@@ -6,6 +6,7 @@
 #include <amk/train/checkpoint.hpp>
 #include <cmath>
 #include <fmt/format.h>
+#include <vector>
 
 namespace amk::app
 {
@@ -32,6 +33,13 @@ template <class Scalar> void run_field(const FieldOptions &o, const io::Checkpoi
   w.write_f64("/s", f.s.data(), {n});
   w.write_f64("/grad_x", f.velocity.data(), {n, d});
   w.write_f64("/ds_dt", f.ds_dt.data(), {n});
+  if (model.objective().kind == am::LossKind::unbalanced)
+  { // the per-capita growth rate d log w/dT = s/L² (amk train --growth-length)
+    std::vector<double> rate(f.s.size());
+    for (std::size_t i = 0; i < rate.size(); ++i)
+      rate[i] = model.growth_per_action() * f.s[i];
+    w.write_f64("/growth_rate", rate.data(), {n});
+  }
   w.write_string_attr("checkpoint", o.checkpoint);
   w.write_string_attr("weights", name_of(o.weights));
   w.write_string_attr("engine", model.engine_name());
@@ -47,7 +55,7 @@ Action add_field(CLI::App &app)
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written by amk train")->required();
   cmd->add_option("--points", o->points, "HDF5 file with /x [n, d] and /t [n] (physical units)")->required();
   add_weights(cmd, o->weights);
-  cmd->add_option("--out", o->out, "Output HDF5 file: /s [n], /grad_x [n, d], /ds_dt [n]")->required();
+  cmd->add_option("--out", o->out, "Output HDF5 file: /s [n], /grad_x [n, d], /ds_dt [n]; /growth_rate [n] for --loss uam")->required();
   add_inference_engine(cmd, o->engine);
   return [o]()
   {

@@ -13,6 +13,8 @@ backward and Adam as one step. On the same initial weights and batch its loss an
 gradients agree with torch_am.py to float32 rounding (checked with jax 0.10.2). --dtype float64
 turns on jax_enable_x64 (without it JAX silently computes in float32). --threads N pins the
 process to N cores (XLA's thread flags had no effect with jaxlib 0.10.2); 0 (default) = all cores.
+On a GPU (jax with CUDA) it runs there; --precision highest (the default here) keeps float32
+products in FP32, --precision default lets XLA use TF32 tensor cores, its own GPU default.
 """
 import argparse, json, os, sys, time
 import numpy as np
@@ -76,7 +78,10 @@ def main():
     p.add_argument("--steps", type=int, default=20); p.add_argument("--dtype", default="float32")
     p.add_argument("--threads", type=int, default=0, help="cores the process may use (sched_setaffinity); 0: all (XLA's default)")
     p.add_argument("--sigma", type=float, default=0.0, help="entropic AM with the exact Laplacian (0: plain AM)")
+    p.add_argument("--precision", default="highest", choices=["default", "high", "highest"],
+                   help="float32 products on GPUs: highest = FP32, default = TF32 tensor cores (XLA's default there)")
     a = p.parse_args()
+    jax.config.update("jax_default_matmul_precision", a.precision)
     dt = jnp.dtype(a.dtype)
     if a.dtype == "float64" and not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
@@ -105,6 +110,7 @@ def main():
     times.sort()
     print(json.dumps({"impl": "jax-" + jax.__version__, "dim": d, "width": a.width, "depth": a.depth,
                       "batch": B, "sigma": a.sigma, "dtype": str(loss.dtype), "threads": a.threads, "backend": jax.default_backend(),
+                      "device": str(jax.devices()[0].device_kind), "precision": a.precision,
                       "median_step_s": times[len(times) // 2], "min_step_s": times[0],
                       "samples_per_s": B / times[len(times) // 2], "loss": float(loss)}))
 

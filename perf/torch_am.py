@@ -1,7 +1,8 @@
 """PyTorch reference for one Action Matching training step (the peer baseline).
 
-(The project's first PyTorch peer, shared/perf-ref/torch_am.py, kept here unchanged so that
-every figure of perf/README.md is reproducible from this repository.)
+(The project's first PyTorch peer, shared/perf-ref/torch_am.py, kept here so that every figure
+of perf/README.md is reproducible from this repository; its one addition: --device cuda runs it
+on a GPU, --tf32 lets float32 products use TF32 tensor cores there, off by default as in PyTorch.)
 
 Run with Debian's interpreter (apt-get install -y python3-torch; /usr/bin/python3 torch_am.py --help)
 or with a current torch from PyPI in a virtual environment: it runs unchanged under torch 2.x.
@@ -51,20 +52,25 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--sigma", type=float, default=0.0)
     p.add_argument("--dtype", default="float32")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--tf32", action="store_true", help="float32 products on TF32 tensor cores (GPU)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    torch.backends.cudnn.allow_tf32 = a.tf32
+    dev = torch.device(a.device)
     torch.manual_seed(0)
     dt = getattr(torch, a.dtype)
-    net = mlp(a.dim, a.width, a.depth, dt)
+    net = mlp(a.dim, a.width, a.depth, dt).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     B, d = a.batch, a.dim
-    x0 = torch.randn(B, d, dtype=dt); x1 = torch.randn(B, d, dtype=dt) + 2
-    t = torch.rand(B, 1, dtype=dt); xt = (1 - t) * x0 + t * x1
+    x0 = torch.randn(B, d, dtype=dt).to(dev); x1 = torch.randn(B, d, dtype=dt).to(dev) + 2
+    t = torch.rand(B, 1, dtype=dt).to(dev); xt = (1 - t) * x0 + t * x1
     def step():
         opt.zero_grad(set_to_none=True)
         loss = am_loss(net, x0, x1, xt, t, a.sigma)
         loss.backward(); opt.step()
-        return loss.item()
+        return loss.item()  # on a GPU: waits for the step
     for _ in range(3): step()
     times = []
     for _ in range(a.steps):
@@ -72,6 +78,8 @@ def main():
     times.sort()
     print(json.dumps({"impl": "pytorch-" + torch.__version__, "dim": d, "width": a.width,
                       "depth": a.depth, "batch": B, "sigma": a.sigma, "threads": a.threads,
+                      "device": (torch.cuda.get_device_name() if dev.type == "cuda" else "cpu"), "tf32": a.tf32,
+                      "dtype": a.dtype,
                       "median_step_s": times[len(times) // 2], "min_step_s": times[0],
                       "samples_per_s": B / times[len(times) // 2]}))
 

@@ -1,7 +1,8 @@
 #pragma once
 // The fused engine against the GEMM engine on one random batch (test_fused_engine.cpp,
-// test_fused_portable.cpp: the back end's own tiles and the portable GPU tiles, in two
-// translation units so that the two compile in parallel).
+// test_fused_portable.cpp, test_fused_staged.cpp: the back end's own tiles, the portable GPU
+// tiles, and the staged engine's scratch plan, in three translation units so that they
+// compile in parallel).
 #include "backend.hpp"
 #include <amk/am/loss.hpp>
 #include <amk/nn/engine_registry.hpp>
@@ -46,10 +47,12 @@ enum class Variant
 inline int directions_of(Variant v, int d) { return v == Variant::entropic_exact ? d : v == Variant::entropic_probes ? 2 : 0; }
 
 /// Both engines on one random batch (n_int interior, n_b + n_b value columns); the fused
-/// engine's team kernels on tile path Path.
-template <class T, impl::TilePath Path = impl::default_tile_path<Exec>>
+/// engine's team kernels on tile path Path, its scratch laid out by Plan with level0_bytes
+/// of level 0 (-1: the back end's limit).
+template <class T, impl::TilePath Path = impl::default_tile_path<Exec>,
+          impl::ScratchPlan Plan = impl::ScratchPlan::one_level>
 Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int slots, Variant variant,
-                   double weight_scale = 2.0)
+                   double weight_scale = 2.0, std::int64_t level0_bytes = -1)
 {
   using Loss = am::ActionLoss<T, Exec>;
   const int np = n_int + 2 * n_b;
@@ -63,7 +66,7 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
   const int m = directions_of(variant, shape.dim);
   const nn::Capacity capacity{n_int, np, m};
   nn::GemmEngine<T, Exec, Loss> gemm(Exec(), shape, capacity);
-  nn::FusedEngine<T, Exec, Loss, Path> fused(Exec(), shape, capacity, block, slots);
+  nn::FusedEngine<T, Exec, Loss, Path, Plan> fused(Exec(), shape, capacity, block, slots, level0_bytes);
   gemm.set_batch(n_int, np);
   fused.set_batch(n_int, np);
   Loss loss(shape);
@@ -121,7 +124,8 @@ Comparison compare(const nn::MlpShape &shape, int n_int, int n_b, int block, int
   // the evaluation-only engines (no loss: what nn::make_evaluator builds)
   const int m_eval = m > 0 ? shape.dim : 0;
   nn::GemmEngine<T, Exec, impl::NoLoss> gemm_all(Exec(), shape, nn::Capacity{np, np, m_eval});
-  nn::FusedEngine<T, Exec, impl::NoLoss, Path> fused_all(Exec(), shape, nn::Capacity{np, np, m_eval}, block, slots);
+  nn::FusedEngine<T, Exec, impl::NoLoss, Path, Plan> fused_all(Exec(), shape, nn::Capacity{np, np, m_eval}, block,
+                                                               slots, level0_bytes);
   gemm_all.set_batch(np, np);
   fused_all.set_batch(np, np);
   Kokkos::deep_copy(gemm_all.input(), gemm.input());
@@ -175,7 +179,8 @@ inline void expect_agreement(const Comparison &c, double bound, const std::strin
   EXPECT_LT(c.input_gradient, bound) << what;
 }
 
-template <impl::TilePath Path> void every_loss_activation_and_head()
+template <impl::TilePath Path, impl::ScratchPlan Plan = impl::ScratchPlan::one_level>
+void every_loss_activation_and_head(std::int64_t level0_bytes = -1)
 {
   for (Variant v : {Variant::plain, Variant::unbalanced, Variant::weighted, Variant::entropic_exact,
                     Variant::entropic_probes})
@@ -184,13 +189,14 @@ template <impl::TilePath Path> void every_loss_activation_and_head()
       {
         // width 40: full and partial row tiles; 37 and 19 columns in blocks of 8: partial
         // blocks and column tiles; 3 slots: the slot reduction
-        const auto c = compare<double, Path>(shape(act, head, 40, 3), 37, 19, 8, 3, v);
+        const auto c = compare<double, Path, Plan>(shape(act, head, 40, 3), 37, 19, 8, 3, v, 2.0, level0_bytes);
         expect_agreement(c, 1e-12,
                          "loss " + std::to_string(int(v)) + " " + name_of(act) + "/" + name_of(head));
       }
 }
 
-template <impl::TilePath Path> void across_shapes_blocks_and_slots()
+template <impl::TilePath Path, impl::ScratchPlan Plan = impl::ScratchPlan::one_level>
+void across_shapes_blocks_and_slots(std::int64_t level0_bytes = -1)
 {
   struct Case
   {
@@ -199,13 +205,13 @@ template <impl::TilePath Path> void across_shapes_blocks_and_slots()
   for (const Case k :
        {Case{64, 3, 96, 64, 32, 1}, Case{128, 2, 50, 30, 16, 4}, Case{7, 1, 5, 3, 32, 1}, Case{33, 4, 64, 1, 5, 7}})
   {
-    const auto c = compare<double, Path>(shape(nn::Activation::silu, nn::Head::scalar, k.width, k.depth), k.n_int,
-                                         k.n_b, k.block, k.slots, Variant::plain);
+    const auto c = compare<double, Path, Plan>(shape(nn::Activation::silu, nn::Head::scalar, k.width, k.depth),
+                                               k.n_int, k.n_b, k.block, k.slots, Variant::plain, 2.0, level0_bytes);
     expect_agreement(c, 1e-12, "width " + std::to_string(k.width) + " block " + std::to_string(k.block));
   }
   // float: the same sums in another order, so agreement to float rounding
-  const auto f = compare<float, Path>(shape(nn::Activation::silu, nn::Head::scalar, 64, 3), 96, 64, 32, 2,
-                                      Variant::plain, 1.0);
+  const auto f = compare<float, Path, Plan>(shape(nn::Activation::silu, nn::Head::scalar, 64, 3), 96, 64, 32, 2,
+                                            Variant::plain, 1.0, level0_bytes);
   EXPECT_LT(f.gradient, 2e-5);
   EXPECT_LT(f.interior, 2e-5);
 }

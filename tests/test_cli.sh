@@ -296,7 +296,7 @@ expect_error "eval --field and --checkpoint" - "not both" -- "$AMK" eval --data 
   --points hy.h5 --field hy.h5 --checkpoint hy_run/checkpoint.h5
 expect_error "eval --field without /grad_x" - "/grad_x" -- "$AMK" eval --data hy.h5 --velocity hydrogen \
   --points hy_points.h5 --field hy.h5
-expect_error "eval --points without --velocity" - "with --velocity only" -- "$AMK" eval --data hy.h5 \
+expect_error "eval --points without --velocity" - "--points and --field with --velocity" -- "$AMK" eval --data hy.h5 \
   --samples samples.h5 --points hy_points.h5 --field hy.h5
 # --on-nan: a NaN or Inf step stops the run naming it (default) or is skipped without an
 # update; AMK_FAULT_NAN_STEPS makes the loss of the listed steps NaN (fault injection)
@@ -406,7 +406,7 @@ expect_error "an unknown --config key" fam_bad/metrics.jsonl "--fastest" -- bash
 # a value the parser would take for an option (the fuzzer's "-h", which printed the help and exited 0)
 expect_error "a --config value starting with -" fam_bad/metrics.jsonl "the value '-h' of 'activation' starts with '-'" -- \
   bash -c "printf 'activation = [\"tanh\", \"-h\"]\n' >dash.toml && \"$AMK\" $F --config dash.toml"
-expect_error "field --engine fastest" field_bad.h5 "--engine: must be trained, auto, gemm or fused (got 'fastest')" -- \
+expect_error "field --engine fastest" field_bad.h5 "--engine: must be trained, auto, gemm, fused or staged (got 'fastest')" -- \
   "$AMK" field --checkpoint run/checkpoint.h5 --points points.h5 --out field_bad.h5 --engine fastest
 expect_error "eval --engine without --checkpoint" - "--engine and --weights apply to the network of --checkpoint" -- \
   "$AMK" eval --data data.h5 --samples samples.h5 --engine gemm

@@ -32,21 +32,25 @@ TEST(FusedEngine, TheRegistryTimesItWhereItFitsAndPicksItForNarrowNetworksOnly)
     return s;
   };
   const nn::EngineId gemm = *find_choice<nn::EngineId>("gemm"), fused = *find_choice<nn::EngineId>("fused");
-  EXPECT_EQ(nn::engine_count, 2);
-  EXPECT_EQ(name_list<nn::EngineId>(), "gemm or fused");
+  EXPECT_EQ(nn::engine_count, 3);
+  EXPECT_EQ(name_list<nn::EngineId>(), "gemm, fused or staged");
   // the untimed rule (library users, and inference where the checkpoint names no engine)
   auto untimed = [&](int width, int dim, int directions = 0)
   { return name_of(nn::untimed_choice<float, Exec>(shape(width, dim), nn::Capacity{64, 192, directions})); };
   EXPECT_STREQ(untimed(512, 2), "gemm");
   EXPECT_STREQ(untimed(16, 8192), "gemm"); // the input layer alone outgrows a core's L2
   EXPECT_STREQ(untimed(256, 2), host && threaded ? "fused" : "gemm");
-  EXPECT_STREQ(untimed(128, 2), threaded ? "fused" : "gemm");
+  EXPECT_STREQ(untimed(128, 2), host && threaded ? "fused" : "gemm"); // GPUs: the staged engine's weights too large
+  EXPECT_STREQ(untimed(32, 2), host ? (threaded || impl::simd_bytes >= 32 ? "fused" : "gemm") : "staged");
   EXPECT_STREQ(untimed(256, 32, 32), "gemm"); // 32 curvature directions of a wide network outgrow 4 MB a team
   // --engine auto's candidates: every engine whose team buffers fit
   auto candidates = [&](int width, int dim, int directions = 0)
   { return nn::candidates<float, Exec>(shape(width, dim), nn::Capacity{64, 192, directions}); };
-  EXPECT_EQ(candidates(32, 2), (std::vector<nn::EngineId>{gemm, fused}));
-  EXPECT_EQ(candidates(32, 2, 2), (std::vector<nn::EngineId>{gemm, fused}));
+  // (and on GPUs the staged engine where its weights sit in shared memory)
+  const nn::EngineId staged = *find_choice<nn::EngineId>("staged");
+  const auto narrow = host ? std::vector<nn::EngineId>{gemm, fused} : std::vector<nn::EngineId>{gemm, fused, staged};
+  EXPECT_EQ(candidates(32, 2), narrow);
+  EXPECT_EQ(candidates(32, 2, 2), narrow);
   EXPECT_EQ(candidates(512, 2), std::vector<nn::EngineId>{gemm});
   EXPECT_EQ(candidates(256, 32, 32), std::vector<nn::EngineId>{gemm});
   // a named engine is built as named, or refused with the reason

@@ -345,4 +345,37 @@ TEST(Coupling, UnequalSnapshotsAreCoupledWithBothMarginalsExact)
               plan, exact, plan / exact, pairs.from.size());
   EXPECT_NEAR(plan, exact, 1e-6 * exact) << "one chunk: exact OT";
 }
+
+TEST(Coupling, TheChunksGiveTheSamePairsOnAnyNumberOfHostThreads)
+{
+  // 6 snapshots (equal and unequal sizes) in chunks of 16 on 1, 2 and 5 host threads: the same
+  // pairs and weights, bit for bit (each chunk is solved alone, its result put in its place);
+  // a job that throws stops the pool and its error reaches the caller.
+  using View = Kokkos::View<double **, Kokkos::LayoutRight, Exec::memory_space>;
+  const std::vector<std::int64_t> offsets = {0, 40, 80, 125, 150, 190, 230};
+  const int d = 3;
+  View x("x", offsets.back(), d);
+  auto h = Kokkos::create_mirror_view(x);
+  for (std::int64_t i = 0; i < offsets.back(); ++i)
+    for (int r = 0; r < d; ++r)
+      h(i, r) = 0.01 * double(i) + RandomKey(41)(i).normal(r);
+  Kokkos::deep_copy(x, h);
+  data::CouplingOptions o;
+  o.batch = 16;
+  o.threads = 1;
+  const auto one = data::couple_adjacent(Exec(), x, offsets, o, {}, 9);
+  for (const int threads : {2, 5})
+  {
+    o.threads = threads;
+    const auto many = data::couple_adjacent(Exec(), x, offsets, o, {}, 9);
+    EXPECT_EQ(many.from, one.from) << threads << " threads";
+    EXPECT_EQ(many.to, one.to) << threads << " threads";
+    EXPECT_EQ(many.weight, one.weight) << threads << " threads";
+    EXPECT_EQ(many.begin, one.begin) << threads << " threads";
+  }
+  std::vector<int> runs(100, 0);
+  run_host_jobs(100, 4, [&](std::int64_t k) { ++runs[std::size_t(k)]; });
+  EXPECT_TRUE(std::all_of(runs.begin(), runs.end(), [](int r) { return r == 1; })) << "each job once";
+  EXPECT_THROW(run_host_jobs(50, 3, [](std::int64_t k) { require(k != 17, "job 17 fails"); }), Error);
+}
 } // namespace

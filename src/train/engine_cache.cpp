@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -99,6 +100,10 @@ std::optional<EngineTiming> cached_engine(const std::string &path, const std::st
       return std::nullopt;
     timing.seconds.emplace_back(*id, s.get<double>());
   }
+  if (it->contains("measured_at") && (*it)["measured_at"].is_number())
+    timing.measured_at = (*it)["measured_at"].get<double>();
+  if (it->contains("rounds") && (*it)["rounds"].is_number_integer())
+    timing.rounds = (*it)["rounds"].get<int>();
   std::sort(timing.seconds.begin(), timing.seconds.end(),
             [](const auto &a, const auto &b) { return a.first.index < b.first.index; });
   if (timing.of(timing.engine) == 0)
@@ -119,7 +124,7 @@ std::string cache_engine(const std::string &path, const std::string &key, const 
   nlohmann::json seconds = nlohmann::json::object();
   for (const auto &[e, t] : timing.seconds)
     seconds[name_of(e)] = t;
-  cache[key] = {{"engine", name_of(timing.engine)}, {"seconds", seconds}};
+  cache[key] = {{"engine", name_of(timing.engine)}, {"seconds", seconds}, {"measured_at", timing.measured_at}, {"rounds", timing.rounds}};
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
   {
     std::ofstream out(tmp);
@@ -139,13 +144,42 @@ std::string cache_engine(const std::string &path, const std::string &key, const 
   }
   return "";
 }
+double runner_up_ratio(const EngineTiming &timing)
+{
+  std::vector<double> t;
+  for (const auto &[e, s] : timing.seconds)
+    if (s > 0)
+      t.push_back(s);
+  if (t.size() < 2)
+    return std::numeric_limits<double>::infinity();
+  std::sort(t.begin(), t.end());
+  return t[1] / t[0];
+}
+
+std::string stale_reason(const EngineTiming &cached, double now)
+{
+  if (runner_up_ratio(cached) < close_ratio && cached.rounds < max_rounds)
+    return fmt::format("the cached times were within {:.0f} % in {} round{}", 100 * (close_ratio - 1), cached.rounds,
+                       cached.rounds == 1 ? "" : "s");
+  if (!(cached.measured_at > 0))
+    return "the cached entry did not say when it was measured";
+  const double days = (now - cached.measured_at) / 86400;
+  if (days > stale_days)
+    return fmt::format("the cached entry was {:.0f} days old", days);
+  return "";
+}
+
 std::string describe(const EngineTiming &timing, const std::string &path, const std::string &cache_error)
 {
   std::string s = std::string("auto: ") + (timing.cached ? "cached" : "timed");
+  if (!timing.cached && timing.rounds > 1)
+    s += fmt::format(" ({} rounds: within {:.0f} %)", timing.rounds, 100 * (close_ratio - 1));
   for (std::size_t i = 0; i < timing.seconds.size(); ++i)
     s += fmt::format("{} {} {:.3g} ms", i == 0 ? "" : ",", name_of(timing.seconds[i].first),
                      1e3 * timing.seconds[i].second);
   s += " a step";
+  if (!timing.retimed.empty())
+    s += " (re-timed: " + timing.retimed + ")";
   if (!cache_error.empty())
     s += ", not kept: " + cache_error;
   else if (!path.empty())

@@ -361,6 +361,18 @@ std::vector<Option> make_table()
                                  "Hutchinson probes: rademacher or gaussian"),
                              "--loss eam with the Hutchinson Laplacian only", hutchinson, true),
                      "rademacher"));
+  t.push_back(absent(
+      check(applies(row("growth-length", "/growth_length", AMK_FIELD(growth_length),
+                        "uam: the length L in the data's units that ties growth to transport: the action is "
+                        "1/2 |grad s|^2 + 1/2 s^2/L^2 and the growth rate s/L^2 (Wasserstein-Fisher-Rao's delta); "
+                        "0: 10x the data's scale (transport and growth both learned from the same s)"),
+                    "--loss uam only", [](const RunSpec &s) { return s.loss == am::LossKind::unbalanced; }),
+            [](const RunSpec &s)
+            {
+              return need(std::isfinite(s.growth_length) && s.growth_length >= 0,
+                          "train: --growth-length must be >= 0 (0: 10x the data's scale)");
+            }),
+      1.0)); // amk before 2026-12 used L = 1 in the data's units
   t.push_back(absent(row("weight", "/weight", AMK_FIELD(weight),
                          "time weighting: none or linear (w = 1 - t, as the reference code's option)"),
                      "none"));

@@ -39,7 +39,10 @@ am::Objective make_objective(const RunSpec &c, const data::Normalisation &norm, 
     o.probe_distribution = c.probe_dist;
   }
   if (o.kind == am::LossKind::unbalanced)
-    o.growth = norm.scale * norm.scale; // ½|∇s|² + ½s² in physical units: ½|∇̃s̃|² + ½ℓ²s̃² normalised
+  { // ½|∇s|² + ½s²/L² in physical units is ½|∇̃s̃|² + ½(ℓ/L)²s̃² normalised (ℓ: the scale)
+    const double L = c.growth_length > 0 ? c.growth_length : 10 * norm.scale;
+    o.growth = (norm.scale / L) * (norm.scale / L);
+  }
   return o;
 }
 } // namespace amk::train

@@ -79,9 +79,17 @@ template <class Scalar, class F> void shard_memory(const RunSpec &spec, const Sn
     throw Error(fmt::format("train: this rank's shard of {} ({} rows, {:.0f} MiB in {}{}) does not fit in its "
                             "memory; run on more MPI ranks (each holds about 1/P of the file)",
                             spec.data, snapshots->shard.held_rows(), bytes / double(1 << 20), name_of(spec.dtype),
-                            spec.time_mode() == am::TimeMode::coupled ? ", and 8 bytes a row for its coupling" : ""));
+                            spec.time_mode() == am::TimeMode::coupled ? ", and 24 bytes a pair for its coupling" : ""));
   }
 }
+
+/// Unbalanced AM's growth rate is κ s̃ (normalised): a network that starts at s̃ = 0 must
+/// first learn the population's level of growth, a large constant when --growth-length is
+/// long against the transport. It starts at s̃ = γ̃/κ instead, γ̃ = the data's mean growth
+/// rate log(M_last/M_first) per normalised time, where that level is large (|γ̃/κ| > 10;
+/// scalar head; none otherwise).
+std::optional<double> initial_growth_action(const RunSpec &spec, const am::Objective &objective,
+                                            const SnapshotShard *shard, const data::Normalisation &norm);
 
 /// The agreed set-up: the data, the source, the objective (once), the coupling, the trainer;
 /// on rank 0 the output directory and the metrics file. spec.network.dim becomes the data's.
@@ -110,9 +118,11 @@ RunSetup<Scalar> set_up(RunSpec &spec, const dist::Comm &comm, const io::Checkpo
                          shard_memory<Scalar>(spec, shard, [&] {
                            s.coupling_seconds =
                                couple(DefaultExec(), static_cast<data::SnapshotSource<Scalar, DefaultExec> &>(*s.source),
-                                      spec, objective);
+                                      spec, objective, host_threads(0, comm.local_size()));
                          });
                        s.trainer = std::make_unique<Trainer<Scalar>>(DefaultExec(), spec, objective, s.source, comm);
+                       if (const auto level = initial_growth_action(spec, objective, shard, s.source->normalisation()))
+                         s.trainer->shift_initial_action(*level);
                        if (comm.root())
                          log.open(resume ? resume->step : -1);
                      });

@@ -248,30 +248,42 @@ def ou_hutchinson(amk, work):
 @test
 def growth_unbalanced(amk, work):
     """Unbalanced AM on pure growth q_T = exp(g (T - t0)) q_0 (T in [1, 3], g = 0.7, masses as
-    /snapshot_mass and as per-sample /mass): s = g and grad s = 0 in the data's units, and
-    the weighted sampler reproduces the mass curve.
-    Derivation (Neklyudov et al. 2023, unbalanced AM): for d_t q = -div(q grad s*) + q s*,
-      d/dt int q s = int q (grad s*.grad s + s* s + d_t s), so with
-      L(s) = int q_0 s_0 - int q_1 s_1 + int int q (|grad s|^2/2 + s^2/2 + d_t s)
-           = 1/2 int int q (|grad s - grad s*|^2 + (s - s*)^2) - const,
-    the minimiser is s = s* (value included: no free c(t)); pure growth has s* = g."""
+    /snapshot_mass and as per-sample /mass): the growth rate s/L^2 = g and grad s = 0 in the
+    data's units, and the weighted sampler reproduces the mass curve. The second run sets
+    --growth-length L = 2, so that s itself is known: s = g L^2 = 2.8.
+    Derivation (Neklyudov et al. 2023, unbalanced AM, with the length L): for
+    d_t q = -div(q grad s*) + q s*/L^2, d/dt int q s = int q (grad s*.grad s + s* s/L^2 + d_t s), so with
+      L(s) = int q_0 s_0 - int q_1 s_1 + int int q (|grad s|^2/2 + s^2/(2L^2) + d_t s)
+           = 1/2 int int q (|grad s - grad s*|^2 + (s - s*)^2/L^2) - const,
+    the minimiser is s = s* (value included: no free c(t)); pure growth has s*/L^2 = g."""
     g, t0, t1 = 0.7, 1.0, 3.0
     for per_sample in (False, True):
         data = os.path.join(work, f"growth{int(per_sample)}.h5")
         run(amk, "datagen", "growth", "--dim", 2, "--snapshots", 11, "--samples", 2000, "--t0", t0, "--t1", t1,
             "--rate", g, "--mass0", 5, "--center", 5, "--out", data, *(("--per-sample-mass",) if per_sample else ()))
         out = f"uam{int(per_sample)}"
+        length = ("--growth-length", 2) if per_sample else ()
         run(amk, "train", "--data", data, "--out", out, "--loss", "uam", "--steps", 3000, "--batch", 256, "--width",
-            64, log=f"{out}.log")
+            64, *length, log=f"{out}.log")
         rng = np.random.default_rng(0)
         x = 5 + rng.standard_normal((4000, 2))
         T = rng.uniform(t0, t1, 4000)
         s, v, _ = field(amk, f"{out}/checkpoint.h5", x, T, work)
+        with h5py.File(os.path.join(work, "field.h5"), "r") as f:
+            rate = f["growth_rate"][:]
         rms = float(np.sqrt((v ** 2).sum(1).mean()))
-        print(f"[{out}] s mean {s.mean():.4f} (exact {g}), std {s.std():.4f}; |grad s| rms {rms:.4f}")
-        within(abs(s.mean() - g), 0.03, 0.05, "s = g: |mean s - g|")  # shortened: 0.016
-        within(s.std(), 0.06, 0.1, "s is constant in x and t: its spread")  # shortened: 0.037
-        within(rms, 0.08, 0.08, "grad s = 0: its rms")  # shortened: 0.023
+        print(f"[{out}] growth rate mean {rate.mean():.4f} (exact {g}), std {rate.std():.4f}; s mean {s.mean():.4f}; "
+              f"|grad s| rms {rms:.4f}")
+        within(abs(rate.mean() - g), 0.03, 0.05, "s/L^2 = g: |mean rate - g|")
+        within(rate.std(), 0.06, 0.1, "the rate is constant in x and t: its spread")
+        within(rms, 0.08, 0.08, "grad s = 0: its rms")
+        if per_sample:
+            within(abs(s.mean() / (g * 4) - 1), 0.05, 0.08, "--growth-length 2: s = g L^2 = 2.8, relative error")
+        growth = json.loads(run(amk, "eval", "--data", data, "--checkpoint", f"{out}/checkpoint.h5",
+                                "--growth").strip().splitlines()[-1])["growth"]["per_snapshot"]
+        for r in growth:
+            check(abs(r["data_rate"] - g) < 1e-9, f"eval --growth: the data's rate at T = {r['time']} is log-mass's slope")
+            within(abs(r["learned_rate"] - g), 0.03, 0.15, f"eval --growth: the learned rate at T = {r['time']}")  # shortened: 0.10 at the first snapshot
         samples = os.path.join(work, f"{out}_samples.h5")
         run(amk, "sample", "--checkpoint", f"{out}/checkpoint.h5", "--data", data, "--from-snapshot", 0,
             "--to-time", t1, "--steps", 20, "--record-every", 5, "--n", 1000, "--out", samples)

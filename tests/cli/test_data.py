@@ -16,6 +16,7 @@ from closed_form import (DIM, OFFSET, PATH, QUICK, T0, T1, TIMES, check, registr
 from scipy.optimize import linear_sum_assignment
 
 PROTOCOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "apps", "amk_protocol.py")
+EXACT_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exact_flow_peer.py")
 
 TESTS, test = registry()
 
@@ -260,14 +261,17 @@ def protocols_on_a_closed_form_path(amk, work):
     leave-one-out (train without snapshot 2, push snapshot 1 to its time), 2 seeds each. The W1
     of the pushed samples lies within a small factor of the sampling floor (W1 between two
     independent samples of the exact q_T of the same size), the table holds each seed's score
-    with their mean and sd, and the markdown table names the protocol."""
+    with their mean and sd, and the markdown table names the protocol. All-times runs a peer
+    beside amk (--peer): tests/cli/exact_flow_peer.py, the path's exact flow map, whose W1 is
+    the floor itself (pushed snapshot samples are exact samples of q_T)."""
     data = os.path.join(work, "path.h5")
     run(amk, "datagen", "gaussian", "--dim", DIM, "--snapshots", 4, "--samples", 400, "--t0", T0, "--t1", T1,
         "--offset", OFFSET, "--out", data)
-    steps = 300 if QUICK else 1500  # the shortened stage's runs: trained, if less well
+    steps = 300 if QUICK else 800  # the shortened stage's runs: trained, if less well
     train = ["--", "--steps", steps, "--batch", 256, "--width", 64, "--engine", "gemm"]
     times = np.linspace(T0, T1, 4)
-    for protocol, extra, targets in (("all-times", [], [1, 2, 3]), ("leave-one-out", ["--held-out", 2], [2])):
+    peer = ["--peer", f"{sys.executable} {EXACT_PEER}", "--peer-label", "exact"]
+    for protocol, extra, targets in (("all-times", peer, [1, 2, 3]), ("leave-one-out", ["--held-out", 2], [2])):
         p = subprocess.run(list(map(str, [sys.executable, PROTOCOL, "--amk", amk, "--data", data, "--protocol", protocol,
                                           "--seeds", 2, *extra, "--out", protocol, *train])), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True)
@@ -275,9 +279,17 @@ def protocols_on_a_closed_form_path(amk, work):
         check(p.returncode == 0, f"{protocol}: the driver ran")
         with open(os.path.join(protocol, "protocol.json")) as f:
             table = json.load(f)
-        check(sorted(table["times"]) == [f"t{k}" for k in targets], f"{protocol}: scored at {sorted(table['times'])}")
+        row, *peer_rows = table["rows"]
+        check(row["label"] == "amk" and len(peer_rows) == (protocol == "all-times"), f"{protocol}: amk's row first, the peer's")
+        for p_row in peer_rows:
+            check(p_row["label"] == "exact" and table["peer"] == "exact flow map", f"{protocol}: the peer's row and name")
+            for k in targets:
+                ratio = p_row["times"][f"t{k}"]["w1"]["mean"] / floor_w1(times[k], 400, k)
+                print(f"{protocol} t{k}: the exact peer's W1 over the sampling floor {ratio:.3f}")
+                check(0.7 < ratio < 1.3, f"{protocol} t{k}: the exact flow's W1 is the sampling floor: {ratio:.3f}")
+        check(sorted(row["times"]) == [f"t{k}" for k in targets], f"{protocol}: scored at {sorted(row['times'])}")
         for k in targets:
-            e = table["times"][f"t{k}"]
+            e = row["times"][f"t{k}"]
             runs = e["w1"]["runs"]
             check(len(runs) == 2 and abs(e["w1"]["mean"] - np.mean(runs)) < 1e-12 and
                   abs(e["w1"]["sd"] - np.std(runs, ddof=1)) < 1e-12, f"{protocol} t{k}: mean and sd of the 2 seeds")
@@ -287,6 +299,54 @@ def protocols_on_a_closed_form_path(amk, work):
             within(e["w1"]["mean"] / floor, 1.6, 2.0, f"{protocol} t{k}: W1 over the sampling floor")
         with open(os.path.join(protocol, "protocol.md")) as f:
             check(f"| W1 ({protocol}, 2 seeds) |" in f.read(), f"{protocol}: the markdown table")
+
+
+@test
+def cells_convert_projects_and_counts(amk, work):
+    """apps/cells_convert.py (the real-data example's conversion) on a table of 3 stages (2-, 4-
+    and 8-cell embryos, 6 genes, cells in shuffled order): T = log2(stage) = 1, 2, 3, masses
+    1, 2, 4 (the embryo's cell count, not the cells profiled), and the coordinates are the
+    principal components: with all 6 kept, mean + x @ components gives back every cell's genes;
+    with 2 kept, the variance ratios are numpy's. amk trains unbalanced AM on the file (its
+    masses read). A header without `stage` is refused with one line."""
+    rng = np.random.default_rng(11)
+    stage = rng.permutation(np.repeat([2, 4, 8], [7, 9, 12]))
+    genes = rng.standard_normal((len(stage), 6)) * [3, 2, 1, 1, 0.5, 0.1] + np.log2(stage)[:, None]
+    table = os.path.join(work, "guo.csv")
+    with open(table, "w") as f:
+        f.write("stage," + ",".join(f"g{j}" for j in range(6)) + "\n")
+        for s_, g in zip(stage, genes):
+            f.write(f"{s_}," + ",".join(repr(float(v)) for v in g) + "\n")
+    convert = os.path.join(os.path.dirname(PROTOCOL), "cells_convert.py")
+    for dims in (6, 2):
+        out = os.path.join(work, f"cells{dims}.h5")
+        p = subprocess.run([sys.executable, convert, "--csv", table, "--dims", str(dims), "--out", out],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        print(p.stdout.strip())
+        check(p.returncode == 0, f"--dims {dims}: converted")
+        with h5py.File(out, "r") as f:
+            times, x, off, mass = f["times"][:], f["x"][:], f["offsets"][:], f["snapshot_mass"][:]
+            mean, comp, ratio = f["pca_mean"][:], f["pca_components"][:], f["pca_variance_ratio"][:]
+        check(np.allclose(times, [1, 2, 3]) and np.allclose(mass, [1, 2, 4]) and list(off) == [0, 7, 16, 28],
+              f"--dims {dims}: T = log2(stage), masses 1, 2, 4, offsets by stage")
+        ordered = np.concatenate([genes[stage == s_] for s_ in (2, 4, 8)])
+        if dims == 6:
+            err = np.abs(mean + x @ comp - ordered).max()
+            check(err < 1e-10, f"all components: the genes come back ({err:.2e})")
+        else:
+            sv = np.linalg.svd(genes - genes.mean(0), compute_uv=False)
+            check(np.allclose(ratio, (sv ** 2 / (sv ** 2).sum())[:2]) and x.shape == (28, 2),
+                  f"2 components: the variance ratios {ratio}")
+    run(amk, "train", "--data", os.path.join(work, "cells2.h5"), "--loss", "uam", "--steps", 20, "--width", 16,
+        "--out", "cells_run", log="cells_run.log")
+    with open("cells_run.log") as f:
+        check("loss uam" in f.read(), "amk trains unbalanced AM on the converted file")
+    with open(os.path.join(work, "bad.csv"), "w") as f:
+        f.write("day,g0\n1,0.5\n")
+    p = subprocess.run([sys.executable, convert, "--csv", os.path.join(work, "bad.csv"), "--out", "bad.h5"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check(p.returncode != 0 and len(p.stdout.strip().splitlines()) == 1 and "stage" in p.stdout,
+          f"a header without 'stage' is refused in one line: {p.stdout.strip()}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -26,7 +27,8 @@ TESTS, test = registry()
 # sanitizer stage runs 300 steps (not a twentieth: 75 would leave the network untrained)
 OPTIONS = ["--steps", 300 if QUICK else 1500, "--batch", 256, "--width", 32, "--log-every", 100]
 ENGINES = ("gemm", "fused")  # the registry's, in its order
-START = re.compile(r"(\w+) engine \(auto: (timed|cached) ((?:\w+ [0-9.e+-]+ ms(?:, )?)+) a step"
+START = re.compile(r"(\w+) engine \(auto: (timed|cached)(?: \((?P<rounds>\d+) rounds: [^)]*\))? "
+                   r"((?:\w+ [0-9.e+-]+ ms(?:, )?)+) a step(?: \(re-timed: (?P<retimed>[^)]*)\))?"
                    r"(?:, (?:kept in|from) ([^,)]+))?(?:, not kept: ([^)]*))?\)")
 
 
@@ -51,7 +53,8 @@ def train(amk, out, *extra, env=None):
     print(start)
     m = START.search(start)
     check(m is not None, f"{out}: the start line reports auto's times ({start})")
-    engine, how, times, path, why = m.groups()
+    engine, how, _, times, _, path, why = m.groups()
+    train.retimed, train.rounds = m.group("retimed"), int(m.group("rounds") or 1)
     ms = {name: float(value) for name, value in (t.rsplit(" ", 2)[:2] for t in times.split(", "))}
     check(tuple(ms) == ENGINES, f"{out}: every engine timed, in the registry's order ({times})")
     return engine, how, ms, path, why
@@ -78,6 +81,8 @@ def measures_and_keeps(amk, work, *_):
     engine, how, ms, path, why = train(amk, "first")
     check(how == "timed" and path == cache and why is None, f"timed and kept in {cache}")
     check(all(t > 0 for t in ms.values()), "every engine timed")
+    ratio, rounds = max(ms.values()) / min(ms.values()), train.rounds
+    check(rounds == 3 or ratio >= 1.15, f"timed again while within 15 %: {rounds} round(s), ratio {ratio:.3f}")
     entries = cache_entries(cache)
     check(len(entries) == 1, "one cache entry")
     (key, entry), = entries.items()
@@ -103,7 +108,7 @@ def measures_and_keeps(amk, work, *_):
     check(not np.array_equal(params("first")[0], params("other")[0]), f"--engine {other} rounds otherwise")
     engine2, how2, ms2, path2, _ = train(amk, "second")
     check(how2 == "cached" and path2 == cache and (engine2, ms2) == (engine, ms),
-          "the second run takes the cached choice and reports its times")
+          "the second run takes the cached choice and reports its times (a close one after 3 rounds too)")
     check(all(np.array_equal(a, b) for a, b in zip(params("first"), params("second"))),
           "and trains bitwise the same weights")
 
@@ -120,13 +125,28 @@ def cache_is_read_and_repaired(amk, work, *_):
     other = next(e for e in ENGINES if e != engine)
     entries = cache_entries(cache)
     (key, _), = entries.items()
+    check(abs(entries[key]["measured_at"] - time.time()) < 3600, "the entry says when it was measured")
     forged = {e: (1e-3 if e == other else 2e-3) for e in ENGINES}
-    entries[key] = {"engine": other, "seconds": forged}
+    entries[key] = {"engine": other, "seconds": forged, "measured_at": time.time() - 86400}
     with open(cache, "w") as f:
         json.dump(entries, f)
     engine2, how2, ms2, _, _ = train(amk, "forged")
     check((engine2, how2, ms2) == (other, "cached", {e: t * 1e3 for e, t in forged.items()}),
           f"a cached entry naming {other} is followed, with its times")
+    # measured again: times within 15 % (1.0 and 1.1 ms) in one round, 31 days old, or undated
+    for label, seconds, measured, why in (("close", {e: (1e-3 if e == other else 1.1e-3) for e in ENGINES},
+                                           time.time(), "within 15 %"),
+                                          ("old", forged, time.time() - 31 * 86400, "31 days old"),
+                                          ("undated", forged, None, "did not say when")):
+        entry = {"engine": other, "seconds": seconds}
+        if measured is not None:
+            entry["measured_at"] = measured
+        with open(cache, "w") as f:
+            json.dump({key: entry}, f)
+        _, how, ms, _, _ = train(amk, "stale_" + label)
+        check(how == "timed" and why in (train.retimed or "") and ms != {e: t * 1e3 for e, t in seconds.items()},
+              f"a {label} entry is measured again ({train.retimed})")
+        check(cache_entries(cache)[key]["measured_at"] > time.time() - 3600, f"{label}: the entry is rewritten, dated")
     for label, text in (("not JSON", "{ this is not json"), ("a wrong entry", json.dumps({key: {"engine": "fast"}})),
                         ("wrong types", json.dumps({key: {"engine": "gemm", "seconds": {"gemm": "1", "fused": []}}})),
                         ("an engine missing", json.dumps({key: {"engine": "gemm", "seconds": {"gemm": 1e-3}}})),

@@ -268,7 +268,8 @@ def info_names_the_back_end(amk, work, kokkos_version="", default_space="", *mpi
 def inference_engine_is_the_trained_one_or_named(amk, work, *_):
     """amk field and sample evaluate with the engine the checkpoint's run trained with (its
     `engine` attribute) unless --engine names one: every engine gives the same velocity to float
-    rounding; --engine auto takes the untimed rule."""
+    rounding; --engine auto takes the untimed rule; a run trained by the staged engine ends
+    where the fused engine's does."""
     run(amk, "train", "--data", data(amk, 11), "--out", "run", "--steps", 50, "--width", 32, "--depth", 2,
         "--batch", 64, "--engine", "fused")
     with h5py.File("run/checkpoint.h5", "r") as f:
@@ -276,16 +277,25 @@ def inference_engine_is_the_trained_one_or_named(amk, work, *_):
     x = PATH.sample(4.0, 300, np.random.default_rng(1))
     T = np.full(300, 4.0)
     velocities = {}
-    for engine in ("trained", "gemm", "fused", "auto"):
+    for engine in ("trained", "gemm", "fused", "staged", "auto"):
         extra = () if engine == "trained" else ("--engine", engine)
         _, velocities[engine], _ = field(amk, "run/checkpoint.h5", x, T, work, *extra)
         with h5py.File(os.path.join(work, "field.h5"), "r") as f:
             used = f.attrs["engine"].decode()
         check(used == ("fused" if engine == "trained" else used if engine == "auto" else engine),
               f"--engine {engine}: evaluated by the {used} engine")
-    err = relative(velocities["gemm"], velocities["fused"])
-    print(f"gemm against fused evaluation: relative difference {err:.3g}")
-    check(err < 1e-5, f"every engine gives the same velocity to float rounding ({err:.3g})")
+    for other in ("fused", "staged"):
+        err = relative(velocities["gemm"], velocities[other])
+        print(f"gemm against {other} evaluation: relative difference {err:.3g}")
+        check(err < 1e-5, f"every engine gives the same velocity to float rounding ({other}: {err:.3g})")
+    # the staged engine (the GPU-shaped one, portable tiles here) trains the same network:
+    # 50 steps from the same seed end at the fused run's velocity to float rounding
+    run(amk, "train", "--data", data(amk, 11), "--out", "staged", "--steps", 50, "--width", 32, "--depth", 2,
+        "--batch", 64, "--engine", "staged")
+    _, staged, _ = field(amk, "staged/checkpoint.h5", x, T, work)
+    err = relative(staged, velocities["fused"])
+    print(f"trained staged against trained fused: relative difference {err:.3g}")
+    check(err < 1e-4, f"--engine staged trains as fused does ({err:.3g})")
     check(np.array_equal(velocities["trained"], velocities["fused"]), "trained = the fused engine, bitwise")
     out = run(amk, "sample", "--checkpoint", "run/checkpoint.h5", "--data", data(amk, 11), "--to-time", T1,
               "--steps", 4, "--n", 50, "--engine", "gemm", "--out", "moved.h5")

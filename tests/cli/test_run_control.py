@@ -165,9 +165,9 @@ def three_ranks_survive_sigterm_and_sigkill(amk, work, *mpiexec):
 
 @test
 def sigkill_keeps_a_checkpoint(amk, work, *mpiexec):
-    """A SIGKILL campaign: 24 kills at random moments of a run that checkpoints every 2 steps
-    (a write, with its fsyncs, takes longer than a step, so many kills land inside one),
-    resuming after each. Every time the checkpoint left behind opens through amk, which checks
+    """A SIGKILL campaign: 24 kills of a run that checkpoints every 2 steps, resuming after
+    each; every other kill at a random moment, the rest the moment a write's temporary file
+    appears. Every time the checkpoint left behind opens through amk, which checks
     its CRC-32 (`amk field` reads it), holds finite state at a later step, and resumes; the
     last resume runs to its end. It prints how many kills interrupted a write (a temporary
     file left behind)."""
@@ -183,10 +183,17 @@ def sigkill_keeps_a_checkpoint(amk, work, *mpiexec):
         started = time.time()
         p = start([], amk, "killed", ["--steps", 10 ** 7, *options] + (["--resume"] if kill else []))
         wait_for_step(p, step + 6)
-        time.sleep(rng.uniform(0, 0.02))
+        tmp = "killed/checkpoint.h5.tmp"
+        if kill % 2:
+            # aimed: the moment a new write's temporary file appears (a slow build, as under a
+            # sanitizer, makes steps long against the write, so random moments rarely land in one)
+            deadline = time.time() + 10
+            while time.time() < deadline and not (os.path.exists(tmp) and os.path.getmtime(tmp) >= started):
+                time.sleep(0.0002)
+        else:
+            time.sleep(rng.uniform(0, 0.02))
         p.kill()
         p.wait()
-        tmp = "killed/checkpoint.h5.tmp"
         in_write += os.path.exists(tmp) and os.path.getmtime(tmp) >= started - 0.01
         before, step = step, state("killed/checkpoint.h5")[0]
         arrays = state("killed/checkpoint.h5")[1]
@@ -194,7 +201,7 @@ def sigkill_keeps_a_checkpoint(amk, work, *mpiexec):
         check(step > before and all(np.isfinite(v).all() for v in arrays.values()),
               f"kill {kill + 1}: the checkpoint validates at step {step} (after {before}) with finite state")
     print(f"{kills} kills survived, {in_write} of them inside a checkpoint write")
-    check(in_write >= 3, f"at least 3 kills landed inside a write ({in_write})")
+    check(in_write >= max(2, kills // 4), f"at least {max(2, kills // 4)} kills landed inside a write ({in_write})")
     run(amk, "train", "--data", "data.h5", "--out", "killed", *options, "--steps", step + 100, "--resume",
         log="resumed.log")
     check(state("killed/checkpoint.h5")[0] == step + 100, "the last checkpoint resumes to its end")

@@ -70,4 +70,12 @@ inline void require(bool cond, const std::string &message)
   if (!cond)
     throw Error(message);
 }
+
+/// The same for a literal: no std::string is built unless it throws (a require in a loop
+/// over a cost matrix spent a fifth of the coupling in malloc).
+inline void require(bool cond, const char *message)
+{
+  if (!cond)
+    throw Error(message);
+}
 } // namespace amk

@@ -7,16 +7,17 @@
 // Minibatch optimal transport, as TorchCFM does for flow matching: both snapshots are
 // shuffled and cut into matching chunks of about `batch` samples (of equal mass: a sample on a
 // cut shares its mass between two chunks), and each chunk pair is coupled, with cost ½|x − y|²:
-//   straight lines: exact OT; for snapshots of equal size an assignment solved on the device
-//     by Bertsekas' auction algorithm (Jacobi bidding, ε-scaling down to a relative ε: optimal
-//     within n·ε of the total cost), for unequal sizes a transport plan by the network simplex
-//     (data/transport.hpp);
+//   straight lines: exact OT on the host, the chunks spread over its threads; for snapshots
+//     of equal size an assignment by Bertsekas' auction algorithm (one row bidding at a time,
+//     ε-scaling down to a relative ε: optimal within n·ε of the total cost; data/transport.hpp),
+//     for unequal sizes a transport plan by the network simplex;
 //   Brownian bridges (SDEs): entropic OT with ε = σ²Δt, the static Schrödinger bridge of
 //     Brownian motion with diffusion σ (as simulation-free Schrödinger bridges do), by
 //     log-domain Sinkhorn; each sample draws its partner from its plan row.
 // Either way the pairs' two marginals are exactly the two snapshots (CoupledPairs).
 #include <amk/core/choice.hpp>
 #include <amk/core/error.hpp>
+#include <amk/core/host_jobs.hpp>
 #include <amk/core/random.hpp>
 #include <amk/core/types.hpp>
 #include <amk/data/transport.hpp>
@@ -53,6 +54,7 @@ struct CouplingOptions
   /// over-relaxed Sinkhorn at the final ε (Thibault et al. 2017): f ← (1 − ω) f + ω f_update;
   /// 1.5 cut the final stage's iterations by 1.4x (1.8: 1.5x) on Gaussian paths
   double relaxation = 1.5;
+  int threads = 0; ///< host threads for the straight chunks (0: all of the machine's)
 };
 
 namespace impl
@@ -450,23 +452,23 @@ CoupledPairs couple_adjacent(const ExecutionSpace &space, const XV &x, const std
         });
     return block;
   };
-  CoupledPairs out;
-  out.begin.push_back(0);
+  // 1. every interval's chunks (the shuffles are cheap; one pass)
+  std::vector<std::vector<impl::Chunk>> chunks(std::size_t(std::max<std::int64_t>(K - 1, 0)));
+  std::vector<std::int64_t> totals(chunks.size());
   std::vector<std::int64_t> to = shuffled(0);
   for (std::int64_t k = 0; k + 1 < K; ++k)
   {
     const auto from = std::move(to); // snapshot k's shuffle, made as interval k − 1's target
     to = shuffled(k + 1);
     const std::int64_t nk = std::int64_t(from.size()), nn = std::int64_t(to.size()), total = nk * nn;
-    const std::int64_t chunks = std::max<std::int64_t>(1, (std::max(nk, nn) + o.batch - 1) / o.batch);
-    std::vector<std::int64_t> pair_from, pair_to;
-    std::vector<double> weight;
-    for (std::int64_t c = 0; c < chunks; ++c)
+    const std::int64_t count = std::max<std::int64_t>(1, (std::max(nk, nn) + o.batch - 1) / o.batch);
+    totals[std::size_t(k)] = total;
+    for (std::int64_t c = 0; c < count; ++c)
     {
       impl::Chunk chunk;
       if (nk == nn) // whole rows, as many of each: a chunk of one share per row
       {
-        for (std::int64_t i = nk * c / chunks; i < nk * (c + 1) / chunks; ++i)
+        for (std::int64_t i = nk * c / count; i < nk * (c + 1) / count; ++i)
         {
           chunk.from.push_back(from[std::size_t(i)]);
           chunk.to.push_back(to[std::size_t(i)]);
@@ -476,66 +478,118 @@ CoupledPairs couple_adjacent(const ExecutionSpace &space, const XV &x, const std
       }
       else // the same units of both snapshots
       {
-        const std::int64_t lo = total / chunks * c + std::min(c, total % chunks),
-                           hi = total / chunks * (c + 1) + std::min(c + 1, total % chunks);
+        const std::int64_t lo = total / count * c + std::min(c, total % count),
+                           hi = total / count * (c + 1) + std::min(c + 1, total % count);
         impl::cut(from, nn, lo, hi, chunk.from, chunk.from_share);
         impl::cut(to, nk, lo, hi, chunk.to, chunk.to_share);
       }
-      const std::size_t A = chunk.from.size(), B = chunk.to.size();
-      if (!bridge.empty())
-      { // the side with more rows draws; the other is repaired
-        const bool rows_draw = A >= B;
-        const auto &drawers = rows_draw ? chunk.from : chunk.to, &others = rows_draw ? chunk.to : chunk.from;
-        const auto &drawn_share = rows_draw ? chunk.from_share : chunk.to_share;
-        const auto picks = impl::sinkhorn_partners(space, gather(drawers), gather(others), bridge[k], o,
-                                                   key(std::uint64_t(first_snapshot + k))(2 + std::uint64_t(c)));
-        impl::Chunk drawn; // as seen from the drawing side: its rows are `from`
-        drawn.from = drawers;
-        drawn.to = others;
-        drawn.from_share = drawn_share;
-        drawn.to_share = rows_draw ? chunk.to_share : chunk.from_share;
-        for (std::size_t i = 0; i < drawers.size(); ++i)
-        {
-          drawn.pair_from.push_back(std::int64_t(i));
-          drawn.pair_to.push_back(picks[i]);
-          drawn.pair_units.push_back(double(drawn_share[i]));
-        }
-        impl::repair_second_marginal(drawn, cost);
-        chunk.pair_from = rows_draw ? drawn.pair_from : drawn.pair_to;
-        chunk.pair_to = rows_draw ? drawn.pair_to : drawn.pair_from;
-        chunk.pair_units = drawn.pair_units;
-      }
-      else if (nk == nn) // the assignment (one share per row on both sides)
+      chunks[std::size_t(k)].push_back(std::move(chunk));
+    }
+  }
+  // 2. each chunk's plan. Bridges: Sinkhorn on the execution space, one chunk after another;
+  // straight lines: exact OT on the host, the chunks spread over its threads (whatever the
+  // back end: a chunk of 512 is a few milliseconds of one core, where a device auction's
+  // rounds are hundreds of small launches)
+  auto straight = [&](impl::Chunk &chunk, std::int64_t nk, std::int64_t nn)
+  {
+    const std::size_t A = chunk.from.size(), B = chunk.to.size(), D = std::size_t(d);
+    // ½|x − y|² from the rows gathered, the second side transposed (D × B): the inner loop runs
+    // over contiguous columns and vectorises
+    std::vector<double> a(A * D), bt(D * B), c2(A * B, 0.0);
+    for (std::size_t i = 0; i < A; ++i)
+      for (std::size_t r = 0; r < D; ++r)
+        a[i * D + r] = double(x_host(chunk.from[i], r));
+    for (std::size_t j = 0; j < B; ++j)
+      for (std::size_t r = 0; r < D; ++r)
+        bt[r * B + j] = double(x_host(chunk.to[j], r));
+    for (std::size_t i = 0; i < A; ++i)
+    {
+      double *KOKKOS_RESTRICT row = &c2[i * B];
+      for (std::size_t r = 0; r < D; ++r)
       {
-        const auto picks = auction_partners(space, gather(chunk.from), gather(chunk.to), o.epsilon);
-        for (std::size_t i = 0; i < A; ++i)
-        {
-          chunk.pair_from.push_back(std::int64_t(i));
-          chunk.pair_to.push_back(picks[i]);
-          chunk.pair_units.push_back(double(nn));
-        }
+        const double xi = a[i * D + r];
+        const double *KOKKOS_RESTRICT col = &bt[r * B];
+        for (std::size_t j = 0; j < B; ++j)
+          row[j] += (xi - col[j]) * (xi - col[j]);
       }
-      else
+      for (std::size_t j = 0; j < B; ++j)
+        row[j] /= 2;
+    }
+    if (nk == nn) // the assignment (one share per row on both sides)
+    {
+      const auto picks = auction_assignment(c2, std::int64_t(A), o.epsilon);
+      for (std::size_t i = 0; i < A; ++i)
       {
-        std::vector<double> c2(A * B);
-        for (std::size_t i = 0; i < A; ++i)
-          for (std::size_t j = 0; j < B; ++j)
-            c2[i * B + j] = cost(chunk.from[i], chunk.to[j]);
-        const TransportPlan plan = exact_transport(chunk.from_share, chunk.to_share, c2);
-        for (std::size_t e = 0; e < plan.flow.size(); ++e)
-        {
-          chunk.pair_from.push_back(plan.source[e]);
-          chunk.pair_to.push_back(plan.target[e]);
-          chunk.pair_units.push_back(double(plan.flow[e]));
-        }
+        chunk.pair_from.push_back(std::int64_t(i));
+        chunk.pair_to.push_back(picks[i]);
+        chunk.pair_units.push_back(double(nn));
       }
+      return;
+    }
+    const TransportPlan plan = exact_transport(chunk.from_share, chunk.to_share, c2);
+    for (std::size_t e = 0; e < plan.flow.size(); ++e)
+    {
+      chunk.pair_from.push_back(plan.source[e]);
+      chunk.pair_to.push_back(plan.target[e]);
+      chunk.pair_units.push_back(double(plan.flow[e]));
+    }
+  };
+  auto bridged = [&](impl::Chunk &chunk, std::int64_t k, std::int64_t c)
+  { // the side with more rows draws; the other is repaired
+    const bool rows_draw = chunk.from.size() >= chunk.to.size();
+    const auto &drawers = rows_draw ? chunk.from : chunk.to, &others = rows_draw ? chunk.to : chunk.from;
+    const auto &drawn_share = rows_draw ? chunk.from_share : chunk.to_share;
+    const auto picks = impl::sinkhorn_partners(space, gather(drawers), gather(others), bridge[std::size_t(k)], o,
+                                               key(std::uint64_t(first_snapshot + k))(2 + std::uint64_t(c)));
+    impl::Chunk drawn; // as seen from the drawing side: its rows are `from`
+    drawn.from = drawers;
+    drawn.to = others;
+    drawn.from_share = drawn_share;
+    drawn.to_share = rows_draw ? chunk.to_share : chunk.from_share;
+    for (std::size_t i = 0; i < drawers.size(); ++i)
+    {
+      drawn.pair_from.push_back(std::int64_t(i));
+      drawn.pair_to.push_back(picks[i]);
+      drawn.pair_units.push_back(double(drawn_share[i]));
+    }
+    impl::repair_second_marginal(drawn, cost);
+    chunk.pair_from = rows_draw ? drawn.pair_from : drawn.pair_to;
+    chunk.pair_to = rows_draw ? drawn.pair_to : drawn.pair_from;
+    chunk.pair_units = drawn.pair_units;
+  };
+  std::vector<std::pair<std::int64_t, std::int64_t>> jobs; // (interval, chunk)
+  for (std::size_t k = 0; k < chunks.size(); ++k)
+    for (std::size_t c = 0; c < chunks[k].size(); ++c)
+      jobs.emplace_back(std::int64_t(k), std::int64_t(c));
+  auto sizes = [&](std::int64_t k)
+  { return std::make_pair(offsets[std::size_t(k) + 1] - offsets[std::size_t(k)], offsets[std::size_t(k) + 2] - offsets[std::size_t(k) + 1]); };
+  if (!bridge.empty())
+    for (const auto &[k, c] : jobs)
+      bridged(chunks[std::size_t(k)][std::size_t(c)], k, c);
+  else
+    run_host_jobs(std::int64_t(jobs.size()), host_threads(o.threads),
+                  [&](std::int64_t job)
+                  {
+                    const auto [k, c] = jobs[std::size_t(job)];
+                    const auto [nk, nn] = sizes(k);
+                    straight(chunks[std::size_t(k)][std::size_t(c)], nk, nn);
+                  });
+  // 3. the pairs, interval by interval
+  CoupledPairs out;
+  out.begin.push_back(0);
+  for (std::int64_t k = 0; k + 1 < K; ++k)
+  {
+    const std::int64_t nk = sizes(k).first, total = totals[std::size_t(k)];
+    std::vector<std::int64_t> pair_from, pair_to;
+    std::vector<double> weight;
+    for (const impl::Chunk &chunk : chunks[std::size_t(k)])
       for (std::size_t p = 0; p < chunk.pair_units.size(); ++p)
       {
         pair_from.push_back(chunk.from[std::size_t(chunk.pair_from[p])]);
         pair_to.push_back(chunk.to[std::size_t(chunk.pair_to[p])]);
         weight.push_back(chunk.pair_units[p] / double(total));
       }
-    }
+    chunks[std::size_t(k)].clear();
     // in row order (one pair per row of k, all of weight 1/N_k: drawn by row as an index)
     std::vector<std::size_t> order(pair_from.size());
     std::iota(order.begin(), order.end(), std::size_t(0));

@@ -2,8 +2,8 @@
 // The derivative engine interface (DESIGN.md §2): an Evaluator (nn/evaluator.hpp) that also
 // computes a training loss and its parameter gradient. ONE interface, registered
 // implementations (nn/engine_registry.hpp: GemmEngine for library GEMMs, FusedEngine for
-// the whole chain in one team kernel), as tiny-cuda-nn's CutlassMLP and FullyFusedMLP share
-// Network.
+// the whole chain in one team kernel, the staged engine for that kernel shaped for GPUs), as
+// tiny-cuda-nn's CutlassMLP and FullyFusedMLP share Network.
 //
 // Of the n_p columns of a call the first n_t are interior ones that carry the derivatives a
 // loss needs; the others are value-only (boundary) columns. The LOSS is a per-column functor

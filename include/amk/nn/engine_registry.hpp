@@ -15,6 +15,7 @@
 #include <amk/nn/engine.hpp>
 #include <amk/nn/fused_engine.hpp>
 #include <amk/nn/gemm_engine.hpp>
+#include <amk/nn/staged_engine.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +26,7 @@
 namespace amk::nn
 {
 /// Every engine, in the order --engine lists them.
-using Engines = std::tuple<GemmEngineEntry, FusedEngineEntry>;
+using Engines = std::tuple<GemmEngineEntry, FusedEngineEntry, StagedEngineEntry>;
 
 inline constexpr int engine_count = int(std::tuple_size_v<Engines>);
 

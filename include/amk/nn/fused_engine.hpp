@@ -17,9 +17,29 @@
 #include <sstream>
 #include <string>
 
+namespace amk::impl
+{
+/// "" where `bytes` of a team's scratch are within the back end's `most`, else why not (an
+/// engine's unsupported()).
+inline std::string scratch_refusal(const char *kernel, const char *what, std::size_t bytes, std::size_t most,
+                                   const char *space)
+{
+  if (bytes <= most)
+    return "";
+  std::ostringstream why;
+  why.precision(3);
+  why << kernel << " needs " << double(bytes) / double(1 << 20) << " MiB of " << what << " for this network, more than "
+      << space << " gives (" << double(most) / double(1 << 20) << " MiB); use the GEMM engine";
+  return why.str();
+}
+} // namespace amk::impl
+
 namespace amk::nn
 {
-template <class Scalar, class ExecutionSpace, class Loss, impl::TilePath Path> class FusedEngine;
+template <class Scalar, class ExecutionSpace, class Loss,
+          impl::TilePath Path = impl::default_tile_path<ExecutionSpace>,
+          impl::ScratchPlan Plan = impl::ScratchPlan::one_level>
+class FusedEngine;
 
 /// The fused engine in the registry (nn/engine_registry.hpp).
 struct FusedEngineEntry
@@ -44,29 +64,21 @@ struct FusedEngineEntry
   template <class Scalar, class ExecutionSpace>
   static std::string unsupported(const MlpShape &shape, const Capacity &capacity)
   {
-    const std::size_t bytes = team_bytes<Scalar>(shape, capacity.directions),
-                      most = Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(1);
-    if (bytes <= most)
-      return "";
-    std::ostringstream why;
-    why.precision(3);
-    why << "the fused kernel needs " << double(bytes) / double(1 << 20) << " MiB of team scratch memory for this "
-        << "network, more than " << ExecutionSpace::name() << " gives (" << double(most) / double(1 << 20)
-        << " MiB); use the GEMM engine";
-    return why.str();
+    return impl::scratch_refusal("the fused kernel", "team scratch memory", team_bytes<Scalar>(shape, capacity.directions),
+                                 Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(1), ExecutionSpace::name());
   }
   /// The untimed rule (where nothing is measured): whether the fused kernel is the faster
   /// engine for `shape` here (measured with `amk bench --engine` on a 2-core AVX-512 Xeon,
   /// perf/README.md): with threads (OpenMP) it beats library GEMMs up to width 256, where one
-  /// team's working set still sits in a core's L2; on GPUs it is meant for width ≤ 128, where
-  /// GEMMs are latency-bound. One host thread (Serial) races the GEMM engine's threaded BLAS:
+  /// team's working set still sits in a core's L2; on GPUs the staged engine takes its
+  /// place. One host thread (Serial) races the GEMM engine's threaded BLAS:
   /// there the fused kernel wins only at width ≤ 64, with 256-bit or wider SIMD.
   template <class Scalar, class ExecutionSpace> static bool suits(const MlpShape &shape, const Capacity &capacity)
   {
     if (!fits<Scalar, ExecutionSpace>(shape, capacity) || team_bytes<Scalar>(shape, 0) > (std::size_t(4) << 20))
       return false;
-    if (!impl::is_host_space<ExecutionSpace>)
-      return shape.width <= 128;
+    if (!impl::is_host_space<ExecutionSpace>) // its scratch is in global memory there: the staged engine's
+      return false;
     if (ExecutionSpace().concurrency() > 1)
       return shape.width <= 256;
     return shape.width <= 64 && impl::simd_bytes >= 32;
@@ -82,8 +94,9 @@ struct FusedEngineEntry
 
 /// \tparam Path the team kernels' code: the back end's own by default; tests also run the
 ///              portable (GPU) path on host back ends.
-template <class Scalar, class ExecutionSpace, class Loss,
-          impl::TilePath Path = impl::default_tile_path<ExecutionSpace>>
+/// \tparam Plan where a team's scratch groups go: one level (this engine, "fused"), or staged
+///              over GPU shared and global memory (the "staged" engine, nn/staged_engine.hpp).
+template <class Scalar, class ExecutionSpace, class Loss, impl::TilePath Path, impl::ScratchPlan Plan>
 class FusedEngine final : public Engine<Scalar, ExecutionSpace, Loss>
 {
   using Base = Engine<Scalar, ExecutionSpace, Loss>;
@@ -98,13 +111,15 @@ public:
 
   static constexpr int default_block = impl::default_block;
 
-  /// \param block [in] samples per team block (0: the default for the capacity's directions)
+  /// \param block [in] samples per team block (0: the default for the capacity's directions,
+  ///                  and with the staged plan for the back end's cores)
   /// \param slots [in] most concurrent teams, each with its own gradient (0: the back end's
   ///                  concurrency / team size)
+  /// \param level0_bytes [in] scratch level 0 a team may take (-1: the back end's limit)
   FusedEngine(const ExecutionSpace &space, const MlpShape &shape, const Capacity &capacity, int block = 0,
-              int slots = 0)
-      : Base(shape, capacity), m_block(block > 0 ? block : impl::block_for(capacity.directions)),
-        m_layout(shape, m_block, sizeof(Scalar), capacity.directions)
+              int slots = 0, std::int64_t level0_bytes = -1)
+      : Base(shape, capacity), m_block(block > 0 ? block : default_block_for(capacity)),
+        m_layout(plan(shape, capacity, m_block, level0_bytes))
   {
     const int max_tangent = capacity.max_tangent, max_primal = capacity.max_primal;
     const int max_blocks = (max_tangent + m_block - 1) / m_block + (max_primal - max_tangent + m_block - 1) / m_block;
@@ -115,10 +130,8 @@ public:
                       : (impl::is_host_space<ExecutionSpace> ? std::min(128, ExecutionSpace().concurrency()) : 128);
     const int concurrency = slots > 0 ? slots : ExecutionSpace().concurrency() / m_team_size;
     m_slots = std::max(1, std::min(max_blocks, concurrency));
-    const std::int64_t bytes = scratch_bytes();
-    m_level = bytes <= std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(0)) ? 0 : 1;
-    require(bytes <= std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(m_level)),
-            "FusedEngine: the network is too large for one team's scratch memory (use --engine gemm)");
+    require(m_layout.bytes<Scalar>(1) <= std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(1)),
+            std::string(name()) + ": the network is too large for one team's scratch memory (use --engine gemm)");
     m_input = uninitialized<matrix>(space, "amk::FusedEngine::input", shape.input_size(), max_primal);
     if (capacity.directions > 0)
       m_directions = uninitialized<matrix>(space, "amk::FusedEngine::directions", shape.input_size(),
@@ -130,9 +143,38 @@ public:
     m_host_sums = Kokkos::create_mirror_view(m_slot_sums);
   }
 
+  /// A team's scratch layout for `shape` in blocks of `block` samples, with level0_bytes of
+  /// level 0 (-1: the back end's limit).
+  static impl::FusedScratch plan(const MlpShape &shape, const Capacity &capacity, int block,
+                                 std::int64_t level0_bytes = -1)
+  {
+    const std::int64_t room =
+        level0_bytes >= 0 ? level0_bytes : std::int64_t(Kokkos::TeamPolicy<ExecutionSpace>::scratch_size_max(0));
+    return impl::FusedScratch(shape, block, sizeof(Scalar), capacity.directions, Plan,
+                              room / std::int64_t(sizeof(Scalar)));
+  }
+
+  /// Samples per block: one-level plans take the directions' default; the staged plan splits
+  /// the batch into at least one block per 2048 threads of the back end (a GPU's SM: an
+  /// H200's 132 SMs get 128 interior blocks of 8 at batch 1024), 8 to 32 samples a block.
+  static int default_block_for(const Capacity &capacity)
+  {
+    const int by_directions = impl::block_for(capacity.directions);
+    if (Plan != impl::ScratchPlan::staged)
+      return by_directions;
+    const int teams = std::max(1, ExecutionSpace().concurrency() / 2048);
+    int block = std::min(8, by_directions);
+    while (2 * block <= std::min(32, by_directions) && 2 * block * teams <= capacity.max_tangent)
+      block *= 2;
+    return block;
+  }
+
   /// Bytes of team scratch memory per team (weights, their transposes, gradient, block).
   std::int64_t scratch_bytes() const { return m_layout.total * std::int64_t(sizeof(Scalar)); }
-  const char *name() const override { return FusedEngineEntry::name; }
+  /// Bytes of it in scratch level `level` (0: GPU shared memory).
+  std::int64_t scratch_bytes(int level) const { return m_layout.bytes<Scalar>(level); }
+  const impl::FusedScratch &layout() const { return m_layout; }
+  const char *name() const override { return Plan == impl::ScratchPlan::staged ? "staged" : FusedEngineEntry::name; }
   int slots() const { return m_slots; }
   int block() const { return m_block; }
 
@@ -187,7 +229,7 @@ private:
           [&](auto act)
           {
             using Step = impl::FusedStep<Scalar, ExecutionSpace, decltype(act), Seeds, Path>;
-            Step step{m_shape,  m_layout, m_level,      m_block, m_nt,  m_np,        interior_blocks,
+            Step step{m_shape,  m_layout, m_block, m_nt,  m_np,        interior_blocks,
                       blocks,   m_slots,  this->directions(), params, m_input, m_directions, seeds,
                       out,      m_slot_grad, grad,      m_slot_sums};
             int team_size = m_team_size; // portable: as many threads as the kernel's registers allow
@@ -196,14 +238,16 @@ private:
                   team_size,
                   Kokkos::TeamPolicy<ExecutionSpace>(space, m_slots, 1).team_size_max(step, Kokkos::ParallelForTag()));
             Kokkos::TeamPolicy<ExecutionSpace> team_policy(space, m_slots, team_size);
-            Kokkos::parallel_for("amk::FusedEngine::step",
-                                 team_policy.set_scratch_size(m_level, Kokkos::PerTeam(int(scratch_bytes()))), step);
+            team_policy.set_scratch_size(0, Kokkos::PerTeam(int(scratch_bytes(0))))
+                .set_scratch_size(1, Kokkos::PerTeam(int(scratch_bytes(1))));
+            Kokkos::parallel_for("amk::FusedEngine::step", team_policy, step);
           });
   }
 
+
   int m_block;
   impl::FusedScratch m_layout;
-  int m_team_size = 1, m_slots = 1, m_level = 0;
+  int m_team_size = 1, m_slots = 1;
   matrix m_input, m_directions, m_slot_grad;
   Kokkos::View<double **, typename ExecutionSpace::memory_space> m_slot_sums;
   typename Kokkos::View<double **, typename ExecutionSpace::memory_space>::HostMirror m_host_sums;

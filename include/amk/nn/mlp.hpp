@@ -121,6 +121,20 @@ void initialize(const ExecutionSpace &space, const MlpShape &shape, const Vector
   }
 }
 
+/// Adds `value` to the scalar head's output bias: s = net + value at initialisation (a known
+/// level of s, e.g. unbalanced AM's mean growth, so that the network learns the rest).
+template <class Scalar, class ExecutionSpace>
+void shift_output(const ExecutionSpace &space, const MlpShape &shape, const Vector<Scalar, ExecutionSpace> &flat,
+                  double value)
+{
+  require(shape.output_size() == 1, "shift_output: the head is not scalar");
+  const std::int64_t at = shape.bias_offset(shape.maps() - 1);
+  const Scalar v = Scalar(value);
+  Kokkos::parallel_for(
+      "amk::nn::shift_output", Kokkos::RangePolicy<ExecutionSpace>(space, 0, 1),
+      KOKKOS_LAMBDA(std::int64_t) { flat(at) += v; });
+}
+
 /// Time features e(t) and their derivative e'(t) (F Fourier pairs after t itself).
 template <class Scalar> struct TimeEmbedding
 {

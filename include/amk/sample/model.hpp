@@ -117,6 +117,8 @@ public:
   const data::Normalisation &normalisation() const { return m_norm; }
   /// The objective it was trained with (normalised units): which dynamics it learned.
   const am::Objective &objective() const { return m_objective; }
+  /// Unbalanced AM: the per-capita growth rate per unit of physical s, κ/ℓ² (= 1/L²); 0 otherwise.
+  double growth_per_action() const { return m_objective.growth / (m_norm.scale * m_norm.scale); }
   /// The evaluating engine's registry name.
   const char *engine_name() const { return m_engine->name(); }
 

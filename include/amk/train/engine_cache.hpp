@@ -21,6 +21,9 @@ struct EngineTiming
   nn::EngineId engine;                                   ///< the fastest
   std::vector<std::pair<nn::EngineId, double>> seconds; ///< every candidate's, in registry order
   bool cached = false; ///< read from the cache rather than measured by this run
+  double measured_at = 0; ///< when it was measured (seconds since the epoch; 0: unknown)
+  int rounds = 1;        ///< timing rounds this run took (more where the first was close)
+  std::string retimed;   ///< why a cached entry was measured again ("" if it was not)
   /// The candidate's seconds (0 if it was not timed).
   double of(nn::EngineId id) const
   {
@@ -30,6 +33,25 @@ struct EngineTiming
     return 0;
   }
 };
+
+/// Two engines within this ratio are too close for one timing round to tell apart (a load
+/// on the machine while one of them is timed can swap them): auto times them again, and a
+/// cached entry that close is measured again by the next run.
+inline constexpr double close_ratio = 1.15;
+/// The timing rounds at most: a choice still close after them is as good as timing gets,
+/// and is kept.
+inline constexpr int max_rounds = 3;
+/// A cached entry older than this is measured again (the machine, its load, its libraries
+/// may have changed).
+inline constexpr double stale_days = 30;
+
+/// The ratio of the second fastest candidate's seconds to the fastest's (∞ with one).
+double runner_up_ratio(const EngineTiming &timing);
+
+/// Why a cached entry should be measured again ("" if it should not): its times are within
+/// close_ratio in fewer than max_rounds rounds, it is older than stale_days, or it does not say
+/// when it was measured.
+std::string stale_reason(const EngineTiming &cached, double now);
 
 /// The cache file, or "" when neither XDG_CACHE_HOME nor HOME is set (nothing is kept).
 std::string engine_cache_path();

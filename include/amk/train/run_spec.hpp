@@ -76,6 +76,7 @@ struct RunSpec
   int probes = 1;                           ///< hutchinson: probes per sample
   am::ProbeDistribution probe_dist = am::ProbeDistribution::rademacher;
   am::Weighting weight = am::Weighting::none;
+  double growth_length = 0;                 ///< uam: L of ½|∇s|² + ½s²/L² (growth rate s/L²); 0: 10× the data's scale
 
   // time in the loss (am/batch.hpp, data/coupling.hpp)
   std::optional<am::TimeMode> time;         ///< none: auto (coupled on data, continuous on a path)
@@ -117,8 +118,9 @@ struct RunSpec
 };
 
 /// The objective of `spec` in normalised units: σ̃ = σ √span / scale at its knots (the
-/// normalised snapshot times for a per-snapshot σ), κ = scale² for unbalanced AM (the
-/// physical objective ½|∇s|² + ½s² in normalised coordinates), the Laplacian mode.
+/// normalised snapshot times for a per-snapshot σ), κ = scale²/L² for unbalanced AM (the
+/// physical objective ½|∇s|² + ½s²/L² in normalised coordinates; L = --growth-length, the
+/// auto default 10× the data's scale: κ = 0.01), the Laplacian mode.
 /// \param snapshot_times [in] normalised snapshot times (empty for a built-in path)
 am::Objective make_objective(const RunSpec &spec, const data::Normalisation &norm,
                              const std::vector<double> &snapshot_times);

@@ -4,6 +4,7 @@
 // adjacent snapshots paired by minibatch OT (straight lines, or Brownian bridges of the
 // spec's σ for --coupling bridge). For library users who train on snapshots in memory.
 #include <amk/am/objective.hpp>
+#include <amk/core/kokkos_compat.hpp>
 #include <amk/data/snapshot_data.hpp>
 #include <amk/data/sources.hpp>
 #include <amk/train/run_spec.hpp>
@@ -15,10 +16,10 @@ namespace amk::train
 {
 /// Couples the source's adjacent snapshots as `spec` asks (its coupling options, and for
 /// --coupling bridge the σ̃ of `objective` at each interval's middle); returns the seconds it
-/// took.
+/// took. host_threads: the threads its straight chunks run on (0: all of the machine's).
 template <class Scalar, class ExecutionSpace>
 double couple(const ExecutionSpace &space, data::SnapshotSource<Scalar, ExecutionSpace> &source, const RunSpec &spec,
-              const am::Objective &objective)
+              const am::Objective &objective, int host_threads = 0)
 {
   const auto t = source.snapshot_times();
   std::vector<double> sigma;
@@ -27,6 +28,8 @@ double couple(const ExecutionSpace &space, data::SnapshotSource<Scalar, Executio
   data::CouplingOptions options;
   options.batch = spec.coupling_batch;
   options.epsilon = spec.coupling_epsilon;
+  options.threads = host_threads;
+  const Region region("amk::coupling");
   const auto start = std::chrono::steady_clock::now();
   source.couple(space, options, sigma, spec.seed);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,7 +1,10 @@
 #pragma once
 // Where one team of the fused kernel (FusedEngine) keeps everything in its scratch memory:
 // the weights, their transposes (so that every team product is a W·B product), a private
-// gradient, and one block of samples' buffers for every sweep.
+// gradient, and one block of samples' buffers for every sweep. Four groups, each in one of
+// the two scratch levels (ScratchPlan): all in one level (the host-shaped fused engine), or
+// staged (the GPU-shaped engine): as many groups as fit in level 0 (GPU shared memory),
+// weights first, the rest in level 1 (the team's share of global memory).
 #include <amk/nn/mlp.hpp>
 #include <algorithm>
 #include <cstdint>
@@ -25,12 +28,53 @@ inline int block_for(int directions)
 /// so that dW_j−1 += D_j H_j−1ᵀ is ONE product over all of a block's columns (the dW tile is
 /// loaded and stored once per block). With curvature directions (dirs > 0) also ż_j,k (Z),
 /// σ''' (S3) and q_j apart from ḡ_j (Q), and the curvature and its seed per column.
+/// Where the scratch groups go: one_level (all in level 0 where they fit, else all in level
+/// 1) or staged (weights, block buffers, transposes, gradient into level 0 while they fit).
+enum class ScratchPlan
+{
+  one_level,
+  staged
+};
+
+/// A scratch group's place: its level and its offset (elements) there.
+struct ScratchPlace
+{
+  int level = 0;
+  std::int64_t at = 0;
+};
+
 struct FusedScratch
 {
-  std::int64_t params = 0, transposed = 0, grad = 0, h = 0, d = 0, dout = 0, s1 = 0, s2 = 0, s3 = 0, g = 0, q = 0,
-               z = 0, g0 = 0, y = 0, ydot = 0, hbar = 0, cs = 0, s = 0, lap = 0, clap = 0, total = 0;
+  /// the block buffers' regions, as offsets from the buffers group's start
+  std::int64_t h = 0, d = 0, dout = 0, s1 = 0, s2 = 0, s3 = 0, g = 0, q = 0, z = 0, g0 = 0, y = 0, ydot = 0,
+               hbar = 0, cs = 0, s = 0, lap = 0, clap = 0;
+  /// the groups' sizes (elements, padded) and places; each level's total
+  std::int64_t params_size = 0, transposed_size = 0, grad_size = 0, buffers_size = 0, total = 0;
+  ScratchPlace params, transposed, grad, buffers;
+  std::int64_t level_total[2] = {0, 0};
 
-  FusedScratch(const nn::MlpShape &shape, int block, int scalar_bytes, int dirs = 0)
+  /// \param level0_elements [in] elements that level 0 holds (the back end's limit)
+  FusedScratch(const nn::MlpShape &shape, int block, int scalar_bytes, int dirs = 0,
+               ScratchPlan plan = ScratchPlan::one_level, std::int64_t level0_elements = -1)
+  {
+    measure(shape, block, scalar_bytes, dirs);
+    const std::int64_t room = level0_elements < 0 ? total : level0_elements;
+    ScratchPlace *order[] = {&params, &buffers, &transposed, &grad};
+    const std::int64_t sizes[] = {params_size, buffers_size, transposed_size, grad_size};
+    const int one = plan == ScratchPlan::one_level ? (total <= room ? 0 : 1) : -1;
+    for (int i = 0; i < 4; ++i)
+    {
+      const int level = one >= 0 ? one : (level_total[0] + sizes[i] <= room ? 0 : 1);
+      *order[i] = ScratchPlace{level, level_total[level]};
+      level_total[level] += sizes[i];
+    }
+  }
+
+  /// Bytes of level `level` for Scalar.
+  template <class Scalar> std::int64_t bytes(int level) const { return level_total[level] * std::int64_t(sizeof(Scalar)); }
+
+private:
+  void measure(const nn::MlpShape &shape, int block, int scalar_bytes, int dirs)
   {
     const std::int64_t m = block, n = shape.width, L = shape.depth, in = shape.input_size(), o = shape.output_size();
     const std::int64_t cols = (2 + dirs) * m; // per node: tangent, directions, primal
@@ -41,9 +85,6 @@ struct FusedScratch
       total += (count + pad - 1) / pad * pad;
       return at;
     };
-    params = take(shape.param_count());
-    transposed = take(shape.forward_macs());
-    grad = take(shape.param_count());
     h = take((in + L * n) * cols); // H_0 … H_L
     d = take(L * n * cols);        // D_1 … D_L
     dout = take(o * cols);         // D_{L+1} = [∂s/∂y | ζ | ȳ]
@@ -65,6 +106,12 @@ struct FusedScratch
     cs = take(m);
     s = take(m);
     take(64); // zeroed tail: host tiles read up to one register past a matrix' last row
+    buffers_size = total;
+    auto padded = [&](std::int64_t count) { return (count + pad - 1) / pad * pad; };
+    params_size = padded(shape.param_count());
+    transposed_size = padded(shape.forward_macs());
+    grad_size = padded(shape.param_count() + 64); // its own zeroed tail, for the same reason
+    total = buffers_size + params_size + transposed_size + grad_size;
   }
 };
 

@@ -33,7 +33,7 @@ template <class Scalar, class Exec, class Act, class Seeds, TilePath Path> struc
 
   nn::MlpShape shape;
   FusedScratch layout;
-  int level, block, nt, np, interior_blocks, blocks, slots, dirs;
+  int block, nt, np, interior_blocks, blocks, slots, dirs;
   Vector<Scalar, Exec> params;
   Matrix<Scalar, Exec> input;                                     // u (input_size × n_p)
   Matrix<Scalar, Exec> directions;                                // v (input_size × dirs·n_t)
@@ -47,13 +47,18 @@ template <class Scalar, class Exec, class Act, class Seeds, TilePath Path> struc
   /// tangents for interior blocks, 0 for boundary ones; md = dirs·mt direction columns,
   /// direction kk of column c at kk·mt + c among them; mb primal columns), each node with
   /// leading dimension n_j.
-  struct Block
+  /// The team's groups: base (the block buffers), P (weights), PT (their transposes), G (the
+  /// team's gradient), wherever the scratch plan put them.
+  struct Groups
   {
-    Scalar *base;
+    Scalar *base, *P, *PT, *G;
+  };
+  struct Block : Groups
+  {
     nn::ColumnLayout columns;
     int mb, mt, md;
-    KOKKOS_INLINE_FUNCTION Block(Scalar *b, const nn::ColumnLayout &c)
-        : base(b), columns(c), mb(int(c.primal)), mt(int(c.tangents)), md(int(c.direction_columns()))
+    KOKKOS_INLINE_FUNCTION Block(const Groups &g, const nn::ColumnLayout &c)
+        : Groups(g), columns(c), mb(int(c.primal)), mt(int(c.tangents)), md(int(c.direction_columns()))
     {
     }
   };
@@ -102,31 +107,40 @@ template <class Scalar, class Exec, class Act, class Seeds, TilePath Path> struc
   }
   KOKKOS_INLINE_FUNCTION const Scalar *W(const Block &k, int map) const
   {
-    return k.base + layout.params + shape.weight_offset(map);
+    return k.P + shape.weight_offset(map);
   }
   KOKKOS_INLINE_FUNCTION const Scalar *bias(const Block &k, int map) const
   {
-    return k.base + layout.params + shape.bias_offset(map);
+    return k.P + shape.bias_offset(map);
   }
   KOKKOS_INLINE_FUNCTION const Scalar *Wt(const Block &k, int map) const
   {
     std::int64_t off = 0;
     for (int i = 0; i < map; ++i)
       off += std::int64_t(node(i)) * node(i + 1);
-    return k.base + layout.transposed + off;
+    return k.PT + off;
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const member_type &team) const
   {
-    // (taken once: every team_scratch() call bumps the team's scratch pointer)
-    Scalar *const base = scratch_view(team.team_scratch(level), layout.total).data();
-    Scalar *const P = base + layout.params, *const PT = base + layout.transposed;
+    // each level taken once: every team_scratch() call bumps the team's scratch pointer
+    Scalar *levels[2] = {nullptr, nullptr};
+    for (int l = 0; l < 2; ++l)
+      if (layout.level_total[l] > 0)
+        levels[l] = scratch_view(team.team_scratch(l), layout.level_total[l]).data();
+    auto at = [&](const ScratchPlace &p) { return levels[p.level] + p.at; };
+    const Groups groups{at(layout.buffers), at(layout.params), at(layout.transposed), at(layout.grad)};
+    Scalar *const P = groups.P, *const PT = groups.PT;
     const int maps = shape.maps();
     const std::int64_t count = shape.param_count();
 
     // zeroed scratch (gradient accumulators; finite values wherever a tile over-reads),
     // then the weights and their transposes
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, layout.total), [&](std::int64_t i) { base[i] = 0; });
+    for (int l = 0; l < 2; ++l)
+    {
+      Scalar *const zero = levels[l];
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, layout.level_total[l]), [&](std::int64_t i) { zero[i] = 0; });
+    }
     team.team_barrier();
     Kokkos::parallel_for(Kokkos::TeamThreadRange(team, count), [&](std::int64_t i) { P[i] = params(i); });
     std::int64_t toff = 0;
@@ -148,14 +162,14 @@ template <class Scalar, class Exec, class Act, class Seeds, TilePath Path> struc
       const int c0 = interior ? b * block : nt + (b - interior_blocks) * block;
       const int end = interior ? nt : np;
       const int mb = end - c0 < block ? end - c0 : block;
-      const Block k(base, nn::ColumnLayout{interior ? mb : 0, dirs, mb});
+      const Block k(groups, nn::ColumnLayout{interior ? mb : 0, dirs, mb});
       if (interior)
         sum_interior += interior_block(team, k, c0);
       else if constexpr (!evaluation)
         sum_boundary += boundary_block(team, k, c0);
     }
     if constexpr (!evaluation)
-      store_gradient(team, base + layout.grad, sum_interior, sum_boundary);
+      store_gradient(team, groups.G, sum_interior, sum_boundary);
   }
 
   /// The team's gradient and loss sums out.
@@ -244,8 +258,8 @@ template <class Scalar, class Exec, class Act, class Seeds, TilePath Path> struc
   KOKKOS_INLINE_FUNCTION void add_gradient(const member_type &team, const Block &k, int map) const
   {
     const int rows = node(map + 1), cols = node(map);
-    Scalar *dW = k.base + layout.grad + shape.weight_offset(map);
-    Scalar *db = k.base + layout.grad + shape.bias_offset(map);
+    Scalar *dW = k.G + shape.weight_offset(map);
+    Scalar *db = k.G + shape.bias_offset(map);
     team_gemm<Path>(team, rows, cols, int(k.columns.total()), D(k, map + 1), rows, H(k, map), cols, 1, dW,
                           rows, true);
     const Scalar *adj = Dp(k, map + 1);

@@ -17,7 +17,10 @@
 #
 # GPUs: `amk +cuda cuda_arch=90` (Kokkos, Kokkos Kernels and cuBLAS for that arch; with GCC,
 # Kokkos needs +wrapper, nvcc_wrapper, which the concretizer picks by itself);
-# `amk +rocm amdgpu_target=gfx90a` (Kokkos HIP, Kokkos Kernels with rocBLAS).
+# `amk +rocm amdgpu_target=gfx90a` (Kokkos HIP, Kokkos Kernels with rocBLAS). Neither has run
+# on a GPU: the CUDA build compiles and links for sm_90 with CUDA 13.0 and the HIP build for
+# gfx90a with Debian 12's ROCm 5.2 (by hand, README "Kokkos 4 from source"; rocBLAS was not
+# there, so that build used Kokkos Kernels' own GEMM); Spack's own ROCm builds are unchecked.
 import os
 
 from spack_repo.builtin.build_systems.cmake import CMakePackage
