@@ -176,6 +176,14 @@ expect_error "truncated checkpoint" out_bad.h5 "truncated.h5" -- "$AMK" sample -
   --data data.h5 --to-time 1 --out out_bad.h5
 expect_error "checkpoint edited by h5py" out_bad.h5 "edited.h5: checksum mismatch" -- "$AMK" sample \
   --checkpoint edited.h5 --data data.h5 --to-time 1 --out out_bad.h5
+# h5py's oldest format (no checksums) with a symbol table's heap address corrupted (found by
+# the points-file fuzzer): HDF5 1.10's metadata accumulator crashed on it (SIGSEGV, not an error)
+for f in "$REPO"/tests/fuzz/corpus/points_file/v0-heap-address-undefined-*; do
+  expect_error "corrupt heap address ($(basename "$f")) as data" out_bad "$(basename "$f")" -- "$AMK" train \
+    --data "$f" --steps 1 --out out_bad
+  expect_error "corrupt heap address ($(basename "$f")) as points" out_bad.h5 "$(basename "$f")" -- "$AMK" field \
+    --checkpoint run/checkpoint.h5 --points "$f" --out out_bad.h5
+done
 "$AMK" datagen gaussian --dim 3 --snapshots 5 --samples 300 --t0 0 --t1 50 --out data3.h5 >/dev/null
 expect_error "resume on data of another dimension" - "the checkpoint was trained on d = 2" -- "$AMK" train \
   --data data3.h5 --out run --resume --steps 100

@@ -236,10 +236,22 @@ H5Reader::H5Reader(const std::string &path, bool collective) : m_path(path)
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
   if (collective && ranks > 1 && H5Pset_fapl_mpio(fapl.get(), MPI_COMM_WORLD, MPI_INFO_NULL) < 0)
     throw Error(path + ": cannot set up parallel HDF5 (MPI-IO) to read it");
+  const bool parallel = collective && ranks > 1;
 #else
   (void)collective; // one process reads its rows by itself
+  const bool parallel = false;
 #endif
-  m_file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+  // Read as a SWMR reader where the driver allows it (not MPI-IO): that turns off HDF5's
+  // metadata accumulator, which in 1.10 keeps a null buffer after a failed allocation and
+  // then crashes (memcpy from it) on files whose addresses are corrupt, as the fuzzer found.
+  // One read attempt: a checksum that fails is corruption here, not a writer mid-flush.
+  unsigned flags = H5F_ACC_RDONLY;
+  if (!parallel)
+  {
+    flags |= H5F_ACC_SWMR_READ;
+    H5Pset_metadata_read_attempts(fapl.get(), 1);
+  }
+  m_file = H5Fopen(path.c_str(), flags, fapl.get());
   if (m_file < 0)
     throw Error(path + ": cannot open as HDF5 (corrupt, truncated or locked by a writer)");
 }
@@ -509,7 +521,11 @@ H5Writer::H5Writer(const std::string &final_path) : m_path(final_path), m_tmp(fi
   // The 1.8 format (readable by HDF5 >= 1.8, h5py): its object headers, B-trees and heaps
   // carry checksums that HDF5 verifies on read, so a corrupt structure is an error, not a crash.
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-  m_file = H5Fcreate(m_tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  // No modification times in the object headers: the same run writes the same bytes
+  // (reproducible files, and fuzz runs that do not depend on the clock).
+  Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  H5Pset_obj_track_times(fcpl.get(), 0);
+  m_file = H5Fcreate(m_tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
   if (m_file < 0)
     throw Error(m_path + ": cannot create the temporary file " + m_tmp +
                 " (does the directory exist and is it writable?)");
@@ -551,7 +567,9 @@ void H5Writer::write_dataset(const std::string &name, std::int64_t file_type, st
     H5Ldelete(m_file, name.c_str(), H5P_DEFAULT);
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle ds(H5Dcreate2(m_file, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_obj_track_times(dcpl.get(), 0);
+  Handle ds(H5Dcreate2(m_file, name.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
   if (!space.valid() || !ds.valid())
     throw Error(m_path + ": cannot create dataset " + name + " " + shape_string(shape));
   if (n > 0 && H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)

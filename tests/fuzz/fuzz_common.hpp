@@ -16,12 +16,16 @@
 
 namespace amk::fuzz
 {
-/// A scratch file of this process (under $TMPDIR), the same for every input.
+/// A scratch file of this process (under $TMPDIR), the same for every input. Its name has
+/// the same length whatever the process id (the id zero-padded): the path reaches the error
+/// messages, and a run from a fixed seed must take the same course on every machine.
 inline const std::string &scratch(const char *name)
 {
   static const std::string dir = [] {
     const char *tmp = std::getenv("TMPDIR");
-    return std::string(tmp && *tmp ? tmp : "/tmp") + "/amk-fuzz-" + std::to_string(::getpid());
+    char id[16];
+    std::snprintf(id, sizeof id, "%010ld", long(::getpid()));
+    return std::string(tmp && *tmp ? tmp : "/tmp") + "/amk-fuzz-" + id;
   }();
   static std::string path;
   path = dir + "-" + name;
