@@ -7,7 +7,7 @@
 #              seed over the seed corpus in tests/fuzz/corpus             build-fuzz/
 #   openmp     (on request only) every kernel test on Kokkos 3.4's OpenMP back end, built from
 #              Debian's trilinos source (install-deps.sh --kokkos-openmp)         build-openmp/
-#   ./run-tests.sh                       the first three (22 minutes on 2 cores in CI, builds included)
+#   ./run-tests.sh                       the first three (22 minutes on 2 cores, builds included)
 #   AMK_TEST_STAGES=release ./run-tests.sh   a subset; AMK_FUZZ_SCALE=10 fuzzes ten times longer
 #   AMK_TEST_STAGES=openmp ./run-tests.sh    the OpenMP lane (8 minutes on 2 cores: beyond CI's budget)
 # Every stage runs; the exit status is non-zero if any failed.
