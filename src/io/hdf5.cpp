@@ -234,9 +234,9 @@ H5Reader::H5Reader(const std::string &path, bool collective) : m_path(path)
   MPI_Initialized(&mpi);
   if (mpi)
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-  if (collective && ranks > 1 && H5Pset_fapl_mpio(fapl.get(), MPI_COMM_WORLD, MPI_INFO_NULL) < 0)
-    throw Error(path + ": cannot set up parallel HDF5 (MPI-IO) to read it");
   const bool parallel = collective && ranks > 1;
+  if (parallel && H5Pset_fapl_mpio(fapl.get(), MPI_COMM_WORLD, MPI_INFO_NULL) < 0)
+    throw Error(path + ": cannot set up parallel HDF5 (MPI-IO) to read it");
 #else
   (void)collective; // one process reads its rows by itself
   const bool parallel = false;
