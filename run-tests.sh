@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine (as root): install, then three stages,
-#   release    the optimised build (what users run) and every test        build-tests/
-#   sanitize   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (gcc),
-#              leaks included, trainings shortened, every check asserted  build-sanitize/
+#   release    the optimised build (what users run: Kokkos 3.4 with OpenMP, built once from
+#              Debian's trilinos source by install-deps.sh --kokkos-openmp) and every test, the
+#              kernels on the OpenMP back end                                build-tests/
+#   sanitize   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (gcc) on
+#              Debian's own Kokkos (Serial: the kernels' Serial twins), leaks included,
+#              trainings shortened, every check asserted                    build-sanitize/
 #   fuzz       the libFuzzer harnesses (clang), a fixed number of inputs each from a fixed
 #              seed over the seed corpus in tests/fuzz/corpus             build-fuzz/
-#   openmp     (on request only) every kernel test on Kokkos 3.4's OpenMP back end, built from
-#              Debian's trilinos source (install-deps.sh --kokkos-openmp)         build-openmp/
-#   ./run-tests.sh                       the first three (22 minutes on 2 cores, builds included)
+#   ./run-tests.sh                       the three (22 minutes on 2 cores, builds included)
 #   AMK_TEST_STAGES=release ./run-tests.sh   a subset; AMK_FUZZ_SCALE=10 fuzzes ten times longer
-#   AMK_TEST_STAGES=openmp ./run-tests.sh    the OpenMP lane (8 minutes on 2 cores: beyond CI's budget)
+#   AMK_RELEASE_KOKKOS=debian ./run-tests.sh the release stage on Debian's Serial Kokkos instead
 # Every stage runs; the exit status is non-zero if any failed.
 #
 # A stage's tests leave part of the cores idle (start-ups, MPI launches, a test's sleeps and
@@ -42,8 +43,14 @@ has() { [[ " $STAGES " == *" $1 "* ]]; }
 # Kokkos_ARCH_NATIVE or Spack's target would. AMK_CXX_FLAGS="" builds for any x86-64.
 # AMK_WARNINGS_AS_ERRORS: -Wall -Wextra -Wshadow -Wconversion fail the build in amk's own code
 configure_release() {
+  local kokkos=()
+  if [ "${AMK_RELEASE_KOKKOS:-openmp}" = openmp ]; then
+    ./install-deps.sh --kokkos-openmp
+    local p=${AMK_KOKKOS_OPENMP:-/opt/amk-deps/kokkos-3.4-openmp}
+    kokkos=(-DKokkos_DIR="$p/lib/cmake/Kokkos" -DKokkosKernels_DIR="$p/lib/cmake/KokkosKernels" -DAMK_TEST_ONLY_BACKENDS=OpenMP)
+  fi
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DAMK_ENABLE_TESTS=ON -DAMK_ENABLE_BENCHMARKS=ON \
-    -DAMK_WARNINGS_AS_ERRORS=ON -DCMAKE_CXX_FLAGS="${AMK_CXX_FLAGS--march=native}" >/dev/null
+    -DAMK_WARNINGS_AS_ERRORS=ON -DCMAKE_CXX_FLAGS="${AMK_CXX_FLAGS--march=native}" "${kokkos[@]}" >/dev/null
 }
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 build_sanitize() {
@@ -130,22 +137,6 @@ if has fuzz; then
   if finish fuzz; then
     ctest --test-dir "$FUZZ_DIR" --output-on-failure --timeout 1800 -j "$JOBS" || failed+=(fuzz)
   else failed+=(fuzz-build); fi
-fi
-
-if has openmp; then
-  stage openmp
-  ./install-deps.sh --kokkos-openmp
-  OMP_DIR=${OPENMP_DIR:-build-openmp}
-  cmake -S . -B "$OMP_DIR" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="${AMK_KOKKOS_OPENMP:-/opt/amk-deps/kokkos-3.4-openmp}" \
-    -DAMK_ENABLE_BENCHMARKS=OFF -DAMK_TEST_HEADERS=OFF -DAMK_WARNINGS_AS_ERRORS=ON \
-    -DCMAKE_CXX_FLAGS="${AMK_CXX_FLAGS--march=native}" >/dev/null
-  # the kernel tests' OpenMP builds (their Serial twins are the release stage's)
-  targets=$(cmake --build "$OMP_DIR" --target help | awk '/amk_test_.*_openmp$/{print $2}')
-  # Kokkos 3.4 warns without OMP_PROC_BIND; passive waits leave OpenBLAS's pthreads the cores
-  if cmake --build "$OMP_DIR" -j "$JOBS" --target $targets; then
-    OMP_PROC_BIND=spread OMP_PLACES=threads OMP_WAIT_POLICY=passive \
-      ctest --test-dir "$OMP_DIR" --output-on-failure --timeout 900 -R '_openmp$' || failed+=(openmp)
-  else failed+=(openmp-build); fi
 fi
 
 rm -rf "$LOGS"

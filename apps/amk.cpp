@@ -1,6 +1,6 @@
 // amk: learn stochastic dynamics from samples with Action Matching.
 // A git-style dispatcher: `amk <command> [options]`; `amk <command> --help` for each.
-#include "blas_threads.hpp"
+#include "threads_per_rank.hpp"
 #include "commands.hpp"
 #include <KokkosBlas3_gemm.hpp>
 #include <Kokkos_Core.hpp>
@@ -114,6 +114,18 @@ int main(int argc, char **argv)
     else
       args.emplace_back(argv[i]);
   }
+  // an OpenMP build under flat MPI: each rank's threads a share of the node's cores
+  bool threads_set = false;
+  for (std::size_t i = 1; i < kokkos_argv.size(); ++i)
+    threads_set = threads_set || std::string(kokkos_argv[i]).rfind("--kokkos-threads", 0) == 0 ||
+                  std::string(kokkos_argv[i]).rfind("--kokkos-num-threads", 0) == 0;
+  std::vector<std::string> thread_arguments = amk::app::kokkos_thread_arguments(amk::dist::Comm::world(), threads_set);
+  for (auto &argument : thread_arguments)
+    kokkos_argv.push_back(argument.data());
+  // Kokkos' OpenMP back end warns on every start without OMP_PROC_BIND. The OpenMP runtime read
+  // its environment when it was loaded, before main: unset, its threads are unbound, so naming
+  // that (false) silences the warning without changing what runs. A user's setting is kept.
+  ::setenv("OMP_PROC_BIND", "false", 0);
   int kokkos_argc = int(kokkos_argv.size());
   char **kokkos_args = kokkos_argv.data();
   // a GPU build on a machine without a visible device: Kokkos throws from initialize()
@@ -158,6 +170,8 @@ int main(int argc, char **argv)
       return 1;
     }
     amk::app::share_blas_threads(world);
+    if (const auto warning = amk::app::blas_pairing_warning(); root && !warning.empty())
+      std::fprintf(stderr, "%s\n", warning.c_str());
     warm_up_blas();
     for (auto *sub : app.get_subcommands())
       return actions.at(sub->get_name())();

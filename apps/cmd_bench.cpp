@@ -1,7 +1,7 @@
 // amk bench: times full training steps (batch, forward, double backprop, Adam) on the
 // built-in Gaussian path and prints one JSON line with the fields of perf/torch_am.py, plus
 // the achieved GFLOP/s of the matrix products and every engine's time where auto measured.
-#include "blas_threads.hpp"
+#include "threads_per_rank.hpp"
 #include "choice_option.hpp"
 #include "commands.hpp"
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <amk/core/json.hpp>
 #include <amk/dist/comm.hpp>
 #include <amk/perf/flop_model.hpp>
+#include <amk/perf/fma_peak.hpp>
 #include <amk/train/trainer.hpp>
 #include <chrono>
 #include <iostream>
@@ -49,6 +50,15 @@ template <class Scalar> nlohmann::json bench(const train::RunSpec &spec, const B
   // its share of the batch and summed: the machine's, as the step's figures are
   double ceiling = perf::gemm_rate<Scalar>(c.network.width, std::max(1, 3 * c.batch / comm.size()));
   comm.sum(&ceiling, 1);
+  // the physical limit on a host back end: every core the step runs on (Kokkos' threads or the
+  // BLAS's, whichever are more) doing register-only FMAs, summed over ranks like the ceiling
+  nlohmann::json fma_peak = nullptr;
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, DefaultExec::memory_space>::accessible)
+  {
+    double peak = perf::fma_peak<Scalar>(std::max(int(DefaultExec::concurrency()), blas_threads()));
+    comm.sum(&peak, 1);
+    fma_peak = peak;
+  }
   auto source = std::make_shared<examples::GaussianSource<Scalar>>(space, examples::GaussianPath::preset(c.network.dim));
   train::Trainer<Scalar> trainer(space, c, source, comm);
   trainer.choose_engine();
@@ -97,6 +107,7 @@ template <class Scalar> nlohmann::json bench(const train::RunSpec &spec, const B
           {"ranks", comm.size()},
           {"threads", DefaultExec::concurrency()},
           {"blas_threads", blas_threads()},
+          {"blas_threading", blas_threading()},
           {"first_loss", first_loss},
           {"last_loss", last_loss},
           {"median_step_s", median},
@@ -105,7 +116,10 @@ template <class Scalar> nlohmann::json bench(const train::RunSpec &spec, const B
           {"flops_per_step", flops},
           {"gflops", flops / median * 1e-9},
           {"gemm_gflops", ceiling * 1e-9},
-          {"of_gemm", flops / median / ceiling}};
+          {"of_gemm", flops / median / ceiling},
+          {"fma_peak_gflops", fma_peak.is_null() ? fma_peak : nlohmann::json(fma_peak.get<double>() * 1e-9)},
+          {"of_fma_peak", fma_peak.is_null() ? fma_peak : nlohmann::json(flops / median / fma_peak.get<double>())},
+          {"gemm_of_fma_peak", fma_peak.is_null() ? fma_peak : nlohmann::json(ceiling / fma_peak.get<double>())}};
 }
 } // namespace
 

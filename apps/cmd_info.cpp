@@ -1,4 +1,5 @@
 // amk info: version, Kokkos backend and devices, MPI, HDF5.
+#include "threads_per_rank.hpp"
 #include "commands.hpp"
 #include <Kokkos_Core.hpp>
 #include <amk/config.hpp>
@@ -33,6 +34,8 @@ Action add_info(CLI::App &app)
 #else
     fmt::print("mpi: disabled at build time\n");
 #endif
+    if (*blas_threading())
+      fmt::print("blas: OpenBLAS, {} threads ({})\n", blas_threads(), blas_threading());
     unsigned maj = 0, min = 0, rel = 0;
     H5get_libversion(&maj, &min, &rel);
 #ifdef H5_HAVE_PARALLEL

@@ -265,6 +265,45 @@ def info_names_the_back_end(amk, work, kokkos_version="", default_space="", *mpi
 
 
 @test
+def threads_fit_the_cores(amk, work, kokkos_version="", default_space="", *mpiexec):
+    """One thread pool: an OpenMP build's BLAS threads on the same OpenMP runtime (install-deps.sh
+    --kokkos-openmp gives Kokkos Kernels a run path to Debian's OpenMP OpenBLAS); the pthreads
+    OpenBLAS beneath OpenMP threads gets a one-line warning (not when it runs one thread); under
+    flat MPI with unbound ranks each rank's Kokkos and BLAS threads are a share of the cores."""
+    def info(env=None):
+        p = subprocess.run([amk, "info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, **(env or {})})
+        check(p.returncode == 0, f"amk info exits 0 ({p.returncode}: {p.stderr.strip()})")
+        blas = re.search(r"^blas: OpenBLAS, (\d+) threads \((\w+)\)$", p.stdout, re.M)
+        check(blas is not None, "amk info names the BLAS's threading")
+        return int(blas.group(1)), blas.group(2), p.stderr
+    threads, threading, err = info()
+    print(f"{default_space}: BLAS {threads} threads ({threading}); stderr {err.strip()!r}")
+    check(err == "", "no warning by default")
+    check(threading == ("openmp" if default_space == "OpenMP" else "pthreads"),
+          f"{default_space} build: the BLAS threads on {threading}")
+    pthreads = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+    if default_space == "OpenMP" and os.path.isdir(pthreads) and (os.cpu_count() or 1) > 1:
+        _, threading, err = info({"LD_LIBRARY_PATH": pthreads})
+        check(threading == "pthreads", "LD_LIBRARY_PATH puts the pthreads OpenBLAS first")
+        check(err.count("\n") == 1 and err.startswith("amk: warning: Kokkos runs on OpenMP threads and OpenBLAS on its own pthreads"),
+              f"one warning line for the pthreads BLAS ({err.strip()!r})")
+        _, _, err = info({"LD_LIBRARY_PATH": pthreads, "OPENBLAS_NUM_THREADS": "1"})
+        check(err == "", "no warning when that BLAS runs one thread")
+    if mpiexec and default_space == "OpenMP":
+        cores = os.cpu_count() or 1
+        out = run(*mpiexec, "-np", 2, "--bind-to", "none", amk, "bench", "--width", 16, "--depth", 1, "--batch", 64,
+                  "--steps", 1, "--warmup", 0, "--engine", "gemm")
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"2 unbound ranks on {cores} cores: Kokkos threads {r['threads']}, BLAS threads {r['blas_threads']}")
+        check(r["threads"] == max(1, cores // 2) and r["blas_threads"] == max(1, cores // 2),
+              f"each rank a share of the cores ({r['threads']}, {r['blas_threads']})")
+        out = run(*mpiexec, "-np", 2, "--bind-to", "none", "-x", "OMP_NUM_THREADS=2", amk, "bench", "--width", 16,
+                  "--depth", 1, "--batch", 64, "--steps", 1, "--warmup", 0, "--engine", "gemm")
+        check(json.loads(out.strip().splitlines()[-1])["threads"] == 2, "OMP_NUM_THREADS is the user's: kept")
+
+
+@test
 def inference_engine_is_the_trained_one_or_named(amk, work, *_):
     """amk field and sample evaluate with the engine the checkpoint's run trained with (its
     `engine` attribute) unless --engine names one: every engine gives the same velocity to float

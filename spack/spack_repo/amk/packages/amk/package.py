@@ -68,6 +68,10 @@ class Amk(CMakePackage, CudaPackage, ROCmPackage):
     depends_on("kokkos-kernels@3.4:4")
     depends_on("kokkos+openmp", when="+openmp")
     depends_on("kokkos-kernels+openmp", when="+openmp")
+    # One thread pool for the whole step: the BLAS behind Kokkos Kernels threads on the same
+    # OpenMP runtime as Kokkos (OpenBLAS's pthreads and the OpenMP threads fight for the cores:
+    # a step up to 4x slower; amk warns when it finds that pairing).
+    depends_on("openblas threads=openmp", when="+openmp ^openblas")
 
     depends_on("mpi", when="+mpi")
     depends_on("hdf5")
