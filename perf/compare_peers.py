@@ -4,18 +4,20 @@ implementation once in turn (so that drifts in machine load hit all alike), and 
 table gives each one's median step time over the rounds and amk's same-round speed
 ratios against JAX (the median of the per-round ratios, and in how many rounds amk won).
 
-  /usr/bin/python3 perf/compare_peers.py --amk build/apps/amk [--mpi 2] [--amk-omp build-k4omp/apps/amk]
+  /usr/bin/python3 perf/compare_peers.py --amk build/apps/amk [--mpi 2] [--amk-serial build-serial/apps/amk]
       [--jax /opt/venv-jax/bin/python] [--torch2 /opt/venv-torch2/bin/python] [--torch1 /usr/bin/python3]
       [--shapes 2x64,2x128,2x256,2x1024,784x256,2x256:float64] [--loss am|eam --sigma S]
       [--depth 3 --batch 1024 --steps 20 --rounds 3] [--json out.json] [--markdown]
 
-Implementations (each one left out when its option is empty):
-  amk         `amk bench` of the Debian (Serial Kokkos) build, one process: OpenBLAS's threads
-              use the cores inside the matrix products only
-  amk-mpi     the same binary, flat MPI: mpirun -np N with OPENBLAS_NUM_THREADS=1, the batch split
-              over the ranks (`amk bench` reports the global figures)
-  amk-omp     `amk bench` of a Kokkos 4 OpenMP build (OMP_PROC_BIND=spread OMP_PLACES=threads
-              OMP_WAIT_POLICY=passive)
+Implementations (each one left out when its option is empty), every one with its defaults (no
+environment variables set):
+  amk         `amk bench` of the README's build (Kokkos 3.4 with OpenMP over the OpenMP OpenBLAS,
+              run-example.sh's), one process: every phase of the step on every core
+  amk-mpi     the same binary, flat MPI: mpirun -np N (Open MPI binds each rank to a core, so
+              each runs one thread), the batch split over the ranks (`amk bench` reports the
+              global figures)
+  amk-serial  `amk bench` of a build on Debian's binary Kokkos (Serial), one process: OpenBLAS's
+              threads use the cores inside the matrix products only
   jax         perf/jax_am.py (jit over the whole step; XLA uses every core)
   torch2      perf/torch_am.py under a current PyTorch 2.x (its faster thread count
               on 2 cores: 2)
@@ -62,14 +64,13 @@ def commands(a, d, w, dtype):
                 "--loss", a.loss, *sigma] + (["--laplacian", "exact"] if a.loss == "eam" else [])
     peer = [*shape, "--dtype", dtype, *sigma]
     root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
-    omp = {"OMP_PROC_BIND": "spread", "OMP_PLACES": "threads", "OMP_WAIT_POLICY": "passive"}
     impls = {}
     if a.amk:
         impls["amk"] = ([a.amk, *amk_args], None)
     if a.amk and a.mpi > 1:
-        impls["amk-mpi"] = (["mpirun", *root, "-np", str(a.mpi), a.amk, *amk_args], {"OPENBLAS_NUM_THREADS": "1"})
-    if a.amk_omp:
-        impls["amk-omp"] = ([a.amk_omp, *amk_args], omp)
+        impls["amk-mpi"] = (["mpirun", *root, "-np", str(a.mpi), a.amk, *amk_args], None)
+    if a.amk_serial:
+        impls["amk-serial"] = ([a.amk_serial, *amk_args], None)
     if a.jax:
         impls["jax"] = ([a.jax, os.path.join(HERE, "jax_am.py"), *peer], None)
     if a.torch2:
@@ -81,9 +82,9 @@ def commands(a, d, w, dtype):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--amk", default="build/apps/amk", help="the Debian build's amk ('' to leave out)")
+    p.add_argument("--amk", default="build/apps/amk", help="the README's build's amk ('' to leave out)")
     p.add_argument("--mpi", type=int, default=2, help="ranks of the flat-MPI run of --amk (0/1: leave out)")
-    p.add_argument("--amk-omp", default="", help="a Kokkos OpenMP build's amk")
+    p.add_argument("--amk-serial", default="", help="the amk of a build on Debian's Serial Kokkos")
     p.add_argument("--jax", default="/opt/venv-jax/bin/python", help="a Python with jax")
     p.add_argument("--torch2", default="/opt/venv-torch2/bin/python", help="a Python with PyTorch 2.x")
     p.add_argument("--torch1", default="/usr/bin/python3", help="a Python with Debian's PyTorch 1.13")

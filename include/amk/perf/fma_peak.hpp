@@ -53,19 +53,26 @@ template <class T> double fma_rate_one_thread(double seconds = 0.05)
 }
 
 /// The FMA rate of `threads` host threads at once (each its own core when the machine has as
-/// many): the peak of a kernel that runs on that many cores.
-template <class T> double fma_peak(int threads, double seconds = 0.05)
+/// many): the peak of a kernel that runs on that many cores. The best of `repeats` runs of all
+/// threads together: a VM's cores are shared with its neighbours, and the limit is what the
+/// cores reach when they are free.
+template <class T> double fma_peak(int threads, int repeats = 7, double seconds = 0.02)
 {
-  std::vector<double> rate(std::size_t(std::max(1, threads)));
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < rate.size(); ++t)
-    pool.emplace_back([&rate, t, seconds] { rate[t] = fma_rate_one_thread<T>(seconds); });
-  rate[0] = fma_rate_one_thread<T>(seconds);
-  for (auto &thread : pool)
-    thread.join();
-  double total = 0;
-  for (double r : rate)
-    total += r;
-  return total;
+  double best = 0;
+  for (int r = 0; r < repeats; ++r)
+  {
+    std::vector<double> rate(std::size_t(std::max(1, threads)));
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < rate.size(); ++t)
+      pool.emplace_back([&rate, t, seconds] { rate[t] = fma_rate_one_thread<T>(seconds); });
+    rate[0] = fma_rate_one_thread<T>(seconds);
+    for (auto &thread : pool)
+      thread.join();
+    double total = 0;
+    for (double x : rate)
+      total += x;
+    best = std::max(best, total);
+  }
+  return best;
 }
 } // namespace amk::perf
